@@ -1,0 +1,187 @@
+"""Detectors over the whole machine: who waits for whom, deadlock cycles, hung tasks, and the
+outcome of a run (oops > deadlock > corruption > hung > clean).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .locks import RwSem
+from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
+
+if TYPE_CHECKING:
+    from .machine import Kernel
+
+OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung")
+SEVERITY = ("oops", "deadlock", "corruption", "hung", "clean")
+
+
+def holds(t: Task) -> str:
+    if not t.held:
+        return "holds nothing"
+    return "holds " + ", ".join(f"{s.name} ({m})" for s, m in t.held)
+
+
+def describe_wait(t: Task) -> str:
+    """One line: where the task sleeps and on what, and what it holds."""
+    w = t.wait
+    where = next((f for f in reversed(t.stack) if f not in ("schedule",)), "?")
+    if t.stopped and (t.state == TASK_RUNNING or w is None):
+        return f"{t.stop_reason or 'stopped'} in {where}; {holds(t)}"
+    if w is None:
+        return f"runnable in {where}; {holds(t)}"
+    if w.kind == "var":
+        s = f"wait_var_event({w.text}) in {w.func}"
+    elif w.kind == "lock":
+        s = f"{w.func}({w.text}) in {where}, {w.cond}"
+    elif w.kind == "timer":
+        s = f"sleeping in {where}"
+    else:
+        s = f"{w.func}({w.text}) in {where}"
+    state = "D" if t.state == TASK_UNINTERRUPTIBLE else "S"
+    stop = "; stopped" if t.stopped else ""
+    return f"{s} [{state}]{stop}; {holds(t)}"
+
+
+@dataclass
+class Edge:
+    waiter: Task
+    what: str
+    task: Task | None  # None: an agent outside the kernel (a device, the user, time)
+    agent: str = ""
+
+
+def waits_for(k: Kernel) -> list[Edge]:
+    """For each sleeping task, what it waits for and who can end the wait."""
+    edges: list[Edge] = []
+    for t in k.sched.blocked():
+        w = t.wait
+        if w is None:
+            continue
+        if w.kind == "lock" and isinstance(w.obj, RwSem):
+            sem: RwSem = w.obj
+            hs = [h for h, _m in sem.holders()]
+            if not hs:
+                ahead = [x for x, _m in sem.waiting if x is not t]
+                hs = ahead[:1]
+            for h in hs:
+                edges.append(Edge(t, w.text, h))
+            if not hs:
+                edges.append(Edge(t, w.text, None, "nobody (lock free)"))
+        elif w.kind == "var":
+            pfn = getattr(w.obj, "pfn", None)
+            found = False
+            for pin in k.pins.values():
+                if pfn in pin.heads:
+                    found = True
+                    if pin.releasing is not None and not pin.releasing.done:
+                        edges.append(Edge(t, f"{w.text} pinned by {pin.name}", pin.releasing))
+                    else:
+                        edges.append(Edge(t, f"{w.text} pinned by {pin.name}", None,
+                                          f"the device holding {pin.name} (`unpin {pin.name}`)"))
+            if not found:
+                edges.append(Edge(t, w.text, None, "a reference nobody holds (mapping refcount)"))
+        elif w.kind == "entry":
+            owner = getattr(w.obj, "owner", None)
+            edges.append(Edge(t, w.text, owner if isinstance(owner, Task) else None, "entry lock"))
+        elif w.kind == "timer":
+            edges.append(Edge(t, "timer", None, "time (`sleep`)"))
+        elif w.kind == "lease":
+            edges.append(Edge(t, w.text, None, "the pNFS client (`lease FILE --return`) or time"))
+        elif w.kind == "freeze":
+            edges.append(Edge(t, w.text, None, "thaw"))
+        elif w.kind == "inode":
+            ev = next((x for x in k.sched.tasks if x is not t and "evict" in x.stack), None)
+            edges.append(Edge(t, w.text, ev, "" if ev else "eviction"))
+        else:
+            edges.append(Edge(t, w.text, None, w.kind))
+    return edges
+
+
+def find_cycle(k: Kernel) -> list[Task]:
+    succ: dict[int, list[Task]] = {}
+    for e in waits_for(k):
+        if e.task is not None:
+            succ.setdefault(e.waiter.tid, []).append(e.task)
+    for start in k.sched.blocked():
+        path: list[Task] = [start]
+        seen = {start.tid}
+        cur = start
+        while True:
+            nxt = succ.get(cur.tid)
+            if not nxt:
+                break
+            cur = nxt[0]
+            if cur.tid == start.tid:
+                return path
+            if cur.tid in seen:
+                break
+            seen.add(cur.tid)
+            path.append(cur)
+    return []
+
+
+def chain(k: Kernel, t: Task) -> list[str]:
+    """The waits-for chain from ``t`` to its root (or around its cycle)."""
+    edges = waits_for(k)
+    by: dict[int, list[Edge]] = {}
+    for e in edges:
+        by.setdefault(e.waiter.tid, []).append(e)
+    out: list[str] = []
+    seen: set[int] = set()
+    cur: Task | None = t
+    while cur is not None:
+        if cur.tid in seen:
+            out.append(f"  -> {cur.comm}:{cur.tid}  (DEADLOCK: the chain closes on itself)")
+            break
+        seen.add(cur.tid)
+        es = by.get(cur.tid, [])
+        if not es:
+            state = "runnable" if not cur.done else "done"
+            if cur is not t:
+                out.append(f"  -> {cur.comm}:{cur.tid} ({cur.cmdline}) is {state}")
+            break
+        e = es[0]
+        who = f"{e.task.comm}:{e.task.tid} ({e.task.cmdline})" if e.task else e.agent
+        since = (k.clock.now - cur.blocked_since) / 1e9
+        out.append(f"  {cur.comm}:{cur.tid} waits for {e.what}, held by {who} "
+                   f"(since {since:.6f}s ago)")
+        cur = e.task
+    return out
+
+
+@dataclass
+class Outcome:
+    outcome: str
+    found: list[str] = field(default_factory=list)  # every outcome kind seen
+    details: list[str] = field(default_factory=list)
+    killed: list[str] = field(default_factory=list)
+
+
+def outcome(k: Kernel) -> Outcome:
+    found: dict[str, list[str]] = {}
+    for ev in k.events:
+        if ev.kind == "corruption":
+            found.setdefault("corruption", []).append(ev.text)
+        elif ev.kind == "oops":
+            found.setdefault("oops", []).append(ev.text)
+    if not k.crashed:
+        cyc = find_cycle(k)
+        if cyc:
+            found.setdefault("deadlock", []).append(
+                " -> ".join(f"{t.comm}:{t.tid}" for t in cyc) + f" -> {cyc[0].comm}:{cyc[0].tid}")
+        stuck = [e for e in waits_for(k) if e.task is None and e.agent != "time (`sleep`)"]
+        for e in stuck:
+            found.setdefault("hung", []).append(
+                f"{e.waiter.comm}:{e.waiter.tid} ({e.waiter.cmdline}) still waits for {e.what}")
+        for t in k.sched.blocked():
+            if t.state == TASK_UNINTERRUPTIBLE and t.hung_reported and "hung" not in found:
+                found.setdefault("hung", []).append(f"{t.comm}:{t.tid} blocked past the hung-task limit")
+    kind = next((s for s in SEVERITY if s in found), "clean")
+    details = [f"{kd}: {d}" for kd in SEVERITY if kd in found for d in found[kd]]
+    killed = [ev.text for ev in k.events if ev.kind == "killed"]
+    return Outcome(kind, [s for s in SEVERITY if s in found], details, killed)
+
+
+_ = Any

@@ -1,0 +1,365 @@
+"""Kernel versions as data: named behaviours, one per upstream change, and presets.
+
+Each :class:`Behaviour` is one change to mainline (or a reviewed proposal that never merged),
+with the commit(s) that made it and the first release that had it.  A preset ``vX.Y`` is the set
+of merged behaviours whose version is at most X.Y.  Kernel code asks ``k.has(NAME)``, never a
+version number.  Sources are shared/KERNEL.md section 4 (rows named in ``row``); where that page
+tags a fact [I] or [U], ``reading`` says which reading the model took.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    name: str
+    version: str  # first mainline release with the change ("" for proposals)
+    commits: tuple[str, ...]
+    summary: str
+    row: str = ""  # shared/KERNEL.md section 4 row(s)
+    reading: str = ""  # the reading chosen where the fact is [I]/[U]
+    proposed: str = ""  # for proposals never merged: the thread
+
+    @property
+    def is_proposal(self) -> bool:
+        return bool(self.proposed)
+
+
+def lore(subject: str) -> str:
+    """A lore.kernel.org search for a thread by its subject (no message-id is invented)."""
+    from urllib.parse import quote_plus
+
+    return "https://lore.kernel.org/all/?q=" + quote_plus(f's:"{subject}"')
+
+
+def vkey(version: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in version.lstrip("v").split("."))
+
+
+BEHAVIOURS: tuple[Behaviour, ...] = (
+    Behaviour(
+        "xfs-per-inode-dax", "v4.5", ("58f88ca2df72 xfs: introduce per-inode DAX enablement",),
+        "FS_XFLAG_DAX on an XFS file flips S_DAX on the live inode at once "
+        "(xfs_ioctl_setattr_dax_invalidate under IOLOCK_EXCL|MMAPLOCK_EXCL): racy against mmap "
+        "and the huge-fault IS_DAX check",
+        row="25", reading="[U] version: taken as present in every preset before v4.14",
+    ),
+    Behaviour(
+        "xfs-disable-per-inode-dax", "v4.14", ("742d84290739 xfs: disable per-inode DAX flag",),
+        "FS_XFLAG_DAX is stored on disk but no longer changes S_DAX; only -o dax enables DAX",
+        row="26", reading="[I] v4.14 (Ross Zwisler: 'v4.13 and before' had the flip)",
+    ),
+    Behaviour(
+        "gup-longterm", "v4.15",
+        ("2bb6d2837083 mm: introduce get_user_pages_longterm()",
+         "5f1d43de5416 IB/core: disable memory registration of filesystem-dax vmas"),
+        "long-term pins (pin --longterm, RDMA memory registration) of fsdax VMAs fail with "
+        "EOPNOTSUPP",
+        row="2", reading="[U] id 2bb6d2837083",
+    ),
+    Behaviour(
+        "map-sync", "v4.15", ("b6fb293f2497 mm: Define MAP_SYNC and VM_SYNC flags",),
+        "mmap(MAP_SHARED_VALIDATE|MAP_SYNC) on DAX files; before it, mmap --sync is EINVAL",
+        reading="[U] id and version from background knowledge",
+    ),
+    Behaviour(
+        "dax-page-mapping", "v4.17",
+        ("d2c997c0f145 fs, dax: use page->mapping to warn if truncate collides with a busy page",),
+        "DAX entries set page->mapping/index (dax_associate_entry); removing an entry of a busy "
+        "page WARNs in dax_disassociate_entry but proceeds",
+        row="5",
+    ),
+    Behaviour(
+        "xfs-break-dax-layouts", "v4.18",
+        ("5fac7408d828 mm, fs, dax: handle layout changes to pinned dax mappings",
+         "c63a8eae63d3 xfs: prepare xfs_break_layouts() to be called with XFS_MMAPLOCK_EXCL",
+         "69eb5fa10eb2 xfs: prepare xfs_break_layouts() for another layout type",
+         "d6dc57e251a4 xfs, dax: introduce xfs_break_dax_layouts()"),
+        "XFS truncate/punch wait for pinned DAX pages: xfs_break_layouts -> "
+        "xfs_break_dax_layouts -> dax_layout_busy_page -> ___wait_var_event (interruptible), "
+        "xfs_wait_dax_page drops MMAPLOCK and keeps IOLOCK; the busy scan is skipped when the "
+        "file has no VMAs (mapping_mapped)",
+        row="6, 9, 10, 11",
+    ),
+    Behaviour(
+        "ext4-break-layouts", "v4.19",
+        ("430657b6be89 ext4: handle layout changes to pinned DAX mappings",
+         "b1f382178d15 ext4: close race between direct IO and ext4_break_layouts()"),
+        "ext4 truncate/punch wait for pinned DAX pages (ext4_break_layouts, ext4_wait_dax_page "
+        "drops i_mmap_sem / invalidate_lock)",
+        row="7, 11", reading="[I] v4.19 from the author date 2018-07-29",
+    ),
+    Behaviour(
+        "memory-failure-dev-pagemap", "v4.19",
+        ("6100e34b2526 mm, memory_failure: Teach memory_failure() about dev_pagemap pages",),
+        "memory_failure() on an fsdax pfn finds the file through page->mapping, unmaps it and "
+        "kills with SIGBUS; before it the pfn is not handled",
+        row="20", reading="[I] v4.19",
+    ),
+    Behaviour(
+        "memunmap-waits-for-pages", "v5.2",
+        ("50f44ee7248a mm/devm_memremap_pages: fix final page put race",),
+        "unbind's memunmap_pages() waits until every page reference is dropped, so unbind "
+        "blocks while a page is pinned",
+        row="29", reading="[I] inferred from memremap refcount history, not reproduced",
+    ),
+    Behaviour(
+        "foll-longterm", "v5.2", ("932f4a630a69 mm/gup: replace get_user_pages_longterm() with FOLL_LONGTERM",),
+        "FOLL_LONGTERM: check_vma_flags() refuses fsdax VMAs with EOPNOTSUPP",
+        row="3", reading="[U] id and version",
+    ),
+    Behaviour(
+        "unmap-no-even-cows", "v5.3",
+        ("dax: dax_layout_busy_page() should not unmap cow pages (Vivek Goyal; Fixes: 5fac7408d828)",),
+        "the busy scan calls unmap_mapping_range(..., even_cows=0): private COW copies stay mapped",
+        row="12", reading="[I] end version v5.2 (stable-tagged fix, Aug 2019); id not verified",
+    ),
+    Behaviour(
+        "foll-pin", "v5.7",
+        ("eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN",
+         "47e29d32afba mm/gup: page->hpage_pinned_refcount: exact pin counts for huge pages"),
+        "pins are pin_user_pages(FOLL_PIN) and add GUP_PIN_COUNTING_BIAS (1024) to the refcount; "
+        "before, get_user_pages() adds 1",
+        reading="[U] ids and version from background knowledge",
+    ),
+    Behaviour(
+        "dax-dontcache", "v5.8",
+        ("dae2f8ed7992 fs: Lift XFS_IDONTCACHE to the VFS layer",
+         "2c567af418e3 fs: Introduce DCACHE_DONTCACHE",
+         "e4f9ba20d3b8 fs/xfs: Update xfs_ioctl_setattr_dax_invalidate()",
+         "712b2698e4c0 fs/stat: Define DAX statx attribute"),
+        "XFS per-file DAX: S_DAX is chosen when the inode is loaded; chattr +x/-x only sets "
+        "I_DONTCACHE so the new mode applies after eviction; -o dax=always|never|inode; "
+        "STATX_ATTR_DAX",
+        row="27", reading="[U] ids other than e4f9ba20d3b8",
+    ),
+    Behaviour(
+        "ext4-dax-dontcache", "v5.9",
+        ("b383a73f2b83 fs/ext4: Introduce DAX inode flag",
+         "9cb20f94afcd fs/ext4: Make DAX mount option a tri-state"),
+        "ext4 per-file DAX (EXT4_DAX_FL) with the same I_DONTCACHE design and dax=always|never|inode",
+        row="27", reading="[I] v5.9",
+    ),
+    Behaviour(
+        "invalidate-lock", "v5.15",
+        ("730633f0b7f9 mm: Protect operations adding pages to page cache with invalidate_lock",),
+        "XFS_MMAPLOCK and ext4 i_mmap_sem become mapping->invalidate_lock (names in traces)",
+        row="18", reading="[I] v5.15; [U] id",
+    ),
+    Behaviour(
+        "zone-device-refcount", "v5.18",
+        ("27674ef6c73f mm: remove the extra ZONE_DEVICE struct page refcount",),
+        "memunmap_pages() no longer waits for busy fsdax pages: unbind removes the memmap under "
+        "pins (fsdax pages stay 1-based)",
+        row="30", reading="[I] from msg:45820020683",
+    ),
+    Behaviour(
+        "dax-holder-notify-failure", "v6.0",
+        ("8012b866085f dax: introduce holder for dax_device",
+         "6f643c57d57c xfs: implement ->notify_failure() for XFS"),
+        "XFS registers as dax_device holder; memory_failure() on its pmem goes through "
+        "xfs_dax_notify_failure and the rmap btree (ext4/ext2 register no holder)",
+        row="21", reading="[I] v6.0 (stable # v6.0 tags)",
+    ),
+    Behaviour(
+        "kill-dax-notify", "v6.0", ("8012b866085f dax: introduce holder for dax_device",),
+        "kill_dax() on unbind calls dax_holder_notify_failure(0, U64_MAX, mf_flags=0): XFS "
+        "HWPoisons mapped pages, kills only the current task, shuts down with "
+        "SHUTDOWN_CORRUPT_ONDISK and keeps the DAX entries",
+        row="22",
+        reading="[I] the whole-device range is modelled as 'whole fs' (KERNEL.md 2.9 caveat); "
+        "without rmapbt the notification does nothing (KERNEL.md 9 [R])",
+    ),
+    Behaviour(
+        "freeze-holders", "v6.6", ("freeze_super(sb, FREEZE_HOLDER_*) (Christian Brauner)",),
+        "freeze_super/thaw_super take a holder (FREEZE_HOLDER_KERNEL|USERSPACE)",
+        row="24", reading="[U] version",
+    ),
+    Behaviour(
+        "mf-mem-pre-remove", "v6.8",
+        ("fa422b353d21 mm, pmem, xfs: Introduce MF_MEM_PRE_REMOVE for unbind",),
+        "unbind notifies XFS with MF_MEM_PRE_REMOVE: freeze, rmap walk, mf_dax_kill_procs kills "
+        "every mapper with SIGBUS (BUS_MCEERR_AO), invalidate_inode_pages2_range drops the DAX "
+        "entries, SHUTDOWN_FORCE_UMOUNT, thaw",
+        row="23", reading="needs the rmap btree (mkfs xfs -m rmapbt=1), as KERNEL.md 9 [R] shows",
+    ),
+    Behaviour(
+        "dax-busy-scan-unmapped", "v6.15",
+        ("cee91fa13a8e fs/dax: return unmapped busy pages from dax_layout_busy_page_range()",),
+        "the busy-page scan no longer returns early when the file has no VMAs, so "
+        "pin; munmap; truncate waits",
+        row="9",
+    ),
+    Behaviour(
+        "dax-break-layout", "v6.15",
+        ("bde708f1a65d fs/dax: always remove DAX page-cache entries when breaking layouts",
+         "d5b3afea22a5 fs/dax: create a common implementation to break DAX layouts",
+         "e6fa3963a30d fs/dax: refactor wait for dax idle page",
+         "6be3e21d25ca fs/dax: don't skip locked entries when scanning entries"),
+        "dax_break_layout() waits (wait_page_idle) and then deletes the DAX entries itself; "
+        "truncate_folio_batch_exceptionals WARNs once if an entry remains",
+        row="13",
+    ),
+    Behaviour(
+        "dax-break-layout-final", "v6.15",
+        ("0e2f80afcfa6 fs/dax: ensure all pages are idle prior to filesystem unmount",),
+        "eviction waits uninterruptibly for pinned pages: dax_break_layout_final() in "
+        "xfs_fs_evict_inode / ext4_evict_inode, no fs locks, no callback (umount sleeps in D "
+        "state until unpin)",
+        row="14", reading="[I] v6.15 (mm-stable March 2025)",
+    ),
+    Behaviour(
+        "dax-refcount-0", "v6.15", ("38607c62b34b fs/dax: properly refcount fs dax pages",),
+        "fsdax pages are idle at refcount 0; each PTE/PMD mapping holds a reference and a "
+        "mapcount; busy = refcount - mapcount > 0; PMD mappings are compound folios",
+        row="16, 17",
+    ),
+    Behaviour(
+        "fsdax-not-longterm-pinnable", "v6.15",
+        ("e5cb23256347 mm/gup: don't allow FOLL_LONGTERM pinning of FS DAX pages",),
+        "folio_is_longterm_pinnable() is false for fsdax folios",
+        row="4",
+    ),
+    # -- reviewed, never merged ----------------------------------------------------------------
+    Behaviour(
+        "proposed-dax-aops-switch", "",
+        ("[PATCH V4 07/13] fs: Add locking for a dynamic address space operations state",),
+        "PROPOSED, NOT MERGED (2020): S_DAX and a_ops flip on a live inode under a per-inode "
+        "i_aops_sem, refused while the file is mmapped; mmap and the huge-fault IS_DAX check "
+        "still sample S_DAX without the lock",
+        proposed=lore("fs: Add locking for a dynamic address space operations state"),
+    ),
+    Behaviour(
+        "proposed-xfs-evict-break-layouts", "",
+        ("[PATCH v2 05/18] xfs: Add xfs_break_layouts() to the inode eviction path",),
+        "PROPOSED, NOT MERGED (2022): xfs_fs_evict_inode takes IOLOCK_EXCL|MMAPLOCK_EXCL and "
+        "calls xfs_break_layouts(BREAK_UNMAP_FINAL): pNFS lease recall and an uninterruptible "
+        "wait for pinned pages, for every inode, in whatever context evicts (reclaim too)",
+        proposed=lore("xfs: Add xfs_break_layouts() to the inode eviction path"),
+    ),
+    Behaviour(
+        "proposed-dax-break-mapping-uninterruptible", "",
+        ("[PATCH v6 07/26] fs/dax: Ensure all pages are idle prior to filesystem unmount",),
+        "PROPOSED, NOT MERGED in this form (2025 v6): eviction takes IOLOCK_EXCL|MMAPLOCK_EXCL "
+        "(xfs) and calls dax_break_mapping_uninterruptible() with xfs_wait_dax_page / "
+        "ext4_wait_dax_page (which cycles an invalidate_lock eviction does not hold)",
+        proposed=lore("fs/dax: Ensure all pages are idle prior to filesystem unmount"),
+    ),
+)
+
+BY_NAME = {b.name: b for b in BEHAVIOURS}
+
+PRESETS: tuple[str, ...] = (
+    "v4.13", "v4.14", "v4.15", "v4.16", "v4.17", "v4.18", "v4.19", "v5.2", "v5.3", "v5.7",
+    "v5.8", "v5.9", "v5.15", "v5.18", "v5.19", "v6.0", "v6.1", "v6.6", "v6.8", "v6.12",
+    "v6.14", "v6.15",
+)
+NEWEST = PRESETS[-1]
+
+
+def preset(version: str) -> frozenset[str]:
+    v = vkey(version)
+    return frozenset(b.name for b in BEHAVIOURS if not b.is_proposal and vkey(b.version) <= v)
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class KernelConfig:
+    """A preset plus explicit additions and removals: what `kernel v6.14 +NAME` sets."""
+
+    base: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    @property
+    def behaviours(self) -> frozenset[str]:
+        return (preset(self.base) | frozenset(self.added)) - frozenset(self.removed)
+
+    @property
+    def spec(self) -> str:
+        parts = [self.base] + [f"+{n}" for n in self.added] + [f"-{n}" for n in self.removed]
+        return " ".join(parts)
+
+    @classmethod
+    def parse(cls, spec: str) -> KernelConfig:
+        words = spec.split()
+        if not words:
+            return cls(NEWEST)
+        base = NEWEST
+        if not words[0].startswith(("+", "-")):
+            base = words.pop(0)
+            if base not in PRESETS:
+                near = difflib.get_close_matches(base, PRESETS, n=1)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                raise ConfigError(f"unknown kernel preset '{base}'{hint} (`kernels` lists them)")
+        added: list[str] = []
+        removed: list[str] = []
+        for w in words:
+            if w[:1] not in "+-" or len(w) < 2:
+                raise ConfigError(f"'{w}': behaviours are written +NAME or -NAME")
+            name = w[1:]
+            if name not in BY_NAME:
+                near = difflib.get_close_matches(name, list(BY_NAME), n=1)
+                hint = f"; did you mean {w[0]}{near[0]}?" if near else ""
+                raise ConfigError(f"unknown behaviour '{name}'{hint} (`kernels` lists them)")
+            if w[0] == "+":
+                if name in removed:
+                    removed.remove(name)
+                if name not in added and name not in preset(base):
+                    added.append(name)
+            else:
+                if name in added:
+                    added.remove(name)
+                if name not in removed and name in preset(base):
+                    removed.append(name)
+        return cls(base, tuple(added), tuple(removed))
+
+
+def changes(version: str) -> list[Behaviour]:
+    """Behaviours a preset adds over the previous preset."""
+    i = PRESETS.index(version)
+    prev = preset(PRESETS[i - 1]) if i else frozenset()
+    return [b for b in BEHAVIOURS if b.name in preset(version) - prev]
+
+
+# Names the kernel code asks for (k.has(NAME)); checked against BEHAVIOURS at import.
+XFS_PER_INODE_DAX = "xfs-per-inode-dax"
+XFS_DISABLE_PER_INODE_DAX = "xfs-disable-per-inode-dax"
+GUP_LONGTERM = "gup-longterm"
+MAP_SYNC = "map-sync"
+DAX_PAGE_MAPPING = "dax-page-mapping"
+XFS_BREAK_DAX_LAYOUTS = "xfs-break-dax-layouts"
+EXT4_BREAK_LAYOUTS = "ext4-break-layouts"
+MEMORY_FAILURE_DEV_PAGEMAP = "memory-failure-dev-pagemap"
+MEMUNMAP_WAITS = "memunmap-waits-for-pages"
+FOLL_LONGTERM = "foll-longterm"
+UNMAP_NO_EVEN_COWS = "unmap-no-even-cows"
+FOLL_PIN = "foll-pin"
+DAX_DONTCACHE = "dax-dontcache"
+EXT4_DAX_DONTCACHE = "ext4-dax-dontcache"
+INVALIDATE_LOCK = "invalidate-lock"
+ZONE_DEVICE_REFCOUNT = "zone-device-refcount"
+DAX_HOLDER_NOTIFY_FAILURE = "dax-holder-notify-failure"
+KILL_DAX_NOTIFY = "kill-dax-notify"
+FREEZE_HOLDERS = "freeze-holders"
+MF_MEM_PRE_REMOVE = "mf-mem-pre-remove"
+DAX_BUSY_SCAN_UNMAPPED = "dax-busy-scan-unmapped"
+DAX_BREAK_LAYOUT = "dax-break-layout"
+DAX_BREAK_LAYOUT_FINAL = "dax-break-layout-final"
+DAX_REFCOUNT_0 = "dax-refcount-0"
+FSDAX_NOT_LONGTERM_PINNABLE = "fsdax-not-longterm-pinnable"
+PROPOSED_DAX_AOPS_SWITCH = "proposed-dax-aops-switch"
+PROPOSED_XFS_EVICT_BREAK_LAYOUTS = "proposed-xfs-evict-break-layouts"
+PROPOSED_DAX_BREAK_MAPPING_UNINTERRUPTIBLE = "proposed-dax-break-mapping-uninterruptible"
+
+_ASKED = [v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str)
+          and k not in ("NEWEST",)]
+_missing = [n for n in _ASKED if n not in BY_NAME]
+if _missing:  # pragma: no cover - a typo here is a daxsh bug caught at import
+    raise ImportError(f"behaviour constants without a Behaviour: {_missing}")

@@ -1,0 +1,600 @@
+"""fs/dax.c and the DAX parts of mm/truncate.c (shared/KERNEL.md 1.2, 1.5, 2.3, 2.5, 2.7).
+
+``i_pages`` holds value entries (``DaxEntry``): EMPTY (a locked placeholder during a fault),
+ZERO (a hole mapped to the zero page) and NORMAL (maps a real block).  A PMD entry covers 512
+indices and is stored at its aligned first index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .config import (
+    DAX_BREAK_LAYOUT,
+    DAX_BUSY_SCAN_UNMAPPED,
+    DAX_PAGE_MAPPING,
+    DAX_REFCOUNT_0,
+    UNMAP_NO_EVEN_COWS,
+)
+from .nvdimm import PAGE_SIZE, PMD_ORDER, PMD_PAGES, Page
+from .sched import (
+    ERESTARTSYS,
+    TASK_INTERRUPTIBLE,
+    TASK_UNINTERRUPTIBLE,
+    KGen,
+    Task,
+    Wait,
+    finish_wait,
+    kfunc,
+    preempt,
+    prepare_to_wait,
+    schedule,
+    traced,
+)
+
+if TYPE_CHECKING:
+    from .fs import AddressSpace, Inode
+    from .machine import Kernel
+
+EMPTY = "empty"
+ZERO = "zero"
+NORMAL = "normal"
+
+VM_FAULT_NOPAGE = "NOPAGE"
+VM_FAULT_SIGBUS = "SIGBUS"
+VM_FAULT_FALLBACK = "FALLBACK"
+VM_FAULT_HWPOISON = "HWPOISON"
+VM_FAULT_NEEDDSYNC = "NEEDDSYNC"
+VM_FAULT_OOM = "OOM"
+
+ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
+
+
+class DaxEntry:
+    __slots__ = ("dirty", "kind", "locked", "owner", "pfn", "pmd")
+
+    def __init__(self, kind: str, pfn: int = 0, pmd: bool = False) -> None:
+        self.kind = kind
+        self.pfn = pfn
+        self.pmd = pmd
+        self.locked = False
+        self.owner: Any = None  # the task that holds the entry lock
+        self.dirty = False
+
+    def tr(self) -> str:
+        s = f"{self.kind}{' pmd' if self.pmd else ''}"
+        if self.kind == NORMAL:
+            s += f" pfn {self.pfn:#x}"
+        return s + (" locked" if self.locked else "")
+
+    def npages(self) -> int:
+        return PMD_PAGES if self.pmd else 1
+
+
+def lookup_entry(mapping: AddressSpace, index: int) -> tuple[int, DaxEntry] | None:
+    """Find the entry covering ``index``: (its first index, the entry)."""
+    e = mapping.i_pages.get(index)
+    if e is not None:
+        return index, e
+    base = index - index % PMD_PAGES
+    e = mapping.i_pages.get(base)
+    if e is not None and getattr(e, "pmd", False):
+        return base, e
+    return None
+
+
+def dax_entries(mapping: AddressSpace) -> list[tuple[int, DaxEntry]]:
+    return sorted((i, e) for i, e in mapping.i_pages.items() if isinstance(e, DaxEntry))
+
+
+# -- struct page helpers ------------------------------------------------------------------------
+
+
+def page_is_idle(k: Kernel, page: Page) -> bool:
+    """``dax_page_is_idle``: refcount 1 (<= v6.14, 1-based) or 0 (v6.15, 0-based)."""
+    return page.refcount == (0 if k.has(DAX_REFCOUNT_0) else 1)
+
+
+def page_busy(k: Kernel, page: Page) -> bool:
+    """``dax_busy_page``: a reference not explained by page-table mappings."""
+    if k.has(DAX_REFCOUNT_0):
+        return page.refcount - page.mapcount > 0
+    return page.refcount > 1
+
+
+def folio_head(k: Kernel, t: Task, mapping: Any, pfn: int) -> Page:
+    """The page that holds the reference count for ``pfn`` (the folio head in v6.15)."""
+    page = k.pfn_to_page(t, pfn)
+    if k.has(DAX_REFCOUNT_0):
+        base = pfn - pfn % PMD_PAGES
+        if base != pfn and base in k.nvdimm.pgmap.pages:  # type: ignore[union-attr]
+            head = k.nvdimm.pgmap.pages[base]  # type: ignore[union-attr]
+            if head.order == PMD_ORDER:
+                return head
+    return page
+
+
+def entry_pages(k: Kernel, t: Task, e: DaxEntry) -> list[Page]:
+    return [k.pfn_to_page(t, e.pfn + i) for i in range(e.npages())]
+
+
+@traced
+def dax_associate_entry(t: Task, e: DaxEntry, mapping: AddressSpace, index: int) -> None:
+    k = t.k
+    if not k.has(DAX_PAGE_MAPPING) or e.kind != NORMAL:
+        return
+    pages = entry_pages(k, t, e)
+    if k.has(DAX_REFCOUNT_0) and e.pmd:
+        pages[0].order = PMD_ORDER  # dax_folio_init: prep_compound_page
+        t.k.trace(t, "dax_folio_init", pages[0], order=PMD_ORDER)
+    for i, page in enumerate(pages):
+        if page.mapping is not None and page.mapping is not mapping:
+            k.warn(t, "fs/dax.c", "dax_associate_entry", "WARN_ON_ONCE(page->mapping)")
+        page.mapping = mapping
+        page.index = index + i
+
+
+@traced
+def dax_disassociate_entry(t: Task, e: DaxEntry, mapping: AddressSpace, trunc: bool) -> None:
+    k = t.k
+    if not k.has(DAX_PAGE_MAPPING) or e.kind != NORMAL:
+        return
+    pages = entry_pages(k, t, e)  # touches struct page: oops if the memmap is gone
+    for page in pages:
+        head = folio_head(k, t, mapping, page.pfn)
+        if trunc and page_busy(k, head) and not k.has(DAX_BREAK_LAYOUT):
+            k.warn(t, "fs/dax.c", "dax_disassociate_entry",
+                   "WARN_ON_ONCE(trunc && page_ref_count(page) > 1)")
+        page.mapping = None
+        page.index = 0
+    if k.has(DAX_REFCOUNT_0) and e.pmd:
+        pages[0].order = 0  # dax_folio_put: split back to order-0
+
+
+# -- entry locking ------------------------------------------------------------------------------
+
+
+def _entry_key(index: int, e: DaxEntry | None) -> int:
+    return index - index % PMD_PAGES if e is not None and e.pmd else index
+
+
+@kfunc
+def get_unlocked_entry(t: Task, mapping: AddressSpace, index: int) -> KGen:
+    """Wait (TASK_UNINTERRUPTIBLE) while the entry at ``index`` is locked; returns
+    ``(first index, entry)`` or None."""
+    k = t.k
+    while True:
+        k.sched.note(("i_pages", mapping.host.ino))
+        found = lookup_entry(mapping, index)
+        if found is None or not isinstance(found[1], DaxEntry) or not found[1].locked:
+            return found
+        base, e = found
+        wq = mapping.entry_wq(_entry_key(base, e))
+        prepare_to_wait(t, wq, TASK_UNINTERRUPTIBLE,
+                        Wait("entry", e, f"DAX entry ino {mapping.host.ino} index {base}",
+                             "get_unlocked_entry", "entry unlocked"))
+        yield from schedule(t)
+        finish_wait(t, wq)
+
+
+def dax_lock_entry(t: Task, e: DaxEntry) -> None:
+    e.locked = True
+    e.owner = t
+
+
+@traced
+def dax_unlock_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -> None:
+    e.locked = False
+    e.owner = None
+    mapping.entry_wq(_entry_key(index, e)).wake_up(t.k, 1)  # WAKE_NEXT
+
+
+def wake_entry_all(k: Kernel, mapping: AddressSpace, index: int, e: DaxEntry) -> None:
+    mapping.entry_wq(_entry_key(index, e)).wake_up(k)  # WAKE_ALL
+
+
+@kfunc
+def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -> KGen:
+    """Return ``(first index, locked entry)`` or ``None`` for a PMD conflict (fallback)."""
+    k = t.k
+    while True:
+        found = yield from get_unlocked_entry(t, mapping, index)
+        k.sched.note(("i_pages", mapping.host.ino))
+        if found is not None:
+            base, e = found
+            if order == PMD_ORDER and not e.pmd:
+                return None  # a PTE entry inside the 2 MiB range: conflict
+            if order == 0 and e.pmd and e.kind in (ZERO, EMPTY):
+                # downgrade: unmap the huge zero page, delete the PMD entry, insert PTE entries
+                dax_lock_entry(t, e)
+                from .mm import unmap_mapping_pages
+                unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
+                del mapping.i_pages[base]
+                wake_entry_all(k, mapping, base, e)
+                k.trace(t, "dax_downgrade_pmd_entry", mapping, index=base)
+                continue
+            dax_lock_entry(t, e)
+            return base, e
+        if order == PMD_ORDER:
+            base = index - index % PMD_PAGES
+            if any(i in mapping.i_pages for i in range(base, base + PMD_PAGES)):
+                return None
+            e = DaxEntry(EMPTY, pmd=True)
+            mapping.i_pages[base] = e
+            dax_lock_entry(t, e)
+            return base, e
+        e = DaxEntry(EMPTY)
+        mapping.i_pages[index] = e
+        dax_lock_entry(t, e)
+        return index, e
+
+
+@traced
+def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pfn: int,
+                     kind: str, dirty: bool) -> DaxEntry:
+    """Turn the locked entry into a ZERO or NORMAL one for ``pfn`` (stays locked)."""
+    if e.kind != EMPTY and (e.kind != kind or e.pfn != pfn):
+        if e.kind == NORMAL:
+            dax_disassociate_entry(t, e, mapping, False)
+        from .mm import unmap_mapping_pages
+        unmap_mapping_pages(t, mapping, index, e.npages(), False)
+    if e.kind != NORMAL or e.pfn != pfn:
+        e.kind = kind
+        e.pfn = pfn
+        if kind == NORMAL:
+            dax_associate_entry(t, e, mapping, index)
+    if dirty:
+        e.dirty = True
+    return e
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+
+class Vmf:
+    """``struct vm_fault``."""
+
+    __slots__ = ("addr", "orig_write", "pgoff", "vma", "write")
+
+    def __init__(self, vma: Any, addr: int, write: bool) -> None:
+        self.vma = vma
+        self.addr = addr
+        self.pgoff = vma.pgoff + (addr - vma.start) // PAGE_SIZE
+        self.write = write
+        self.orig_write = write
+
+    def tr(self) -> str:
+        return f"addr {self.addr:#x} pgoff {self.pgoff}{' write' if self.write else ''}"
+
+
+@kfunc
+def dax_iomap_fault(t: Task, vmf: Vmf, order: int) -> KGen:
+    if order == 0:
+        return (yield from dax_iomap_pte_fault(t, vmf))
+    if order == PMD_ORDER:
+        return (yield from dax_iomap_pmd_fault(t, vmf))
+    return VM_FAULT_FALLBACK
+
+
+def _direct_access(t: Task, inode: Inode, block: int) -> tuple[int | None, str]:
+    """``dax_iomap_direct_access`` under ``dax_read_lock``: (pfn, error)."""
+    k = t.k
+    k.trace(t, "dax_direct_access", inode.sb.bdev.name, block=block)
+    dax = k.nvdimm.dax
+    if dax is None or not dax.alive or inode.sb.bdev is not k.nvdimm.disk:
+        return None, "ENXIO"
+    pfn = inode.sb.bdev.block_to_pfn(block)
+    if pfn in inode.sb.bdev.badblocks:
+        return None, "EHWPOISON"
+    return pfn, ""
+
+
+@kfunc
+def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
+    k = t.k
+    vma = vmf.vma
+    inode = vma.file.inode
+    mapping = inode.mapping
+    if vmf.pgoff * PAGE_SIZE >= inode.size:
+        return VM_FAULT_SIGBUS
+    got = yield from grab_mapping_entry(t, mapping, vmf.pgoff, 0)
+    assert got is not None
+    base, e = got
+    try:
+        yield from preempt(t, "dax_iomap_pte_fault", ("i_pages", inode.ino))
+        ops = inode.sb.ops
+        sync = vma.sync and vmf.write
+        if e.pmd and e.kind == NORMAL:
+            pfn = e.pfn + (vmf.pgoff - base)
+            k.mm_insert_pte(t, vma, vmf.addr, pfn, vmf.write)
+            return VM_FAULT_NOPAGE
+        block, new, err = yield from ops.iomap_begin(t, inode, vmf.pgoff, vmf.write)
+        if err:
+            return VM_FAULT_SIGBUS
+        if block is None:
+            # a read of a hole: dax_load_hole maps the zero page
+            k.trace(t, "dax_load_hole", inode, index=vmf.pgoff)
+            dax_insert_entry(t, mapping, base, e, ZERO_PFN, ZERO, False)
+            k.mm_insert_pte(t, vma, vmf.addr, ZERO_PFN, False, special=True)
+            return VM_FAULT_NOPAGE
+        pfn, derr = _direct_access(t, inode, block)
+        if derr == "EHWPOISON":
+            return VM_FAULT_HWPOISON
+        if pfn is None:
+            return VM_FAULT_SIGBUS
+        if new:
+            k.media_write(t, inode.sb.disk, block, f"zeroing for {inode.ino}")
+        dax_insert_entry(t, mapping, base, e, pfn, NORMAL, vmf.write and not sync)
+        if sync and new:
+            k.trace(t, "dax_fault_iter", ret=VM_FAULT_NEEDDSYNC)
+            yield from ops.fsync(t, inode)
+            k.trace(t, "dax_finish_sync_fault", inode, index=vmf.pgoff)
+        k.mm_insert_pte(t, vma, vmf.addr, pfn, vmf.write)
+        return VM_FAULT_NOPAGE
+    finally:
+        if e.locked:
+            dax_unlock_entry(t, mapping, base, e)
+        if e.kind == EMPTY and mapping.i_pages.get(base) is e:
+            del mapping.i_pages[base]
+
+
+def _pmd_fallback(t: Task, why: str) -> str:
+    t.k.trace(t, "dax_pmd_fault_fallback", why)
+    return VM_FAULT_FALLBACK
+
+
+@kfunc
+def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
+    k = t.k
+    vma = vmf.vma
+    inode = vma.file.inode
+    mapping = inode.mapping
+    haddr = vmf.addr - vmf.addr % (PMD_PAGES * PAGE_SIZE)
+    hpgoff = vmf.pgoff - vmf.pgoff % PMD_PAGES
+    if (haddr // PAGE_SIZE) % PMD_PAGES != (vma.pgoff + (haddr - vma.start) // PAGE_SIZE) % PMD_PAGES:
+        return _pmd_fallback(t, "file offset and address differ in 2 MiB colour")
+    if vmf.write and not vma.shared:
+        return _pmd_fallback(t, "write to a private mapping")
+    if haddr < vma.start or haddr + PMD_PAGES * PAGE_SIZE > vma.end:
+        return _pmd_fallback(t, "2 MiB range leaves the VMA")
+    if (hpgoff + PMD_PAGES) * PAGE_SIZE > inode.size:
+        return _pmd_fallback(t, "2 MiB range extends past EOF")
+    got = yield from grab_mapping_entry(t, mapping, hpgoff, PMD_ORDER)
+    if got is None:
+        return _pmd_fallback(t, "PTE entries in the 2 MiB range")
+    base, e = got
+    try:
+        blocks = yield from inode.sb.ops.iomap_extent(t, inode, hpgoff, PMD_PAGES, vmf.write)
+        if blocks is None:
+            if vmf.write:
+                return _pmd_fallback(t, "extent shorter than 2 MiB")
+            # a hole read maps the huge zero page
+            dax_insert_entry(t, mapping, base, e, ZERO_PFN, ZERO, False)
+            k.mm_insert_pmd(t, vma, haddr, ZERO_PFN, False, special=True)
+            return VM_FAULT_NOPAGE
+        block, new = blocks
+        pfn, derr = _direct_access(t, inode, block)
+        if derr == "EHWPOISON":
+            return VM_FAULT_HWPOISON
+        if pfn is None:
+            return VM_FAULT_SIGBUS
+        if pfn % PMD_PAGES:
+            return _pmd_fallback(t, "pfn range not 2 MiB aligned")
+        if new:
+            for i in range(PMD_PAGES):
+                k.media_write(t, inode.sb.disk, block + i, f"zeroing for {inode.ino}")
+        dax_insert_entry(t, mapping, base, e, pfn, NORMAL, vmf.write and not vma.sync)
+        k.mm_insert_pmd(t, vma, haddr, pfn, vmf.write)
+        return VM_FAULT_NOPAGE
+    finally:
+        if e.locked:
+            dax_unlock_entry(t, mapping, base, e)
+        if e.kind == EMPTY and mapping.i_pages.get(base) is e:
+            del mapping.i_pages[base]
+
+
+# -- busy pages and breaking layouts ------------------------------------------------------------
+
+
+@kfunc
+def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
+    """Unmap the file's range, then return the first page with a reference that page-table
+    mappings do not explain (``dax_layout_busy_page`` before v6.15)."""
+    k = t.k
+    if mapping.a_ops != "dax":
+        return None
+    if not mapping.mapped() and not k.has(DAX_BUSY_SCAN_UNMAPPED):
+        k.trace(t, "dax_layout_busy_page_range", "!mapping_mapped: scan skipped")
+        return None
+    from .mm import unmap_mapping_pages
+    even_cows = not k.has(UNMAP_NO_EVEN_COWS)
+    unmap_mapping_pages(t, mapping, start, end - start, even_cows)
+    yield from preempt(t, "dax_layout_busy_page_range after unmap", ("i_pages", mapping.host.ino))
+    k.sched.note(("i_pages", mapping.host.ino))
+    for index, e in dax_entries(mapping):
+        if index >= end or index + e.npages() <= start:
+            continue
+        if e.locked:
+            found = yield from get_unlocked_entry(t, mapping, index)
+            if found is None or not isinstance(found[1], DaxEntry):
+                continue
+            index, e = found
+        if e.kind != NORMAL:
+            continue
+        for page in entry_pages(k, t, e):
+            head = folio_head(k, t, mapping, page.pfn)
+            k.sched.note(("page", head.pfn))
+            if page_busy(k, head):
+                k.trace(t, "dax_busy_page", head, refcount=head.refcount)
+                return head
+    return None
+
+
+def dax_layout_busy_page(t: Task, mapping: AddressSpace) -> KGen:
+    return dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+
+
+@kfunc
+def ___wait_var_event(t: Task, page: Page, state: str, cmd: Callable[[Task], KGen] | None,
+                      why: str) -> KGen:
+    """Sleep until ``page`` is idle; ``cmd`` runs in place of a bare ``schedule()`` (the
+    filesystem's callback drops its lock around it).  Returns 0 or -ERESTARTSYS."""
+    k = t.k
+    var = k.var_wq(page.pfn)
+    cond = "page_ref_count(page) == 0" if k.has(DAX_REFCOUNT_0) else "page_ref_count(page) == 1"
+    held = ", ".join(f"{s.name} ({m})" for s, m in t.held)
+    ret = 0
+    while True:
+        prepare_to_wait(t, var, state,
+                        Wait("var", page, f"page pfn {page.pfn:#x}", why, cond))
+        k.sched.note(("page", page.pfn))
+        if page_is_idle(k, page):
+            break
+        if state == TASK_INTERRUPTIBLE and t.signal_pending():
+            ret = -ERESTARTSYS
+            break
+        if cmd is None:
+            yield from schedule(t)
+        else:
+            yield from cmd(t)
+    finish_wait(t, var)
+    _ = held
+    return ret
+
+
+def wait_page_idle(t: Task, page: Page, cb: Callable[[Task], KGen] | None, why: str,
+                   interruptible: bool = True) -> KGen:
+    state = TASK_INTERRUPTIBLE if interruptible else TASK_UNINTERRUPTIBLE
+    return ___wait_var_event(t, page, state, cb, why)
+
+
+@kfunc
+def dax_break_layout(t: Task, inode: Inode, start: int, end: int,
+                     cb: Callable[[Task], KGen] | None, why: str) -> KGen:
+    """v6.15: wait until no page in the range is busy, then delete the DAX entries."""
+    mapping = inode.mapping
+    if mapping.a_ops != "dax":
+        return 0
+    while True:
+        page = yield from dax_layout_busy_page_range(t, mapping, start, end)
+        if page is None:
+            break
+        if cb is None:
+            return -ERESTARTSYS
+        err = yield from wait_page_idle(t, page, cb, why)
+        if err:
+            return err
+    yield from dax_delete_mapping_range(t, mapping, start, end)
+    return 0
+
+
+@kfunc
+def dax_break_layout_final(t: Task, inode: Inode) -> KGen:
+    """v6.15 eviction: wait uninterruptibly, no locks, no callback; then delete entries."""
+    mapping = inode.mapping
+    if mapping.a_ops != "dax":
+        return
+    while True:
+        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+        if page is None:
+            break
+        yield from wait_page_idle(t, page, None, "dax_break_layout_final", interruptible=False)
+    yield from dax_delete_mapping_range(t, mapping, 0, 1 << 62)
+
+
+@kfunc
+def dax_break_mapping_uninterruptible(t: Task, inode: Inode,
+                                      cb: Callable[[Task], KGen] | None) -> KGen:
+    """The 2025 v6 proposal (seed 000): as dax_break_layout_final but with the fs callback."""
+    mapping = inode.mapping
+    if mapping.a_ops != "dax":
+        return
+    while True:
+        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+        if page is None:
+            break
+        yield from wait_page_idle(t, page, cb, "dax_break_mapping_uninterruptible",
+                                  interruptible=False)
+    yield from dax_delete_mapping_range(t, mapping, 0, 1 << 62)
+
+
+# -- removing entries ---------------------------------------------------------------------------
+
+
+@kfunc
+def __dax_invalidate_entry(t: Task, mapping: AddressSpace, index: int, trunc: bool) -> KGen:
+    found = yield from get_unlocked_entry(t, mapping, index)
+    if found is None or not isinstance(found[1], DaxEntry):
+        return False
+    base, e = found
+    if not trunc and e.dirty:
+        return False
+    dax_disassociate_entry(t, e, mapping, trunc)
+    t.k.sched.note(("i_pages", mapping.host.ino))
+    if mapping.i_pages.get(base) is e:
+        del mapping.i_pages[base]
+    wake_entry_all(t.k, mapping, base, e)
+    return True
+
+
+def dax_delete_mapping_entry(t: Task, mapping: AddressSpace, index: int) -> KGen:
+    return __dax_invalidate_entry(t, mapping, index, True)
+
+
+def dax_invalidate_mapping_entry_sync(t: Task, mapping: AddressSpace, index: int) -> KGen:
+    return __dax_invalidate_entry(t, mapping, index, False)
+
+
+@kfunc
+def dax_delete_mapping_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
+    for index, e in dax_entries(mapping):
+        if start <= index < end or (e.pmd and index < end and index + PMD_PAGES > start):
+            yield from __dax_invalidate_entry(t, mapping, index, True)
+
+
+@kfunc
+def truncate_inode_pages_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
+    """mm/truncate.c: page-cache folios go; DAX value entries go through
+    ``dax_delete_mapping_entry`` (``truncate_folio_batch_exceptionals``) without waiting."""
+    k = t.k
+    entries = [(i, e) for i, e in sorted(mapping.i_pages.items())
+               if (start <= i < end) or (getattr(e, "pmd", False) and i < end and i + PMD_PAGES > start)]
+    for index, e in entries:
+        if isinstance(e, DaxEntry):
+            if k.has(DAX_BREAK_LAYOUT) and e.kind == NORMAL:
+                k.warn(t, "mm/truncate.c", "truncate_folio_batch_exceptionals",
+                       "WARN_ON_ONCE(dax_mapping(mapping)) - a DAX entry survived breaking layouts")
+            yield from dax_delete_mapping_entry(t, mapping, index)
+        else:
+            k.pagecache_delete(t, mapping, index, e)
+
+
+def truncate_inode_pages_final(t: Task, mapping: AddressSpace) -> KGen:
+    t.k.trace(t, "truncate_inode_pages_final", mapping)
+    return truncate_inode_pages_range(t, mapping, 0, 1 << 62)
+
+
+@kfunc
+def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
+    from .mm import unmap_mapping_pages
+    unmap_mapping_pages(t, mapping, start, end - start, False)
+    for index, e in list(sorted(mapping.i_pages.items())):
+        if start <= index < end:
+            if isinstance(e, DaxEntry):
+                e.dirty = False
+                yield from dax_invalidate_mapping_entry_sync(t, mapping, index)
+            else:
+                t.k.pagecache_delete(t, mapping, index, e)
+
+
+@kfunc
+def dax_writeback_mapping_range(t: Task, mapping: AddressSpace) -> KGen:
+    """fsync/sync: write-protect the PTEs of dirty entries and flush; entries become clean."""
+    from .mm import wrprotect_mapping_pages
+    for index, e in dax_entries(mapping):
+        if e.dirty:
+            yield from preempt(t, "dax_writeback_one", ("i_pages", mapping.host.ino))
+            wrprotect_mapping_pages(t, mapping, index, e.npages())
+            t.k.trace(t, "dax_flush", mapping, index=index)
+            e.dirty = False

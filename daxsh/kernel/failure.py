@@ -1,0 +1,325 @@
+"""Device unbind and memory failure: ``kill_dax`` and the holder's ``notify_failure`` by era,
+``memory_failure`` on fsdax pages, ``mf_dax_kill_procs`` (shared/KERNEL.md 2.9, 2.10, 9).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import dax
+from .config import (
+    DAX_HOLDER_NOTIFY_FAILURE,
+    DAX_PAGE_MAPPING,
+    FREEZE_HOLDERS,
+    KILL_DAX_NOTIFY,
+    MEMORY_FAILURE_DEV_PAGEMAP,
+    MEMUNMAP_WAITS,
+    MF_MEM_PRE_REMOVE,
+    ZONE_DEVICE_REFCOUNT,
+)
+from .fsops import SB_FREEZE_COMPLETE
+from .mm import lookup_pte, unmap_mapping_range
+from .nvdimm import PAGE_SIZE, PMD_SIZE
+from .sched import TASK_UNINTERRUPTIBLE, KGen, Task, Wait, finish_wait, kfunc, prepare_to_wait, schedule
+from .syscalls import Ret
+
+if TYPE_CHECKING:
+    from .fs import AddressSpace, SuperBlock
+    from .mm import Process
+
+MF_ACTION_REQUIRED = 1
+MF_MUST_KILL = 4
+MF_MEM_PRE_REMOVE_FLAG = 0x400
+ENODEV, EOPNOTSUPP, EIO = 19, 95, 5
+
+
+@kfunc
+def unbind_store(t: Task, name: str) -> KGen:
+    k = t.k
+    nv = k.nvdimm
+    if name != nv.pfn.name:
+        return Ret(ENODEV)
+    if not nv.pfn.bound:
+        return Ret(ENODEV, None, [f"{name} is not bound; `bind {name}`"])
+    yield from device_release_driver(t)
+    return Ret(0)
+
+
+@kfunc
+def device_release_driver(t: Task) -> KGen:
+    # devres runs in LIFO order: pmem_release_disk, then the memmap
+    yield from pmem_release_disk(t)
+    yield from memunmap_pages(t)
+    t.k.nvdimm.pfn.bound = False
+
+
+@kfunc
+def pmem_release_disk(t: Task) -> KGen:
+    k = t.k
+    nv = k.nvdimm
+    k.trace(t, "dax_remove_host", "pmem0")
+    if nv.dax is not None:
+        yield from kill_dax(t)
+    k.trace(t, "put_dax", "dax0")
+    k.trace(t, "del_gendisk", "pmem0")
+    nv.disk = None
+    nv.dax = None
+
+
+@kfunc
+def kill_dax(t: Task) -> KGen:
+    k = t.k
+    dax_dev = k.nvdimm.dax
+    assert dax_dev is not None
+    if k.has(KILL_DAX_NOTIFY) and dax_dev.holder is not None:
+        flags = MF_MEM_PRE_REMOVE_FLAG if k.has(MF_MEM_PRE_REMOVE) else 0
+        yield from dax_holder_notify_failure(t, 0, 1 << 64, flags)
+    dax_dev.alive = False
+    k.trace(t, "synchronize_srcu", "dax_srcu")
+    dax_dev.holder = None
+    dax_dev.holder_ops = None
+
+
+@kfunc
+def memunmap_pages(t: Task) -> KGen:
+    k = t.k
+    nv = k.nvdimm
+    pg = nv.pgmap
+    if pg is None:
+        return
+    if k.has(MEMUNMAP_WAITS) and not k.has(ZONE_DEVICE_REFCOUNT):
+        # each referenced page holds a pgmap reference: wait_for_completion(&pgmap->done)
+        while True:
+            busy = next((p for p in pg.pages.values() if p.refcount > pg.idle), None)
+            if busy is None:
+                break
+            wq = k.var_wq(busy.pfn)
+            prepare_to_wait(t, wq, TASK_UNINTERRUPTIBLE,
+                            Wait("var", busy, f"page pfn {busy.pfn:#x}", "memunmap_pages",
+                                 "wait_for_completion(&pgmap->done)"))
+            if busy.refcount > pg.idle:
+                yield from schedule(t)
+            finish_wait(t, wq)
+    k.trace(t, "arch_remove_memory", f"pfn {pg.first_pfn:#x}", npfns=pg.npfns)
+    pg.present = False
+    nv.removed_pgmaps.append(pg)
+    nv.pgmap = None
+
+
+@kfunc
+def bind_store(t: Task, name: str) -> KGen:
+    k = t.k
+    nv = k.nvdimm
+    if name != nv.pfn.name:
+        return Ret(ENODEV)
+    if nv.pfn.bound:
+        return Ret(16, None, [f"{name} is already bound"])
+    yield from ()
+    nv.attach()
+    k.trace(t, "pmem_attach_disk", name)
+    k.printk(t, f"pmem0: detected capacity change from 0 to {nv.ns.npfns * 8}")
+    return Ret(0)
+
+
+# -- the holder's notify_failure (XFS) ---------------------------------------------------------
+
+
+@kfunc
+def dax_holder_notify_failure(t: Task, off: int, length: int, mf_flags: int) -> KGen:
+    k = t.k
+    dax_dev = k.nvdimm.dax
+    if dax_dev is None or not dax_dev.alive:
+        return -6  # ENXIO
+    sb = dax_dev.holder
+    if sb is None:
+        return -EOPNOTSUPP
+    return (yield from xfs_dax_notify_failure(t, sb, off, length, mf_flags))
+
+
+@kfunc
+def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_flags: int) -> KGen:
+    k = t.k
+    name = sb.name
+    pre_remove = bool(mf_flags & MF_MEM_PRE_REMOVE_FLAG)
+    if not sb.born:
+        return -EIO
+    fs = sb.disk
+    if not fs.rmapbt:
+        k.trace(t, "xfs_dax_notify_failure", "no rmapbt: -EOPNOTSUPP")
+        return -EOPNOTSUPP
+    whole = length >= 1 << 63
+    froze = False
+    if pre_remove:
+        k.printk(t, f"XFS ({name}): Device is about to be removed!")
+        froze = yield from freeze_super(t, sb, "FREEZE_HOLDER_KERNEL")
+    first = 0 if whole else off // PAGE_SIZE
+    count = fs.nblocks if whole else max(1, length // PAGE_SIZE)
+    want_shutdown = whole and not pre_remove  # metadata owners in range
+    for start, n, ino, fblock in list(fs.rmap.overlapping(first, count)):
+        inode = sb.icache.get(ino)
+        if inode is None:
+            continue  # xfs_iget(XFS_IGET_INCORE): not in core -> skipped
+        k.trace(t, "xfs_dax_failure_fn", inode, fblock=fblock, n=n)
+        if inode.mapping.a_ops == "dax":
+            yield from mf_dax_kill_procs(t, inode.mapping, fblock, n, mf_flags)
+            if pre_remove:
+                yield from dax.invalidate_inode_pages2_range(t, inode.mapping, fblock, fblock + n)
+        _ = start
+    if pre_remove:
+        xfs_force_shutdown(t, sb, "SHUTDOWN_FORCE_UMOUNT")
+        if froze:
+            yield from thaw_super(t, sb, "FREEZE_HOLDER_KERNEL")
+        yield from thaw_super(t, sb, "FREEZE_HOLDER_USERSPACE")
+    elif want_shutdown:
+        xfs_force_shutdown(t, sb, "SHUTDOWN_CORRUPT_ONDISK")
+    return 0
+
+
+def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
+    k = t.k
+    if sb.shutdown:
+        return
+    sb.shutdown = reason
+    k.trace(t, "xfs_force_shutdown", sb, reason)
+    if reason == "SHUTDOWN_FORCE_UMOUNT":
+        k.printk(t, f"XFS ({sb.name}): User initiated shutdown received.")
+        k.printk(t, f"XFS ({sb.name}): Metadata I/O Error (0x4) detected at "
+                    "xfs_dax_notify_ddev_failure (fs/xfs/xfs_notify_failure.c).  Shutting down filesystem.")
+    else:
+        k.printk(t, f"XFS ({sb.name}): Corruption of on-disk metadata (0x10) detected at "
+                    "xfs_dax_notify_failure (fs/xfs/xfs_notify_failure.c).  Shutting down filesystem.")
+    k.printk(t, f"XFS ({sb.name}): Please unmount the filesystem and rectify the problem(s)")
+
+
+@kfunc
+def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    k = t.k
+    k.trace(t, "freeze_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
+    from .syscalls import sync_sb
+    yield from sync_sb(t, sb)
+    if sb.frozen:
+        return False
+    sb.frozen = SB_FREEZE_COMPLETE
+    sb.freeze_holders.append(holder)
+    return True
+
+
+@kfunc
+def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    k = t.k
+    k.trace(t, "thaw_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
+    yield from ()
+    if holder in sb.freeze_holders:
+        sb.freeze_holders.remove(holder)
+    if not sb.freeze_holders:
+        sb.frozen = 0
+        sb.freeze_wq.wake_up(k)
+
+
+# -- memory failure -------------------------------------------------------------------------------
+
+
+def collect_procs_fsdax(t: Task, mapping: AddressSpace, pgoff: int, pre_remove: bool
+                        ) -> list[tuple[Process, int, int]]:
+    """Tasks mapping ``pgoff`` whose page is actually mapped: every one in pre-remove,
+    else only the current task (``task_early_kill(tsk, force_early=1)``)."""
+    out: list[tuple[Process, int, int]] = []
+    cur = t.proc
+    for vma in mapping.i_mmap:
+        if not vma.pgoff <= pgoff < vma.pgoff + (vma.end - vma.start) // PAGE_SIZE:
+            continue
+        p = vma.mm.owner
+        if p is None or p.dying:
+            continue
+        addr = vma.addr_of(pgoff)
+        pte = lookup_pte(vma.mm, addr)
+        if pte is None:
+            continue  # size_shift 0: not mapped, skipped
+        if not pre_remove and p is not cur:
+            continue
+        shift = 21 if pte.pmd else 12
+        if all(x[0] is not p for x in out):
+            out.append((p, addr, shift))
+    return out
+
+
+@kfunc
+def mf_dax_kill_procs(t: Task, mapping: AddressSpace, index: int, count: int, mf_flags: int) -> KGen:
+    k = t.k
+    pre_remove = bool(mf_flags & MF_MEM_PRE_REMOVE_FLAG)
+    for pg in range(index, index + count):
+        found = dax.lookup_entry(mapping, pg)
+        if found is None or not isinstance(found[1], dax.DaxEntry) or found[1].kind != dax.NORMAL:
+            continue
+        base, e = found
+        got = yield from dax.get_unlocked_entry(t, mapping, pg)  # dax_lock_mapping_entry
+        if got is None:
+            continue
+        pfn = e.pfn + (pg - base)
+        if not pre_remove:
+            page = k.pfn_to_page(t, pfn)
+            page.hwpoison = True
+            k.trace(t, "SetPageHWPoison", page)
+        to_kill = collect_procs_fsdax(t, mapping, pg, pre_remove)
+        unmap_and_kill(t, to_kill, pfn, mapping, pg, mf_flags)
+
+
+def unmap_and_kill(t: Task, to_kill: list[tuple[Process, int, int]], pfn: int,
+                   mapping: AddressSpace, index: int, flags: int) -> None:
+    k = t.k
+    size = max((1 << s for _p, _a, s in to_kill), default=0)
+    if size:
+        pages = size // PAGE_SIZE
+        start = index - index % pages
+        unmap_mapping_range(t, mapping, start, pages, False)
+    for p, addr, shift in to_kill:
+        ar = bool(flags & MF_ACTION_REQUIRED) and p is t.proc
+        code = "BUS_MCEERR_AR" if ar else "BUS_MCEERR_AO"
+        k.printk(t, f"Memory failure: {pfn:#x}: Sending SIGBUS to {p.name}:{p.pid} due to "
+                    "hardware memory corruption")
+        k.trace(t, "force_sig_mceerr" if ar else "send_sig_mceerr", p, code,
+                addr=f"{addr:#x}", si_addr_lsb=shift)
+        k.kill_process(p, "SIGBUS", code, f"(memory failure at pfn {pfn:#x})")
+
+
+@kfunc
+def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
+    k = t.k
+    nv = k.nvdimm
+    if not k.is_pmem_pfn(pfn) or nv.pgmap is None:
+        k.printk(t, f"Memory failure: {pfn:#x}: memory outside the pmem data area")
+        return Ret(22, None, [f"pfn {pfn:#x} is not in pfn0.1's data area (`show blocks`)"])
+    if not k.has(MEMORY_FAILURE_DEV_PAGEMAP):
+        k.printk(t, f"Memory failure: {pfn:#x}: unhandlable page.")
+        return Ret(0, None, ["this kernel has no memory_failure() support for fsdax pages"])
+    disk = nv.disk
+    if disk is not None:
+        disk.badblocks[pfn] = True
+    rc = -EOPNOTSUPP
+    if k.has(DAX_HOLDER_NOTIFY_FAILURE) and nv.dax is not None and nv.dax.holder is not None:
+        k.trace(t, "pmem_pagemap_memory_failure", pfn=pfn)
+        block = pfn - nv.ns.data_pfn
+        rc = yield from dax_holder_notify_failure(t, block * PAGE_SIZE, PAGE_SIZE, flags)
+    if rc == -EOPNOTSUPP:
+        yield from mf_generic_kill_procs(t, pfn, flags)
+    k.printk(t, f"Memory failure: {pfn:#x}: recovery action for dax page: Recovered")
+    return Ret(0)
+
+
+@kfunc
+def mf_generic_kill_procs(t: Task, pfn: int, flags: int) -> KGen:
+    k = t.k
+    page = k.pfn_to_page(t, pfn)
+    mapping = page.mapping if k.has(DAX_PAGE_MAPPING) else None
+    if mapping is None:
+        page.hwpoison = True
+        return
+    yield from ()
+    page.hwpoison = True
+    k.trace(t, "SetPageHWPoison", page)
+    flags |= MF_ACTION_REQUIRED | MF_MUST_KILL
+    to_kill = collect_procs_fsdax(t, mapping, page.index, False)  # type: ignore[arg-type]
+    unmap_and_kill(t, to_kill, pfn, mapping, page.index, flags)  # type: ignore[arg-type]
+
+
+_ = PMD_SIZE

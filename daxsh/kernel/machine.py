@@ -1,0 +1,390 @@
+"""The machine: one kernel configuration, one nvdimm, processes, tasks, the clock, trace and
+dmesg, and the detectors that turn what happens into outcomes.
+
+Nothing here does I/O, reads a clock or uses global randomness: the same calls give the same
+trace and dmesg, byte for byte.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .config import DAX_REFCOUNT_0, KernelConfig
+from .fs import DiskFs, File, Inode, Mount, SuperBlock
+from .mm import PTE, VMA, Pin, Process, insert_pmd, insert_pte
+from .nvdimm import PAGE_SIZE, VMEMMAP_START, STRUCT_PAGE_SIZE, Nvdimm, Page
+from .sched import (
+    HUNG_TASK_TIMEOUT_NS,
+    TASK_UNINTERRUPTIBLE,
+    KGen,
+    Oops,
+    Scheduler,
+    Task,
+    WaitQueue,
+)
+from .trace import Dmesg, Trace
+
+NS = 1_000_000_000
+DRAM_FIRST_PFN = 0x10000
+DEFAULT_PMEM = 1 << 30
+
+
+class Clock:
+    """Model time in nanoseconds; only ``sleep`` (and what waits for time) advances it."""
+
+    def __init__(self) -> None:
+        self.now = 0
+
+
+class PcFolio:
+    """A page-cache folio in DRAM (non-DAX files)."""
+
+    __slots__ = ("pfn",)
+
+    def __init__(self, pfn: int) -> None:
+        self.pfn = pfn
+
+
+class Event:
+    """Something a detector saw: corruption, oops, warn, kill, hung, deadlock."""
+
+    __slots__ = ("kind", "text", "time")
+
+    def __init__(self, kind: str, text: str, time: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.time = time
+
+
+class Kernel:
+    def __init__(self, config: KernelConfig | None = None, pmem_size: int = DEFAULT_PMEM,
+                 seed: int = 0) -> None:
+        self.config = config or KernelConfig.parse("")
+        self.behaviours = self.config.behaviours
+        self.seed = seed
+        self.pmem_size = pmem_size
+        self.clock = Clock()
+        self.trace_buf = Trace()
+        self.dmesg = Dmesg()
+        self.sched = Scheduler(self)
+        self.breakpoints: set[str] = set()
+        self.crashed = ""
+        self.events: list[Event] = []
+        self.nvdimm = Nvdimm(pmem_size, 0 if self.has(DAX_REFCOUNT_0) else 1)
+        self.media_fs: DiskFs | None = None  # what mkfs wrote on namespace0.0
+        self.fs_uuid = 0
+        self.mounts: dict[str, Mount] = {}
+        self.rootdirs: set[str] = {"/", "/mnt", "/tmp"}
+        self.dying_sbs: list[SuperBlock] = []
+        self.processes: dict[str, Process] = {}
+        self.dead: dict[str, Process] = {}
+        self.pins: dict[str, Pin] = {}
+        self.pin_seq = 0
+        self.next_pid = 100
+        self.next_dram_pfn = DRAM_FIRST_PFN
+        self.var_waitqueues: dict[int, WaitQueue] = {}
+        self.memory_low = False
+        self.warned_once: set[str] = set()
+        self.freed_busy: dict[int, str] = {}  # pfn -> who freed its block while it was busy
+        self.leases: dict[int, Any] = {}
+        self.printk(0, f"Linux version {self.config.base[1:]} (daxsh model) "
+                       f"behaviours: {' '.join(sorted(self.behaviours)) or '(none)'}")
+        self.printk(0, f"nd_pmem namespace0.0: pfn0.1: {self.nvdimm.ns.size >> 20} MiB fsdax, "
+                       f"memmap on pmem (dataoff {self.nvdimm.ns.dataoff:#x})")
+        self.printk(0, f"pmem0: detected capacity change from 0 to {self.nvdimm.ns.npfns * 8}")
+
+    # -- configuration ------------------------------------------------------------------------
+    def has(self, name: str) -> bool:
+        return name in self.behaviours
+
+    # -- logging ------------------------------------------------------------------------------
+    def trace(self, t: Task | None, func: str, *args: Any, **kw: Any) -> None:
+        tb = self.trace_buf
+        if not tb.enabled:
+            return
+        if t is None:
+            tb.emit(self.clock.now, 0, "swapper", 0, func, args, kw)
+        else:
+            tb.emit(self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw)
+
+    def printk(self, t: Any, text: str) -> None:
+        self.dmesg.printk(self.clock.now, text)
+
+    def event(self, kind: str, text: str) -> None:
+        self.events.append(Event(kind, text, self.clock.now))
+
+    def call_trace(self, t: Task) -> list[str]:
+        return ["Call Trace:"] + [f" {f}" for f in reversed(t.stack)]
+
+    def warn(self, t: Task, file: str, func: str, cond: str, once: bool = True) -> None:
+        key = f"{file}:{func}:{cond}"
+        if once and key in self.warned_once:
+            return
+        self.warned_once.add(key)
+        self.trace(t, "WARN", func, cond)
+        lines = ["------------[ cut here ]------------",
+                 f"WARNING: CPU: 0 PID: {t.tid} at {file} {func}",
+                 f"{cond}",
+                 f"CPU: 0 PID: {t.tid} Comm: {t.comm} Not tainted {self.config.base[1:]} #1"]
+        lines += self.call_trace(t)
+        lines.append("---[ end trace 0000000000000000 ]---")
+        self.printk(t, "\n".join(lines))
+        self.event("warn", f"WARNING at {file} {func}: {cond}")
+
+    def make_oops(self, t: Task, headline: str, detail: tuple[str, ...] = ()) -> Oops:
+        oops = Oops(headline, detail)
+        oops.stack = list(t.stack)  # type: ignore[attr-defined]
+        return oops
+
+    def oops(self, t: Task, oops: Oops) -> None:
+        stack = getattr(oops, "stack", t.stack)
+        lines = [oops.headline, *oops.detail,
+                 "Oops: 0000 [#1] PREEMPT SMP NOPTI",
+                 f"CPU: 0 PID: {t.tid} Comm: {t.comm} Not tainted {self.config.base[1:]} #1",
+                 f"RIP: 0010:{stack[-1] if stack else '?'}+0x0/0x0", "Call Trace:"]
+        lines += [f" {f}" for f in reversed(stack[:-1])]
+        self.printk(t, "\n".join(lines))
+        self.crashed = f"{oops.headline} in {stack[-1] if stack else '?'} ({t.comm}:{t.tid})"
+        self.event("oops", self.crashed)
+
+    # -- struct page --------------------------------------------------------------------------
+    def is_pmem_pfn(self, pfn: int) -> bool:
+        ns = self.nvdimm.ns
+        return ns.data_pfn <= pfn < ns.data_pfn + ns.npfns
+
+    def pfn_to_page(self, t: Task, pfn: int) -> Page:
+        pg = self.nvdimm.pgmap
+        if pg is None or not pg.present:
+            addr = VMEMMAP_START + pfn * STRUCT_PAGE_SIZE
+            raise self.make_oops(t, f"BUG: unable to handle page fault for address: {addr:016x}",
+                                 ("#PF: supervisor read access in kernel mode",
+                                  "#PF: error_code(0x0000) - not-present page",
+                                  f"(struct page of pfn {pfn:#x}: the memmap was removed "
+                                  "with pfn0.1)"))
+        return pg.page(pfn)
+
+    def var_wq(self, pfn: int) -> WaitQueue:
+        wq = self.var_waitqueues.get(pfn)
+        if wq is None:
+            wq = self.var_waitqueues[pfn] = WaitQueue(f"var page {pfn:#x}")
+        return wq
+
+    def wake_up_var(self, t: Task, page: Page) -> None:
+        self.trace(t, "wake_up_var", page)
+        self.var_wq(page.pfn).wake_up(self)
+
+    # -- memory -------------------------------------------------------------------------------
+    def alloc_dram_page(self) -> int:
+        pfn = self.next_dram_pfn
+        self.next_dram_pfn += 1
+        return pfn
+
+    def pagecache_get(self, t: Task, mapping: Any, index: int) -> int:
+        f = mapping.i_pages.get(index)
+        if not isinstance(f, PcFolio):
+            f = PcFolio(self.alloc_dram_page())
+            mapping.i_pages[index] = f
+            self.trace(t, "filemap_add_folio", mapping, index=index, pfn=f.pfn)
+        return f.pfn
+
+    def pagecache_delete(self, t: Task, mapping: Any, index: int, folio: Any) -> None:
+        self.trace(t, "filemap_remove_folio", mapping, index=index)
+        mapping.i_pages.pop(index, None)
+
+    def mm_insert_pte(self, t: Task, vma: VMA, addr: int, pfn: int, write: bool,
+                      special: bool = False) -> None:
+        insert_pte(t, vma, addr, pfn, write, special)
+
+    def mm_insert_pmd(self, t: Task, vma: VMA, haddr: int, pfn: int, write: bool,
+                      special: bool = False) -> None:
+        insert_pmd(t, vma, haddr, pfn, write, special)
+
+    # -- the media and the corruption detector -------------------------------------------------
+    def block_origin(self, vma: VMA, vaddr: int, pfn: int) -> tuple[int, int, int, str] | None:
+        fs = self.media_fs
+        disk = self.nvdimm.disk
+        if fs is None or disk is None:
+            return None
+        block = pfn - self.nvdimm.ns.data_pfn
+        owner = fs.owner(block)
+        if owner is None:
+            return None
+        return fs.uuid, owner[0], owner[1], self.ino_path(fs, owner[0])
+
+    def ino_path(self, fs: DiskFs, ino: int) -> str:
+        mp = next((m.path for m in self.mounts.values() if m.sb.disk is fs), "")
+        return (mp.rstrip("/") + fs.path_of(ino)) if mp else f"{fs.path_of(ino)} (ino {ino})"
+
+    def media_write(self, t: Task, fs: DiskFs, block: int, who: str) -> None:
+        fs.foreign.pop(block, None)
+
+    def media_read(self, t: Task, inode: Inode, fblock: int, block: int) -> None:
+        bad = inode.sb.disk.foreign.get(block)
+        if bad is not None:
+            self.trace(t, "read_foreign_data", inode, fblock=fblock, block=block, data=bad)
+            t.note = f"block {block} holds {bad}"
+
+    def stray_write(self, t: Task, pfn: int, writer: str,
+                    origin: tuple[int, int, int, str] | None) -> str:
+        """A device or a stale mapping writes ``pfn``: corruption if its block now belongs to
+        another file than the one it was pinned or mapped from."""
+        fs = self.media_fs
+        ns = self.nvdimm.ns
+        block = pfn - ns.data_pfn
+        if fs is None or not 0 <= block < ns.npfns:
+            return f"{writer} wrote pfn {pfn:#x} (not a filesystem block)"
+        owner = fs.owner(block)
+        if origin is not None and owner is not None and (fs.uuid, owner[0], owner[1]) == origin[:3]:
+            return f"{writer} wrote block {block} (pfn {pfn:#x}) of {origin[3]}, its own"
+        was = origin[3] + f" index {origin[2]}" if origin else "no file"
+        if owner is None:
+            self.trace(t, "dma_to_free_block", block=block, pfn=pfn)
+            return f"{writer} wrote block {block} (pfn {pfn:#x}), now free; it was pinned from {was}"
+        if block < 16:
+            now = f"{fs.fstype} metadata"
+        else:
+            now = f"{self.ino_path(fs, owner[0])} (ino {owner[0]}) index {owner[1]}"
+        fs.foreign[block] = f"data from {writer}"
+        text = (f"{writer} wrote block {block} (pfn {pfn:#x}), which now belongs to {now}; "
+                f"it was pinned from {was}")
+        self.trace(t, "CORRUPTION", text)
+        self.event("corruption", text)
+        return "CORRUPTION: " + text
+
+    def blocks_freed(self, t: Task, inode: Inode, block: int, n: int) -> None:
+        """Note pinned pages whose blocks were just freed: the danger the threads are about."""
+        pg = self.nvdimm.pgmap
+        if pg is None or not pg.present:
+            return
+        first = self.nvdimm.ns.data_pfn + block
+        for pfn, page in pg.pages.items():
+            if first <= pfn < first + n and page.pincount > 0:
+                self.freed_busy[pfn] = f"freed from ino {inode.ino} by {t.comm}:{t.tid}"
+                self.trace(t, "block_freed_while_pinned", page, block=pfn - self.nvdimm.ns.data_pfn)
+        for pfn in [p for p in self.freed_busy if first <= p < first + n and
+                    (p not in pg.pages or pg.pages[p].pincount == 0)]:
+            self.freed_busy.pop(pfn, None)
+
+    def user_touch(self, t: Task, proc: Process, vma: VMA, addr: int, pfn: int, write: bool) -> None:
+        """A load/store through a present PTE."""
+        if not self.is_pmem_pfn(pfn):
+            return
+        if write:
+            origin = (self.media_fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr),
+                      vma.file.inode.sb.mountpoint) if self.media_fs else None
+            fs = self.media_fs
+            if fs is not None:
+                block = pfn - self.nvdimm.ns.data_pfn
+                owner = fs.owner(block)
+                if owner is not None and origin is not None and (owner[0], owner[1]) != origin[1:3]:
+                    path = self.ino_path(fs, vma.file.inode.ino)
+                    self.stray_write(t, pfn, f"a store by {proc.name} through a stale PTE",
+                                     (fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr), path))
+                else:
+                    fs.foreign.pop(block, None)
+
+    # -- files --------------------------------------------------------------------------------
+    def fput(self, t: Task, file: File) -> KGen:
+        from .fs import dput
+        file.f_count -= 1
+        if file.f_count == 0:
+            self.trace(t, "__fput", file.inode)
+            file.mnt.mnt_count -= 1
+            yield from dput(t, file.dentry)
+
+    # -- tasks and processes --------------------------------------------------------------------
+    def alloc_pid(self) -> int:
+        pid = self.next_pid
+        self.next_pid += 1
+        return pid
+
+    def new_process(self, name: str) -> Process:
+        p = Process(name, self.alloc_pid())
+        self.processes[name] = p
+        self.dead.pop(name, None)
+        return p
+
+    def spawn(self, comm: str, proc: Process | None, gen_fn: Callable[[Task], KGen],
+              cmdline: str, stopped: bool = False) -> Task:
+        t = Task(self, self.alloc_pid(), comm[:15], proc, cmdline)
+        self.sched.add(t, gen_fn(t), stopped=stopped)
+        return t
+
+    def run(self, first: Task | None = None) -> None:
+        self.sched.run(first)
+
+    def task_exit(self, t: Task) -> None:
+        """Called by the scheduler when a task ends: finish a dying process."""
+        from .locks import release_all
+        if t.held and not self.crashed:
+            release_all(t)
+        p = t.proc
+        if p is not None and p.dying and p.exit_task is None and \
+                not any(x.proc is p for x in self.sched.tasks):
+            self.start_exit(p)
+
+    def start_exit(self, p: Process) -> None:
+        from .syscalls import do_exit
+        p.exit_task = self.spawn(p.name, p, lambda t: do_exit(t, p), f"exit {p.name}")
+
+    def kill_process(self, p: Process, sig: str, code: str = "", why: str = "") -> None:
+        if p.dying:
+            return
+        p.dying = True
+        p.exit_reason = sig + (f" ({code})" if code else "")
+        if sig not in ("exit",):
+            self.event("killed", f"{p.name}:{p.pid} killed by {p.exit_reason}{' ' + why if why else ''}")
+        for x in self.sched.tasks:
+            if x.proc is p and x is not p.exit_task:
+                x.sigpending.append("SIGKILL")
+                if x.state == "S":
+                    self.sched.wake(x)
+        if not any(x.proc is p for x in self.sched.tasks):
+            self.start_exit(p)
+
+    # -- time ---------------------------------------------------------------------------------
+    def advance(self, ns: int) -> None:
+        """Let model time pass: fire timers, run what they wake, report hung tasks."""
+        target = self.clock.now + ns
+        while not self.crashed:
+            nxt = self.sched.next_timer()
+            hung = self.next_hung_check()
+            cands = [x for x in (nxt, hung) if x is not None and x <= target]
+            if not cands:
+                break
+            when = min(cands)
+            self.clock.now = max(self.clock.now, when)
+            self.sched.fire_timers(self.clock.now)
+            self.check_hung()
+            self.run()
+        if not self.crashed:
+            self.clock.now = target
+            self.check_hung()
+
+    def next_hung_check(self) -> int | None:
+        due = [t.blocked_since + HUNG_TASK_TIMEOUT_NS for t in self.sched.blocked()
+               if t.state == TASK_UNINTERRUPTIBLE and not t.hung_reported]
+        return min(due) if due else None
+
+    def check_hung(self) -> None:
+        for t in self.sched.blocked():
+            if t.state == TASK_UNINTERRUPTIBLE and not t.hung_reported and \
+                    self.clock.now - t.blocked_since >= HUNG_TASK_TIMEOUT_NS:
+                t.hung_reported = True
+                secs = HUNG_TASK_TIMEOUT_NS // NS
+                lines = [f"INFO: task {t.comm}:{t.tid} blocked for more than {secs} seconds.",
+                         f"      Not tainted {self.config.base[1:]} #1",
+                         '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
+                         f"task:{t.comm:<15} state:D stack:0     pid:{t.tid}  ppid:1      flags:0x00004000"]
+                lines += self.call_trace(t)
+                self.printk(t, "\n".join(lines))
+                self.event("hung-task", f"task {t.comm}:{t.tid} blocked for more than {secs} seconds")
+
+    # -- helpers used by other subsystems -----------------------------------------------------
+    def current_pte(self, proc: Process, addr: int) -> PTE | None:
+        from .mm import lookup_pte
+        return lookup_pte(proc.mm, addr)
+
+    def mapped_bytes(self) -> int:
+        return sum(len(p.mm.ptes) * PAGE_SIZE for p in self.processes.values())

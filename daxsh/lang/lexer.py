@@ -1,0 +1,87 @@
+"""Split a command line like a shell: words, quotes, ``#`` comments, a trailing ``&``.
+
+Every word keeps its column so an error can put a caret under it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_NUM = re.compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)([kKmMgGtT]?)[bB]?$")
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    words: tuple[Word, ...]
+    background: bool
+
+
+class LexError(ValueError):
+    def __init__(self, message: str, col: int) -> None:
+        super().__init__(message)
+        self.col = col
+
+
+def split(text: str) -> Line:
+    words: list[Word] = []
+    i, n = 0, len(text)
+    while i < n:
+        c = text[i]
+        if c.isspace():
+            i += 1
+            continue
+        if c == "#":
+            break
+        start = i
+        buf = []
+        while i < n and not text[i].isspace():
+            c = text[i]
+            if c in "'\"":
+                q = c
+                j = text.find(q, i + 1)
+                if j < 0:
+                    raise LexError(f"unterminated {q} quote", i)
+                buf.append(text[i + 1:j])
+                i = j + 1
+                continue
+            if c == "#" and not buf:
+                break
+            buf.append(c)
+            i += 1
+        words.append(Word("".join(buf), start, i))
+    background = False
+    if words and words[-1].text == "&":
+        background = True
+        words.pop()
+    elif words and words[-1].text.endswith("&") and len(words[-1].text) > 1:
+        w = words[-1]
+        words[-1] = Word(w.text[:-1], w.start, w.end - 1)
+        background = True
+    return Line(text, tuple(words), background)
+
+
+def parse_number(s: str) -> int:
+    """Decimal or 0x hex, with an optional K/M/G/T binary suffix."""
+    m = _NUM.match(s.strip())
+    if not m:
+        raise ValueError(f"'{s}' is not a number (decimal or 0x hex, optional K/M/G suffix)")
+    digits, suf = m.groups()
+    base = int(digits, 16) if digits[:2].lower() == "0x" else int(digits)
+    return base * SUFFIXES[suf.upper()]
+
+
+def fmt_size(n: int) -> str:
+    for suf, mul in (("T", 1 << 40), ("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if n and n % mul == 0:
+            return f"{n // mul}{suf}"
+    return str(n)

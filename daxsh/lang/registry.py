@@ -1,0 +1,234 @@
+"""The one registry of commands: name, arguments with types, help, example, completion sources
+and the kernel functions each command goes through.  The REPL, the TUI, scenario replay, the
+man page and the tests all read this registry; a command is defined once.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .lexer import Word, parse_number
+
+if TYPE_CHECKING:
+    from .session import Session
+
+
+class ArgError(ValueError):
+    """A bad command line: the message says what is wrong and how to write it right."""
+
+    def __init__(self, message: str, word: int | None = None) -> None:
+        super().__init__(message)
+        self.word = word  # index into the line's words (0 = the command name)
+
+
+class ArgType:
+    """How one argument is parsed and completed."""
+
+    metavar = "WORD"
+    accepts_dash = False
+
+    def parse(self, s: Session, text: str) -> Any:
+        return text
+
+    def complete(self, s: Session, prefix: str) -> list[str]:
+        return []
+
+
+class Number(ArgType):
+    def __init__(self, metavar: str, page_aligned: bool = False, minimum: int = 0,
+                 what: str = "") -> None:
+        self.metavar = metavar
+        self.page_aligned = page_aligned
+        self.minimum = minimum
+        self.what = what or metavar.lower()
+
+    def parse(self, s: Session, text: str) -> int:
+        try:
+            v = parse_number(text)
+        except ValueError as e:
+            raise ArgError(str(e)) from None
+        if v < self.minimum:
+            raise ArgError(f"{self.what} must be at least {self.minimum}")
+        if self.page_aligned and v % 4096:
+            raise ArgError(f"{self.what} must be page aligned (a multiple of 4K), "
+                           f"e.g. {hex(v - v % 4096) if v > 4096 else '0'}")
+        return v
+
+
+class Choice(ArgType):
+    def __init__(self, metavar: str, choices: Callable[[Session], list[str]] | list[str],
+                 what: str = "") -> None:
+        self.metavar = metavar
+        self._choices = choices
+        self.what = what or metavar.lower()
+
+    def choices(self, s: Session) -> list[str]:
+        return self._choices(s) if callable(self._choices) else list(self._choices)
+
+    def parse(self, s: Session, text: str) -> str:
+        ch = self.choices(s)
+        if text not in ch:
+            near = difflib.get_close_matches(text, ch, n=1)
+            hint = f"; did you mean '{near[0]}'?" if near else ""
+            shown = ", ".join(ch) if ch else "(none yet)"
+            raise ArgError(f"unknown {self.what} '{text}'{hint} (one of: {shown})")
+        return text
+
+    def complete(self, s: Session, prefix: str) -> list[str]:
+        return [c for c in self.choices(s) if c.startswith(prefix)]
+
+
+class Text(ArgType):
+    def __init__(self, metavar: str, completer: Callable[[Session, str], list[str]] | None = None,
+                 accepts_dash: bool = False) -> None:
+        self.metavar = metavar
+        self._completer = completer
+        self.accepts_dash = accepts_dash
+
+    def complete(self, s: Session, prefix: str) -> list[str]:
+        return self._completer(s, prefix) if self._completer else []
+
+
+@dataclass
+class Param:
+    name: str
+    type: ArgType
+    optional: bool = False
+    repeat: bool = False
+    help: str = ""
+
+
+@dataclass
+class Option:
+    flags: tuple[str, ...]
+    dest: str
+    type: ArgType | None = None  # None: a flag
+    help: str = ""
+
+
+@dataclass
+class Command:
+    name: str
+    group: str
+    summary: str
+    params: list[Param]
+    options: list[Option]
+    example: str
+    kfuncs: tuple[str, ...]
+    run: Callable[..., Any]
+    help: str = ""
+    changes_state: bool = True
+    after_crash: bool = False  # allowed after the simulated kernel oopsed
+    needs_process: bool = False
+    synopsis: str = ""
+
+    @property
+    def usage(self) -> str:
+        if self.synopsis:
+            return f"{self.name} {self.synopsis}".strip()
+        parts = [self.name]
+        for o in self.options:
+            flag = o.flags[0]
+            parts.append(f"[{flag}{' ' + o.type.metavar if o.type else ''}]")
+        for p in self.params:
+            m = p.type.metavar + (" ..." if p.repeat else "")
+            parts.append(f"[{m}]" if p.optional else m)
+        return " ".join(parts)
+
+    def parse(self, s: Session, words: tuple[Word, ...]) -> dict[str, Any]:
+        ns: dict[str, Any] = {p.name: ([] if p.repeat else None) for p in self.params}
+        for o in self.options:
+            ns[o.dest] = False if o.type is None else None
+        pi = 0
+        i = 1
+        while i < len(words):
+            w = words[i].text
+            opt = next((o for o in self.options if w in o.flags), None)
+            if opt is None and w.startswith("--") and "=" in w:
+                head, val = w.split("=", 1)
+                opt = next((o for o in self.options if head in o.flags), None)
+                if opt is not None and opt.type is not None:
+                    ns[opt.dest] = _parse_at(s, opt.type, val, i)
+                    i += 1
+                    continue
+            if opt is not None:
+                if opt.type is None:
+                    ns[opt.dest] = True
+                    i += 1
+                    continue
+                if i + 1 >= len(words):
+                    raise ArgError(f"{w} needs a value: {self.usage}", i)
+                ns[opt.dest] = _parse_at(s, opt.type, words[i + 1].text, i + 1)
+                i += 2
+                continue
+            if pi >= len(self.params):
+                if w.startswith("-") and len(w) > 1:
+                    known = [f for o in self.options for f in o.flags]
+                    near = difflib.get_close_matches(w, known, n=1)
+                    hint = f"; did you mean {near[0]}?" if near else ""
+                    raise ArgError(f"unknown option {w}{hint} (usage: {self.usage})", i)
+                raise ArgError(f"unexpected argument '{w}' (usage: {self.usage})", i)
+            p = self.params[pi]
+            if w.startswith("-") and len(w) > 1 and not p.type.accepts_dash:
+                known = [f for o in self.options for f in o.flags]
+                near = difflib.get_close_matches(w, known, n=1)
+                hint = f"; did you mean {near[0]}?" if near else ""
+                raise ArgError(f"unknown option {w}{hint} (usage: {self.usage})", i)
+            val = _parse_at(s, p.type, w, i)
+            if p.repeat:
+                ns[p.name].append(val)
+            else:
+                ns[p.name] = val
+                pi += 1
+            i += 1
+        for p in self.params[pi:]:
+            if not p.optional and not (p.repeat and ns[p.name]):
+                raise ArgError(f"missing {p.type.metavar} (usage: {self.usage}; "
+                               f"example: {self.example})", len(words))
+        return ns
+
+
+def _parse_at(s: Session, t: ArgType, text: str, index: int) -> Any:
+    try:
+        return t.parse(s, text)
+    except ArgError as e:
+        if e.word is None:
+            e.word = index
+        raise
+
+
+REGISTRY: dict[str, Command] = {}
+GROUPS: list[str] = []
+
+
+def command(name: str, *, group: str, summary: str, params: list[Param] | None = None,
+            options: list[Option] | None = None, example: str, kfuncs: tuple[str, ...] = (),
+            changes_state: bool = True, after_crash: bool = False, needs_process: bool = False,
+            synopsis: str = "", help: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in REGISTRY:
+            raise ValueError(f"command {name} defined twice")
+        REGISTRY[name] = Command(name, group, summary, params or [], options or [], example,
+                                 kfuncs, fn, help or (fn.__doc__ or "").strip(), changes_state,
+                                 after_crash, needs_process, synopsis)
+        if group not in GROUPS:
+            GROUPS.append(group)
+        return fn
+    return deco
+
+
+def lookup(name: str) -> Command:
+    cmd = REGISTRY.get(name)
+    if cmd is None:
+        near = difflib.get_close_matches(name, list(REGISTRY), n=1)
+        hint = f"; did you mean '{near[0]}'?" if near else ""
+        raise ArgError(f"unknown command '{name}'{hint} (`help` lists commands)", 0)
+    return cmd
+
+
+@dataclass
+class Help:
+    lines: list[str] = field(default_factory=list)

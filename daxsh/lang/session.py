@@ -1,0 +1,294 @@
+"""A session: one machine, the current process, jobs and ``$_``; ``execute(line)`` runs one
+command line and says what happened (done, blocked, error, skipped).
+
+Front-ends and scenario replay drive the model only through :meth:`Session.execute`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..kernel import checks
+from ..kernel.config import KernelConfig
+from ..kernel.machine import DEFAULT_PMEM, Kernel
+from ..kernel.sched import KGen, Task
+from ..kernel.syscalls import Ret, strerror
+from .lexer import LexError, Line, split
+from .registry import ArgError, Command, lookup
+
+DONE, BLOCKED, ERROR, SKIPPED, STOPPED = "done", "blocked", "error", "skipped", "stopped"
+
+
+@dataclass
+class Result:
+    line: str
+    status: str = DONE
+    output: list[str] = field(default_factory=list)
+    error: str = ""
+    caret: str = ""  # the line with a caret under the wrong word
+    notices: list[str] = field(default_factory=list)
+    value: str = ""
+    job: int = 0
+
+    def text(self) -> list[str]:
+        out = list(self.output)
+        if self.error:
+            if self.caret:
+                out.append(self.caret)
+            out.append(self.error)
+        return out + self.notices
+
+
+@dataclass
+class Syscall:
+    """What a command asks the session to run as a task."""
+
+    comm: str
+    gen: Callable[[Task], KGen]
+    fmt: Callable[[Ret], list[str]] | None = None
+    kthread: bool = False
+    value: Callable[[Ret], str] | None = None
+    on_done: Callable[[Ret], None] | None = None
+
+
+@dataclass
+class Job:
+    id: int
+    task: Task
+    cmdline: str
+    fmt: Callable[[Ret], list[str]] | None
+    on_done: Callable[[Ret], None] | None = None
+    reported: bool = False
+
+
+class Session:
+    def __init__(self, kernel: str = "", pmem: int = DEFAULT_PMEM, seed: int = 0) -> None:
+        self.pmem = pmem
+        self.seed = seed
+        self.kernel_spec = KernelConfig.parse(kernel).spec
+        self.k = Kernel(KernelConfig.parse(kernel), pmem, seed)
+        self.proc_name = "sh"
+        self.k.new_process("sh")
+        self.jobs: dict[int, Job] = {}
+        self.next_job = 1
+        self.last = ""
+        self.seen_events = 0
+        self.executed: list[str] = []  # lines that ran (for record/replay)
+
+    # -- machine lifecycle ------------------------------------------------------------------------
+    def reboot(self, spec: str | None = None) -> None:
+        """A fresh machine (the pmem's filesystem survives, as media does)."""
+        media = self.k.media_fs
+        uuid = self.k.fs_uuid
+        if spec is not None:
+            self.kernel_spec = KernelConfig.parse(spec).spec
+        cfg = KernelConfig.parse(self.kernel_spec)
+        self.k = Kernel(cfg, self.pmem, self.seed)
+        self.k.media_fs = media
+        self.k.fs_uuid = uuid
+        self.k.new_process("sh")
+        self.proc_name = "sh"
+        self.jobs.clear()
+        self.next_job = 1
+        self.seen_events = 0
+
+    @property
+    def proc(self) -> Any:
+        return self.k.processes.get(self.proc_name)
+
+    @property
+    def cwd(self) -> str:
+        p = self.proc
+        return p.cwd if p is not None else "/"
+
+    def abspath(self, path: str) -> str:
+        import posixpath
+        if not path.startswith("/"):
+            path = posixpath.join(self.cwd, path)
+        path = posixpath.normpath(path)
+        return "/" + path.lstrip("/") if path != "/" else "/"
+
+    # -- running a line ---------------------------------------------------------------------------
+    def execute(self, text: str) -> Result:
+        res = Result(text)
+        try:
+            line = split(text)
+        except LexError as e:
+            res.status = ERROR
+            res.error = f"error: {e}"
+            res.caret = _caret(text, e.col, e.col + 1)
+            return res
+        if not line.words:
+            return res
+        words = tuple(self._subst(w) for w in line.words)
+        line = Line(text, words, line.background)
+        try:
+            cmd = lookup(words[0].text)
+            if self.k.crashed and not cmd.after_crash:
+                res.status = SKIPPED
+                res.error = (f"the simulated kernel crashed ({self.k.crashed}); "
+                             "`dmesg` shows the oops, `reboot` starts the machine again")
+                return res
+            if cmd.needs_process and self.proc is None:
+                dead = self.k.dead.get(self.proc_name)
+                why = f" ({dead.exit_reason})" if dead is not None and dead.exit_reason else ""
+                raise ArgError(f"process {self.proc_name} has exited{why}; "
+                               f"`proc {self.proc_name}` starts it again", 0)
+            args = cmd.parse(self, words)
+            out = cmd.run(self, args, line)
+        except ArgError as e:
+            res.status = ERROR
+            res.error = f"{words[0].text}: {e}"
+            if e.word is not None:
+                if e.word < len(words):
+                    w = words[e.word]
+                    res.caret = _caret(text, w.start, w.end)
+                else:
+                    res.caret = _caret(text, len(text.rstrip()), len(text.rstrip()) + 1)
+            return res
+        if isinstance(out, Syscall):
+            self._run_syscall(res, out, line, cmd)
+        elif isinstance(out, Result):
+            res = out
+        elif out is not None:
+            res.output.extend(out)
+        if cmd.changes_state and res.status != ERROR:
+            self.executed.append(text)
+        self._collect(res)
+        return res
+
+    def _subst(self, w: Any) -> Any:
+        if "$_" in w.text:
+            from .lexer import Word
+            return Word(w.text.replace("$_", self.last), w.start, w.end)
+        return w
+
+    def spawn(self, sc: Syscall, cmdline: str, stopped: bool = False) -> Task:
+        proc = None if sc.kthread else self.proc
+        comm = "kworker/0:1" if sc.kthread else sc.comm
+        return self.k.spawn(comm, proc, sc.gen, cmdline, stopped=stopped)
+
+    def _run_syscall(self, res: Result, sc: Syscall, line: Line, cmd: Command,
+                     stopped: bool = False) -> None:
+        t = self.spawn(sc, line.text.split("#")[0].strip().rstrip("&").strip(), stopped)
+        if line.background or stopped:
+            job = self._new_job(t, sc)
+            res.job = job.id
+            self.last = f"%{job.id}"
+            res.output.append(f"[{job.id}] {t.tid}")
+        self.k.run(t)
+        self._settle(res, t, sc)
+
+    def _settle(self, res: Result, t: Task, sc: Syscall) -> None:
+        job = next((j for j in self.jobs.values() if j.task is t), None)
+        if t.done:
+            if job is not None:
+                return  # reported as a notice by _collect
+            self._finish(res, t, sc.fmt, sc.on_done, sc.value)
+            return
+        if job is None:
+            job = self._new_job(t, sc)
+            res.job = job.id
+            self.last = f"%{job.id}"
+        res.status = STOPPED if t.stopped else BLOCKED
+        res.output.append(self.describe_job(job))
+
+    def _finish(self, res: Result, t: Task, fmt: Callable[[Ret], list[str]] | None,
+                on_done: Callable[[Ret], None] | None, value: Callable[[Ret], str] | None) -> None:
+        if t.killed:
+            res.status = ERROR
+            proc = t.proc
+            why = proc.exit_reason if proc is not None and proc.exit_reason else t.killed
+            res.error = f"{t.comm}: killed by {why}"
+            return
+        ret = t.result
+        if not isinstance(ret, Ret):
+            ret = Ret(0, ret)
+        if ret.err:
+            res.status = ERROR
+            res.error = f"{t.comm}: {t.cmdline.split(' ', 1)[-1] if ' ' in t.cmdline else ''}: " \
+                        f"{strerror(ret.err)}".replace(": : ", ": ")
+            res.output.extend(ret.lines)
+            return
+        if on_done is not None:
+            on_done(ret)
+        if fmt is not None:
+            res.output.extend(fmt(ret))
+        else:
+            if ret.value is not None and not isinstance(ret.value, (dict, list)):
+                res.output.append(str(ret.value))
+            res.output.extend(ret.lines)
+        if value is not None:
+            self.last = value(ret)
+            res.value = self.last
+        elif isinstance(ret.value, (str, int)) and ret.value != "":
+            self.last = hex(ret.value) if isinstance(ret.value, int) else str(ret.value)
+            res.value = self.last
+
+    def _new_job(self, t: Task, sc: Syscall | None) -> Job:
+        job = Job(self.next_job, t, t.cmdline, sc.fmt if sc else None, sc.on_done if sc else None)
+        self.next_job += 1
+        self.jobs[job.id] = job
+        t.job = job.id
+        return job
+
+    def describe_job(self, job: Job) -> str:
+        t = job.task
+        if t.done:
+            return f"[{job.id}] done: {job.cmdline}"
+        state = "stopped" if t.stopped else "blocked"
+        return f"[{job.id}] {state}: {job.cmdline} — {checks.describe_wait(t)}"
+
+    def _collect(self, res: Result) -> None:
+        """Report jobs that ended, tasks that stopped, and what the detectors saw."""
+        k = self.k
+        for t in k.sched.finished:
+            job = next((j for j in self.jobs.values() if j.task is t), None)
+            if job is None or job.reported:
+                continue
+            job.reported = True
+            sub = Result(job.cmdline)
+            self._finish(sub, t, job.fmt, job.on_done, None)
+            if sub.status == ERROR:
+                res.notices.append(f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}")
+            else:
+                res.notices.append(f"[{job.id}]+ Done  {job.cmdline}")
+                res.notices.extend(f"    {x}" for x in sub.output if x)
+            del self.jobs[job.id]
+        k.sched.finished.clear()
+        for t, why in k.sched.events:
+            if t.done or any(j.task is t for j in self.jobs.values()) or res.job == t.job:
+                if not t.done and t.job and t.job != res.job:
+                    res.notices.append(f"[{t.job}] stopped: {why}")
+                continue
+            job = self._new_job(t, None)
+            res.notices.append(self.describe_job(job))
+        k.sched.events.clear()
+        for ev in k.events[self.seen_events:]:
+            if ev.kind in ("corruption", "oops", "killed", "warn", "hung-task"):
+                label = {"corruption": "CORRUPTION", "oops": "OOPS", "killed": "killed",
+                         "warn": "WARN", "hung-task": "hung task"}[ev.kind]
+                res.notices.append(f"daxsh: {label}: {ev.text}")
+        self.seen_events = len(k.events)
+
+    # -- helpers for commands ---------------------------------------------------------------------
+    def job(self, ref: str | None) -> Job:
+        if ref is None:
+            live = [j for j in self.jobs.values() if not j.task.done]
+            if not live:
+                raise ArgError("no jobs (`jobs` lists them)", 1)
+            return live[-1]
+        n = int(ref.lstrip("%"))
+        j = self.jobs.get(n)
+        if j is None:
+            raise ArgError(f"no job %{n} (`jobs` lists them)", 1)
+        return j
+
+    def run_script(self, lines: list[str]) -> list[Result]:
+        return [self.execute(x) for x in lines]
+
+
+def _caret(text: str, start: int, end: int) -> str:
+    return f"  {text}\n  {' ' * start}{'^' * max(1, end - start)}"
