@@ -289,6 +289,50 @@ class Session:
     def run_script(self, lines: list[str]) -> list[Result]:
         return [self.execute(x) for x in lines]
 
+    # -- concurrent threads (scenario [threads], the explorer) --------------------------------
+    def compile(self, text: str) -> tuple[Command, Syscall | list[str] | Result | None]:
+        """Parse ``text`` and build what it would run, without running a task.
+
+        Raises :class:`ArgError` for a bad line.  Commands that do not run in the kernel
+        (``show``, ``proc``...) are carried out at once and return their output lines."""
+        line = split(text)
+        if not line.words:
+            raise ArgError("empty command line", 0)
+        words = tuple(self._subst(w) for w in line.words)
+        line = Line(text, words, line.background)
+        cmd = lookup(words[0].text)
+        args = cmd.parse(self, words)
+        return cmd, cmd.run(self, args, line)
+
+    def thread_body(self, lines: list[str], log: list[tuple[str, str, str]]) -> Callable[[Task], KGen]:
+        """A task body that runs ``lines`` one after another in the current process, as one
+        thread of a scenario's ``[threads]`` table.  Each line's (text, status, message) is
+        appended to ``log``; a line that cannot run ends the thread with an error."""
+        def body(t: Task) -> KGen:
+            for text in lines:
+                try:
+                    _cmd, out = self.compile(text)
+                except ArgError as e:
+                    log.append((text, ERROR, str(e)))
+                    return Ret(22)
+                if not isinstance(out, Syscall):
+                    log.append((text, DONE, ""))
+                    continue
+                t.cmdline = text
+                ret = yield from out.gen(t)
+                if not isinstance(ret, Ret):
+                    ret = Ret(0, ret)
+                if ret.err:
+                    log.append((text, ERROR, strerror(ret.err)))
+                else:
+                    if out.on_done is not None:
+                        out.on_done(ret)
+                    if out.value is not None:
+                        self.last = out.value(ret)
+                    log.append((text, DONE, "; ".join(ret.lines)))
+            return Ret(0)
+        return body
+
 
 def _caret(text: str, start: int, end: int) -> str:
     return f"  {text}\n  {' ' * start}{'^' * max(1, end - start)}"

@@ -1,0 +1,70 @@
+"""``daxsh`` on the command line.
+
+    daxsh                      the interactive shell (cmd2; imported only here)
+    daxsh run FILE [...]       replay a scenario (TOML) or a script of command lines
+    daxsh < script             run command lines from standard input, no shell
+    daxsh tui                  the live screen (Textual; imported only here)
+    daxsh explore FILE         decide a race over every interleaving
+    daxsh --version
+
+The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import __version__
+
+SUBCOMMANDS = ("run", "tui", "explore", "shell")
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="daxsh",
+        description="A shell and deterministic model of the Linux filesystem-DAX lifecycle.",
+        epilog="subcommands: run FILE, tui, explore FILE (each takes --help). "
+               "With no subcommand: the interactive shell, or the lines piped on stdin.")
+    p.add_argument("--version", action="version", version=f"daxsh {__version__}")
+    p.add_argument("--kernel", metavar="SPEC", help="kernel preset and behaviours, e.g. 'v6.14'")
+    p.add_argument("--pmem", metavar="SIZE", help="size of namespace0.0 (default 1G)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the model's own PRNG (fsx)")
+    p.add_argument("--resume", action="store_true", help="reopen the last session at its last state")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "run":
+        from .scenario.cli import main as run_main
+        return run_main(argv[1:])
+    if argv and argv[0] == "explore":
+        try:
+            from .explore.cli import main as explore_main
+        except ImportError:
+            print("daxsh: the explorer is not part of this build", file=sys.stderr)
+            return 2
+        return explore_main(argv[1:])
+    if argv and argv[0] == "tui":
+        try:
+            from .tui import main as tui_main
+        except ImportError as e:
+            print(f"daxsh: the screen needs Textual ({e}); pip install 'daxsh[tui]'", file=sys.stderr)
+            return 2
+        return tui_main(argv[1:])
+    args = _top_parser().parse_args(argv[1:] if argv and argv[0] == "shell" else argv)
+    if not sys.stdin.isatty() and not args.resume:
+        from .scenario.cli import run_stream
+        return run_stream(sys.stdin, kernel=args.kernel, pmem=args.pmem, seed=args.seed)
+    try:
+        from .repl import main as repl_main
+    except ImportError as e:
+        print(f"daxsh: the interactive shell needs cmd2 ({e}); "
+              "`daxsh run FILE` replays without it", file=sys.stderr)
+        return 2
+    return repl_main(args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
