@@ -1,0 +1,56 @@
+"""pytest plugin (entry point ``pytest11``): every ``scenarios/**/*.toml`` is a test item per
+kernel it names, replayed with ``daxsh run``'s runner.  Imports no UI library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .scenario import RunReport, ScenarioError, load, run
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".toml" and "scenarios" in file_path.parts:
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    def collect(self) -> Any:
+        try:
+            sc = load(self.path)
+        except ScenarioError as e:
+            yield ScenarioItem.from_parent(self, name="load", spec="", error=str(e))
+            return
+        for spec in sc.kernels():
+            yield ScenarioItem.from_parent(self, name=spec, spec=spec, error="")
+
+
+class ScenarioFailure(Exception):
+    pass
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, spec: str, error: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.spec = spec
+        self.error = error
+
+    def runtest(self) -> None:
+        if self.error:
+            raise ScenarioFailure(self.error)
+        rep: RunReport = run(load(self.path), self.spec)
+        if not rep.ok:
+            lines = [f"{self.path.name} on {self.spec}:"] + [f"  {f}" for f in rep.failures]
+            lines += ["  steps:"] + [f"    {s.number} [{s.status}] {s.line}" for s in rep.steps]
+            raise ScenarioFailure("\n".join(lines))
+
+    def repr_failure(self, excinfo: Any, style: Any = None) -> str:
+        if isinstance(excinfo.value, (ScenarioFailure, ScenarioError)):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"scenario {self.path.name} [{self.spec}]"
