@@ -20,7 +20,16 @@ from .config import (
 from .fsops import SB_FREEZE_COMPLETE
 from .mm import lookup_pte, unmap_mapping_range
 from .nvdimm import PAGE_SIZE, PMD_SIZE
-from .sched import TASK_UNINTERRUPTIBLE, KGen, Task, Wait, finish_wait, kfunc, prepare_to_wait, schedule
+from .sched import (
+    TASK_UNINTERRUPTIBLE,
+    KGen,
+    Task,
+    Wait,
+    finish_wait,
+    kfunc,
+    prepare_to_wait,
+    schedule,
+)
 from .syscalls import Ret
 
 if TYPE_CHECKING:

@@ -23,7 +23,7 @@ META_BLOCKS = 16  # superblock, AG/group headers, btree roots: never handed to f
 
 
 class DiskInode:
-    __slots__ = ("dax_flag", "entries", "gen", "ino", "is_dir", "nlink", "parent", "size", "extents")
+    __slots__ = ("dax_flag", "entries", "extents", "gen", "ino", "is_dir", "nlink", "parent", "size")
 
     def __init__(self, ino: int, is_dir: bool, gen: int, parent: int) -> None:
         self.ino = ino
@@ -194,8 +194,7 @@ class Inode:
 
     @property
     def path(self) -> str:
-        return self.sb.mountpoint + ("" if self.sb.mountpoint.endswith("/") else "") + \
-            self.sb.disk.path_of(self.ino) if self.sb.mountpoint else self.sb.disk.path_of(self.ino)
+        return self.sb.mountpoint.rstrip("/") + self.sb.disk.path_of(self.ino)
 
 
 class Dentry:

@@ -27,6 +27,7 @@ from .config import (
 )
 from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
 from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
+from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -463,12 +464,22 @@ def xfs_break_dax_layouts(t: Task, ops: XfsOps, inode: Inode) -> KGen:
 
 @kfunc
 def xfs_break_leased_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: list[str]) -> KGen:
-    """Recall a pNFS layout lease, dropping every lock in ``iolock`` while waiting."""
-    k = t.k
-    if inode.lease is None:
-        return 0, False
-    yield from k.break_layout_lease(t, ops, inode, iolock)
-    return 0, True
+    """Recall a pNFS layout lease, dropping every lock in ``iolock`` while waiting.
+    Returns (error, did_unlock)."""
+    did_unlock = False
+    while True:
+        err = yield from break_layout(t, inode, False)
+        if err != -EWOULDBLOCK:
+            break
+        ops.xfs_iunlock(t, inode, "|".join(iolock))
+        did_unlock = True
+        err = yield from break_layout(t, inode, True)
+        if "IOLOCK_SHARED" in iolock:
+            iolock[iolock.index("IOLOCK_SHARED")] = "IOLOCK_EXCL"
+        yield from ops.xfs_ilock(t, inode, "|".join(iolock))
+        if err:
+            break
+    return err, did_unlock
 
 
 @kfunc

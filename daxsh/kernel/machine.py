@@ -13,7 +13,7 @@ from typing import Any
 from .config import DAX_REFCOUNT_0, KernelConfig
 from .fs import DiskFs, File, Inode, Mount, SuperBlock
 from .mm import PTE, VMA, Pin, Process, insert_pmd, insert_pte
-from .nvdimm import PAGE_SIZE, VMEMMAP_START, STRUCT_PAGE_SIZE, Nvdimm, Page
+from .nvdimm import PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
     HUNG_TASK_TIMEOUT_NS,
     TASK_UNINTERRUPTIBLE,

@@ -27,7 +27,7 @@ from .dax import (
     page_is_idle,
 )
 from .locks import RwSem, down_read, down_write, up_read, up_write
-from .nvdimm import GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PMD_ORDER, PMD_PAGES, PMD_SIZE
+from .nvdimm import GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PMD_ORDER, PMD_SIZE
 from .sched import KGen, Task, kfunc, preempt, traced
 
 if TYPE_CHECKING:

@@ -65,7 +65,7 @@ class RangeMap:
 
     def remove(self, start: int, length: int) -> None:
         end = start + length
-        for s, ln, tag, base in self.overlapping(start, length):
+        for s, _ln, _tag, _base in self.overlapping(start, length):
             # s..s+ln is the clipped piece; find the stored range containing it
             found = self.find(s)
             assert found is not None

@@ -43,5 +43,5 @@ def super_cache_scan(t: Task, sb: object) -> KGen:
     from .fs import shrink_dcache_sb
     from .syscalls import prune_icache_sb
 
-    yield from shrink_dcache_sb(t, sb)  # type: ignore[arg-type]
+    yield from shrink_dcache_sb(t, sb)
     yield from prune_icache_sb(t, sb)

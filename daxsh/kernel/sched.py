@@ -296,7 +296,7 @@ class Oops(Exception):
         self.detail = detail
 
 
-class TaskExit(Exception):  # noqa: N818 - it is a control transfer, like do_exit()
+class TaskExit(Exception):
     """``do_exit()`` of the running task (a fatal signal)."""
 
     def __init__(self, signal: str) -> None:

@@ -218,9 +218,8 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
         k.mounts[path] = mnt
         for line in ops.mount_message(sb):
             k.printk(t, line)
-        if mode == "always":
-            if fs.fstype == "ext4" or fs.fstype == "ext2":
-                k.printk(t, f"{fs.fstype.upper()}-fs ({disk.name}): DAX enabled")
+        if mode == "always" and fs.fstype in ("ext4", "ext2"):
+            k.printk(t, f"{fs.fstype.upper()}-fs ({disk.name}): DAX enabled")
         return Ret(0)
     finally:
         up_write(t, sb.s_umount)
@@ -298,7 +297,7 @@ def sync_sb(t: Task, sb: SuperBlock) -> KGen:
 def do_create(t: Task, path: str, size: int, is_dir: bool = False) -> KGen:
     k = t.k
     parent_path, name = posixpath.split(path)
-    mnt, comps = find_mount(k, parent_path)
+    mnt, _comps = find_mount(k, parent_path)
     if mnt is None:
         if is_dir:
             if parent_path not in k.rootdirs:
@@ -659,6 +658,41 @@ def do_exit(t: Task, p: Process) -> KGen:
 
 
 @kfunc
+def nfsd4_layoutget(t: Task, path: str) -> KGen:
+    """A pNFS client gets a block layout of ``path``: nfsd opens it and holds an FL_LAYOUT lease."""
+    from .leases import Lease
+    err, mnt, d = yield from lookup_file(t, path)
+    if err:
+        return Ret(err)
+    inode = d.inode
+    if inode.sb.disk.fstype != "xfs":
+        yield from path_put(t, mnt, d)
+        return Ret(EOPNOTSUPP, None, ["only XFS exports pNFS block layouts"])
+    if inode.lease is not None:
+        yield from path_put(t, mnt, d)
+        return Ret(EBUSY, None, [f"{path} already has a layout lease"])
+    inode.lease = Lease(File(mnt, d))
+    t.k.trace(t, "generic_setlease", inode, "F_LAYOUT")
+    return Ret(0, None, [f"pNFS client holds a layout of {path}"])
+
+
+@kfunc
+def nfsd4_layoutreturn(t: Task, path: str) -> KGen:
+    from .leases import revoke_lease
+    err, mnt, d = yield from lookup_file(t, path)
+    if err:
+        return Ret(err)
+    try:
+        if d.inode.lease is None:
+            return Ret(EINVAL, None, [f"{path} has no layout lease (`lease {path}` takes one)"])
+        t.k.trace(t, "lease_modify", d.inode, "F_UNLCK")
+        yield from revoke_lease(t, d.inode)
+        return Ret(0)
+    finally:
+        yield from path_put(t, mnt, d)
+
+
+@kfunc
 def msleep_interruptible(t: Task, ns: int) -> KGen:
     t.timer = t.k.clock.now + ns
     from .sched import WaitQueue
@@ -672,9 +706,29 @@ def msleep_interruptible(t: Task, ns: int) -> KGen:
 
 
 __all__ = [
-    "ERRNO_NAMES", "Ret", "strerror", "mkfs", "sys_mount", "sys_umount", "do_create", "do_rw",
-    "do_truncate", "vfs_fallocate", "do_unlinkat", "do_chattr", "do_stat", "iterate_dir",
-    "ksys_sync", "drop_caches", "ksys_mmap", "ksys_munmap", "user_access", "gup_pin",
-    "device_dma", "device_unpin", "do_exit", "msleep_interruptible",
+    "ERRNO_NAMES",
+    "Ret",
+    "device_dma",
+    "device_unpin",
+    "do_chattr",
+    "do_create",
+    "do_exit",
+    "do_rw",
+    "do_stat",
+    "do_truncate",
+    "do_unlinkat",
+    "drop_caches",
+    "gup_pin",
+    "iterate_dir",
+    "ksys_mmap",
+    "ksys_munmap",
+    "ksys_sync",
+    "mkfs",
+    "msleep_interruptible",
+    "strerror",
+    "sys_mount",
+    "sys_umount",
+    "user_access",
+    "vfs_fallocate",
 ]
 _ = (ENXIO, EFAULT, ENOSPC, ENOTBLK)

@@ -254,6 +254,18 @@ def _rm(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("rm", lambda t: sc.do_unlinkat(t, a["file"]))
 
 
+@command("lease", group=G_FILE, summary="a pNFS client takes (or --return's) a layout lease on FILE",
+         params=[Param("file", FILE)],
+         options=[Option(("--return",), "ret", help="the client returns the layout (LAYOUTRETURN)")],
+         example="lease /mnt/a",
+         kfuncs=("generic_setlease", "break_layout", "xfs_break_leased_layouts", "lease_modify"),
+         needs_process=True)
+def _lease(s: Session, a: A, line: Line) -> Syscall:
+    if a["ret"]:
+        return Syscall("nfsd", lambda t: sc.nfsd4_layoutreturn(t, a["file"]), kthread=True)
+    return Syscall("nfsd", lambda t: sc.nfsd4_layoutget(t, a["file"]), kthread=True)
+
+
 @command("chattr", group=G_FILE, summary="set (+x) or clear (-x) FS_XFLAG_DAX",
          params=[Param("flag", Choice("+x|-x", ["+x", "-x"], what="flag")), Param("file", FILE)],
          example="chattr +x /mnt/a",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 from ..kernel.config import BY_NAME, PRESETS
 from ..kernel.sched import KFUNCS, TRACED
@@ -84,7 +84,7 @@ class SecondsArg(ArgType):
             raise ArgError(f"'{text}' is not a number of seconds (e.g. 1, 0.5, 120)") from None
         if v < 0 or v > 10 ** 7:
             raise ArgError("seconds must be between 0 and 10000000")
-        return int(round(v * 1_000_000_000))
+        return round(v * 1_000_000_000)
 
 
 def _pins(s: Session) -> list[str]:
@@ -141,7 +141,7 @@ class KernelWord(ArgType):
 class SignalArg(ArgType):
     metavar = "-SIG"
     accepts_dash = True
-    NAMES = {"9": "SIGKILL", "15": "SIGTERM", "2": "SIGINT", "7": "SIGBUS", "KILL": "SIGKILL",
+    NAMES: ClassVar[dict[str, str]] = {"9": "SIGKILL", "15": "SIGTERM", "2": "SIGINT", "7": "SIGBUS", "KILL": "SIGKILL",
              "TERM": "SIGTERM", "INT": "SIGINT", "BUS": "SIGBUS"}
 
     def parse(self, s: Session, text: str) -> str:

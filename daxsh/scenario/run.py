@@ -54,8 +54,8 @@ class RunReport:
 
 
 def _is_usage_error(r: Result) -> bool:
-    return r.status == ERROR and bool(r.caret) or (r.status == ERROR and r.error.startswith(
-        tuple(f"{n}: unknown" for n in ("", ))))
+    """A line the language rejected (a bad word, an unknown command), not a kernel error."""
+    return r.status == ERROR and (bool(r.caret) or ": unknown command" in r.error)
 
 
 def run(sc: Scenario, kernel: str, keep_session: bool = False) -> RunReport:
@@ -65,8 +65,7 @@ def run(sc: Scenario, kernel: str, keep_session: bool = False) -> RunReport:
     steps: list[Step] = list(sc.steps) if sc.steps else list(sc.setup)
     for st in steps:
         r = s.execute(st.line)
-        reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(),
-                                  usage_error=bool(r.caret) or r.error.startswith(f"{st.line.split()[0]}: unknown command")))
+        reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(), _is_usage_error(r)))
     if not sc.steps and sc.threads:
         logs: dict[str, list[tuple[str, str, str]]] = {}
         tasks = []

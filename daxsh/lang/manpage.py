@@ -1,0 +1,162 @@
+"""Generate man/daxsh.1 from the command registry and the kernel presets.
+
+    python -m daxsh.lang.manpage > man/daxsh.1
+
+A test compares the committed page with this output, so the page cannot drift from the
+registry.  The interactive-shell section comes from ``INTERACTIVE`` below.
+"""
+
+from __future__ import annotations
+
+from ..kernel.config import BEHAVIOURS, PRESETS, changes
+from . import commands as _commands  # noqa: F401  (registers the commands)
+from .registry import GROUPS, REGISTRY
+
+DATE = "2026-11-21"
+
+INTERACTIVE: list[tuple[str, str]] = []  # (heading, roff body) added by the interactive shell
+
+
+def esc(s: str) -> str:
+    s = s.replace("\\", "\\e").replace("-", "\\-")
+    if s.startswith((".", "'")):
+        s = "\\&" + s
+    return s
+
+
+def render() -> str:
+    out: list[str] = []
+    w = out.append
+    w(f'.TH DAXSH 1 {DATE} "daxsh" "User Commands"')
+    w(".SH NAME")
+    w("daxsh \\- a shell and deterministic model of the Linux filesystem\\-DAX lifecycle")
+    w(".SH SYNOPSIS")
+    w(".B daxsh")
+    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-pmem\\fR \\fISIZE\\fR] "
+      "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-resume\\fR]")
+    w(".br")
+    w(".B daxsh run")
+    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR ...")
+    w(".br")
+    w(".B daxsh tui")
+    w(".br")
+    w(".B daxsh explore")
+    w("\\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh")
+    w("< \\fISCRIPT\\fR")
+    w(".SH DESCRIPTION")
+    w("daxsh drives an in\\-process, deterministic model of the kernel's FS\\-DAX paths: the "
+      "pmem namespace, pfn device and its memmap of struct page, the dax_device and its holder, "
+      "XFS, ext4 and ext2 with their locks, DAX entries, page tables, GUP pins held by a "
+      "device doing DMA, and the paths that tear them down: truncate, hole punch, eviction, "
+      "umount, unbind and memory failure.")
+    w(".PP")
+    w("Every command that can sleep in the kernel runs as a task; a task that blocks becomes a "
+      "job and the prompt comes back.  The same command lines and seed give the same trace and "
+      "dmesg, byte for byte.  Simulated kernel failures (corruption, oops, WARN, deadlock, hung "
+      "task, SIGBUS) are outcomes shown to the user, never Python errors.")
+    w(".SH OPTIONS")
+    for flag, arg, text in (
+        ("\\-\\-kernel", "SPEC", "kernel preset and behaviours, e.g. \\(aqv6.14\\(aq or "
+         "\\(aqv6.14 +dax\\-break\\-layout\\-final\\(aq (default: the newest preset)"),
+        ("\\-\\-pmem", "SIZE", "size of namespace0.0, e.g. 4G or 1T (default 1G; sparse)"),
+        ("\\-\\-seed", "N", "seed of the model's own pseudo\\-random generator (fsx)"),
+        ("\\-\\-resume", "", "reopen the last interactive session at its last state"),
+        ("\\-\\-version", "", "print the version"),
+    ):
+        w(".TP")
+        w(f"\\fB{flag}\\fR" + (f" \\fI{arg}\\fR" if arg else ""))
+        w(text)
+    w(".SH SUBCOMMANDS")
+    w(".TP")
+    w("\\fBrun\\fR [\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR ...")
+    w("Replay scenario files (see \\fBdaxsh\\-scenario\\fR(5)) on every kernel each names, or on "
+      "\\fISPEC\\fR, and check their expectations.  A file that does not end in .toml, or "
+      "\\(aq\\-\\(aq for standard input, is a script of command lines.  \\fB\\-\\-json\\fR prints one "
+      "object with outcome, kernel, steps (line, status, output) and runs.")
+    w(".TP")
+    w("\\fBtui\\fR")
+    w("The live screen: page tables, pmem blocks, blocked waiters, inodes and the log.")
+    w(".TP")
+    w("\\fBexplore\\fR \\fIFILE\\fR")
+    w("Decide a race over every interleaving of a scenario's threads.")
+    w(".SH THE LANGUAGE")
+    w("Words are split like a shell's, with single and double quotes; \\fB#\\fR starts a comment.  "
+      "Numbers are decimal or 0x hexadecimal with an optional K, M, G or T binary suffix.  A "
+      "trailing \\fB&\\fR starts the command as a background task.  Relative paths resolve "
+      "against the current process's directory (\\fBcd\\fR).  \\fB$_\\fR is the last value a "
+      "command printed: an address, a pin name or a job.")
+    w(".PP")
+    w("A command completes, fails with a message that says what is wrong and how to do it "
+      "right and changes nothing, or blocks and becomes a job (\\fB%1\\fR, \\fB%2\\fR ...).  A "
+      "job that later completes is reported as \\fB[1]+ Done\\fR.")
+    w(".SH COMMANDS")
+    for g in GROUPS:
+        w(f".SS {esc(g.capitalize())}")
+        for c in REGISTRY.values():
+            if c.group != g:
+                continue
+            w(".TP")
+            w(f"\\fB{esc(c.name)}\\fR {esc(c.usage[len(c.name):].strip())}".rstrip())
+            w(esc(c.summary) + ".")
+            for o in c.options:
+                w(".br")
+                w(f"\\fB{esc(', '.join(o.flags))}\\fR" + (f" \\fI{esc(o.type.metavar)}\\fR" if o.type else "")
+                  + (f": {esc(o.help)}" if o.help else ""))
+            w(".br")
+            w(f"Example: \\fB{esc(c.example)}\\fR")
+            if c.kfuncs:
+                w(".br")
+                w("Kernel functions: " + esc(", ".join(c.kfuncs)) + ".")
+    for heading, body in INTERACTIVE:
+        w(f".SH {heading}")
+        out.extend(body.splitlines())
+    w(".SH KERNELS")
+    w("A kernel is a preset plus behaviours.  Each behaviour is one upstream change (or a "
+      "reviewed proposal that never merged, named proposed\\-...) with its commit and first "
+      "release; a preset vX.Y holds every merged behaviour of X.Y and before.  "
+      "\\fBkernel v6.14 +NAME \\-NAME\\fR composes them; \\fBkernels\\fR explains each.")
+    w(".TP")
+    w("Presets")
+    w(esc(", ".join(PRESETS)) + ".")
+    for p in PRESETS:
+        ch = changes(p)
+        if ch:
+            w(".TP")
+            w(f"\\fB{esc(p)}\\fR")
+            w(esc(", ".join(b.name for b in ch)) + ".")
+    w(".TP")
+    w("Proposals")
+    w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
+    w(".SH EXIT STATUS")
+    w("\\fBdaxsh run\\fR exits 0 when every expectation holds, 1 when one does not (each failure "
+      "is named), and 2 for invalid input (the file, the step and its line are named).  "
+      "\\fBdaxsh\\fR reading a script from standard input exits 1 if a line failed.")
+    w(".SH EXAMPLES")
+    w("Replay the 2018 DMA\\-vs\\-truncate race on the kernels it names:")
+    w(".PP")
+    w(".RS")
+    w(".nf")
+    w("daxsh run scenarios/2018\\-dma\\-vs\\-truncate\\-xfs.toml")
+    w(".fi")
+    w(".RE")
+    w(".PP")
+    w("The same lines by hand, on a kernel before the fix:")
+    w(".PP")
+    w(".RS")
+    w(".nf")
+    for line in ("kernel v4.16", "mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt \\-o dax",
+                 "create /mnt/a 64K", "mmap /mnt/a 64K", "touch $_ 64K \\-\\-write",
+                 "pin 0x7f0000000000 4K", "truncate /mnt/a 0", "create /mnt/b 64K", "dma pin1",
+                 "check"):
+        w(line)
+    w(".fi")
+    w(".RE")
+    w(".SH SEE ALSO")
+    w("\\fBdaxsh\\-scenario\\fR(5), \\fBndctl\\fR(1), \\fBmkfs.xfs\\fR(8)")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(render(), end="")
