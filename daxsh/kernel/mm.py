@@ -101,6 +101,7 @@ class Process:
         self.dying = False
         self.exit_reason = ""
         self.exit_task: Any = None
+        self.files: list[Any] = []  # open files (fds) other than mappings
 
     def tr(self) -> str:
         return f"{self.name}:{self.pid}"

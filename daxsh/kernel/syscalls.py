@@ -651,6 +651,9 @@ def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
 def do_exit(t: Task, p: Process) -> KGen:
     k = t.k
     yield from exit_mmap(t, p)
+    for f in list(p.files):  # exit_files: close every fd
+        p.files.remove(f)
+        yield from k.fput(t, f)
     p.alive = False
     k.processes.pop(p.name, None)
     k.dead[p.name] = p

@@ -18,7 +18,7 @@ from ..kernel.nvdimm import PAGE_SIZE
 from ..kernel.syscalls import Ret
 from . import render
 from .lexer import Line, fmt_size, parse_number
-from .registry import REGISTRY, ArgError, Choice, Option, Param, Text, command
+from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command
 from .session import Result, Session, Syscall
 from .types import (
     ADDR,
@@ -389,6 +389,48 @@ def _unpin(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("unpin", lambda t: sc.device_unpin(t, pin, a["alloc"]), kthread=True)
 
 
+@command("fsx", group=G_PROC, summary="run fsx on FILE as a background process (random mapped I/O, "
+         "truncate, punch; 1 op per ms)",
+         params=[Param("file", FILE), Param("ops", Number("OPS", minimum=1, what="operation count"),
+                                            optional=True)],
+         options=[Option(("--seed",), "seed", Number("N", what="seed"), "the PRNG seed (default: "
+                         "the machine's --seed)")],
+         example="fsx /mnt/f 10000 --seed 1",
+         kfuncs=("fsx_op", "do_mmap", "handle_mm_fault", "xfs_vn_setattr", "xfs_file_fallocate"))
+def _fsx(s: Session, a: A, line: Line) -> Result:
+    from ..kernel.fsx import fsx
+    k = s.k
+    name = "fsx"
+    n = 2
+    while name in k.processes:
+        name = f"fsx{n}"
+        n += 1
+    path = a["file"]
+    seed = s.seed if a["seed"] is None else a["seed"]
+    nops = a["ops"] or 10000
+    if not _exists(s, path):
+        r = s.execute(f"create {path} 0")
+        if r.status != "done":
+            return r
+    proc = k.new_process(name)
+    sc_ = Syscall("fsx", lambda t: fsx(t, proc, path, nops, seed))
+    t = k.spawn("fsx", proc, sc_.gen, line.text.rstrip("&").strip())
+    res = Result(line.text)
+    job = s._new_job(t, sc_)
+    res.job = job.id
+    s.last = f"%{job.id}"
+    res.output.append(f"[{job.id}] {t.tid} (process {name}, pid {proc.pid})")
+    k.run(t)
+    return res
+
+
+def _exists(s: Session, path: str) -> bool:
+    from .types import list_dir
+    import posixpath
+    names = list_dir(s, posixpath.dirname(path)) or []
+    return posixpath.basename(path) in names
+
+
 @command("mem", group=G_MEM, summary="make memory low (allocations enter direct reclaim) or normal",
          params=[Param("state", Choice("low|normal", ["low", "normal"], what="memory state"))],
          example="mem low", kfuncs=("__alloc_pages_direct_reclaim", "super_cache_scan"))
@@ -430,7 +472,7 @@ def _exit(s: Session, a: A, line: Line) -> list[str]:
 @command("kill", group=G_PROC, summary="send a signal to a process or a job",
          params=[Param("sig", SignalArg(), optional=True), Param("target", Text("NAME|%N"))],
          example="kill -KILL %1", synopsis="[-SIG] NAME|%N", kfuncs=("send_signal",))
-def _kill(s: Session, a: A, line: Line) -> list[str]:
+def _kill(s: Session, a: A, line: Line) -> list[str] | Result:
     sig = a["sig"] or "SIGTERM"
     target = a["target"]
     if target is None:
@@ -449,6 +491,11 @@ def _kill(s: Session, a: A, line: Line) -> list[str]:
         s.k.run()
         return []
     p = s.k.processes.get(target)
+    if p is None and target in s.k.dead:
+        gone = s.k.dead[target]
+        why = f" ({gone.exit_reason})" if gone.exit_reason and gone.exit_reason != "exit" else ""
+        return Result(line.text, status="error",
+                      error=f"kill: {target}: No such process (ESRCH): it has exited{why}")
     if p is None:
         raise ArgError(f"no process {target} (known: {', '.join(sorted(s.k.processes)) or 'none'})",
                        len(line.words) - 1)

@@ -197,6 +197,10 @@ class Session:
 
     def _finish(self, res: Result, t: Task, fmt: Callable[[Ret], list[str]] | None,
                 on_done: Callable[[Ret], None] | None, value: Callable[[Ret], str] | None) -> None:
+        if t.killed == "oops":
+            res.status = ERROR
+            res.error = f"{t.comm}: the kernel oopsed in {t.comm}:{t.tid} (`dmesg` shows it)"
+            return
         if t.killed:
             res.status = ERROR
             proc = t.proc
@@ -208,8 +212,9 @@ class Session:
             ret = Ret(0, ret)
         if ret.err:
             res.status = ERROR
-            res.error = f"{t.comm}: {t.cmdline.split(' ', 1)[-1] if ' ' in t.cmdline else ''}: " \
-                        f"{strerror(ret.err)}".replace(": : ", ": ")
+            words = t.cmdline.split()
+            what = f"{words[1]}: " if len(words) > 1 else ""
+            res.error = f"{words[0] if words else t.comm}: {what}{strerror(ret.err)}"
             res.output.extend(ret.lines)
             return
         if on_done is not None:
@@ -270,7 +275,8 @@ class Session:
             if ev.kind in ("corruption", "oops", "killed", "warn", "hung-task"):
                 label = {"corruption": "CORRUPTION", "oops": "OOPS", "killed": "killed",
                          "warn": "WARN", "hung-task": "hung task"}[ev.kind]
-                res.notices.append(f"daxsh: {label}: {ev.text}")
+                if not any(ev.text in x for x in res.output):
+                    res.notices.append(f"daxsh: {label}: {ev.text}")
         self.seen_events = len(k.events)
 
     # -- helpers for commands ---------------------------------------------------------------------
