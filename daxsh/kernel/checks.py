@@ -138,7 +138,7 @@ def chain(k: Kernel, t: Task) -> list[str]:
         seen.add(cur.tid)
         es = by.get(cur.tid, [])
         if not es:
-            state = "runnable" if not cur.done else "done"
+            state = "done" if cur.done else (f"stopped ({cur.stop_reason})" if cur.stopped else "runnable")
             if cur is not t:
                 out.append(f"  -> {cur.comm}:{cur.tid} ({cur.cmdline}) is {state}")
             break

@@ -275,7 +275,8 @@ def handle_mm_fault(t: Task, vma: VMA, addr: int, write: bool) -> KGen:
     if not vma.shared and write:
         return (yield from do_cow_fault(t, vma, addr))
     haddr = addr - addr % PMD_SIZE
-    if vma.hugepage and ops.has_huge_fault and haddr not in vma.mm.pmds:
+    fits = vma.start <= haddr and haddr + PMD_SIZE <= vma.end  # transhuge_vma_suitable
+    if vma.hugepage and fits and ops.has_huge_fault and haddr not in vma.mm.pmds:
         ret = yield from ops.huge_fault(t, Vmf(vma, addr, write), PMD_ORDER)
         if ret != VM_FAULT_FALLBACK:
             return ret

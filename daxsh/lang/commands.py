@@ -267,7 +267,7 @@ def _lease(s: Session, a: A, line: Line) -> Syscall:
 
 
 @command("chattr", group=G_FILE, summary="set (+x) or clear (-x) FS_XFLAG_DAX",
-         params=[Param("flag", Choice("+x|-x", ["+x", "-x"], what="flag")), Param("file", FILE)],
+         params=[Param("flag", Choice("+x|-x", ["+x", "-x"], what="flag", accepts_dash=True)), Param("file", FILE)],
          example="chattr +x /mnt/a",
          kfuncs=("xfs_ioctl_setattr", "xfs_ioctl_setattr_dax_invalidate", "d_mark_dontcache",
                  "ext4_fileattr_set"), needs_process=True)
@@ -425,8 +425,9 @@ def _fsx(s: Session, a: A, line: Line) -> Result:
 
 
 def _exists(s: Session, path: str) -> bool:
-    from .types import list_dir
     import posixpath
+
+    from .types import list_dir
     names = list_dir(s, posixpath.dirname(path)) or []
     return posixpath.basename(path) in names
 

@@ -60,10 +60,11 @@ class Number(ArgType):
 
 class Choice(ArgType):
     def __init__(self, metavar: str, choices: Callable[[Session], list[str]] | list[str],
-                 what: str = "") -> None:
+                 what: str = "", accepts_dash: bool = False) -> None:
         self.metavar = metavar
         self._choices = choices
         self.what = what or metavar.lower()
+        self.accepts_dash = accepts_dash
 
     def choices(self, s: Session) -> list[str]:
         return self._choices(s) if callable(self._choices) else list(self._choices)

@@ -72,6 +72,7 @@ class Session:
         self.proc_name = "sh"
         self.k.new_process("sh")
         self.jobs: dict[int, Job] = {}
+        self.finished_jobs: dict[int, str] = {}  # job id -> how it ended
         self.next_job = 1
         self.last = ""
         self.seen_events = 0
@@ -138,6 +139,9 @@ class Session:
                                f"`proc {self.proc_name}` starts it again", 0)
             args = cmd.parse(self, words)
             out = cmd.run(self, args, line)
+        except JobFinished as e:
+            res.output.append(f"{e} (already ended)")
+            return res
         except ArgError as e:
             res.status = ERROR
             res.error = f"{words[0].text}: {e}"
@@ -213,7 +217,8 @@ class Session:
         if ret.err:
             res.status = ERROR
             words = t.cmdline.split()
-            what = f"{words[1]}: " if len(words) > 1 else ""
+            path = next((w for w in words[1:] if w.startswith("/")), words[1] if len(words) > 1 else "")
+            what = f"{path}: " if path else ""
             res.error = f"{words[0] if words else t.comm}: {what}{strerror(ret.err)}"
             res.output.extend(ret.lines)
             return
@@ -257,10 +262,13 @@ class Session:
             sub = Result(job.cmdline)
             self._finish(sub, t, job.fmt, job.on_done, None)
             if sub.status == ERROR:
-                res.notices.append(f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}")
+                line = f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}"
+                res.notices.append(line)
             else:
-                res.notices.append(f"[{job.id}]+ Done  {job.cmdline}")
+                line = f"[{job.id}]+ Done  {job.cmdline}"
+                res.notices.append(line)
                 res.notices.extend(f"    {x}" for x in sub.output if x)
+            self.finished_jobs[job.id] = line
             del self.jobs[job.id]
         k.sched.finished.clear()
         for t, why in k.sched.events:
@@ -288,6 +296,8 @@ class Session:
             return live[-1]
         n = int(ref.lstrip("%"))
         j = self.jobs.get(n)
+        if j is None and n in self.finished_jobs:
+            raise JobFinished(self.finished_jobs[n])
         if j is None:
             raise ArgError(f"no job %{n} (`jobs` lists them)", 1)
         return j
@@ -338,6 +348,10 @@ class Session:
                     log.append((text, DONE, "; ".join(ret.lines)))
             return Ret(0)
         return body
+
+
+class JobFinished(Exception):
+    """Raised by :meth:`Session.job` for a job that already ended (not an error)."""
 
 
 def _caret(text: str, start: int, end: int) -> str:

@@ -106,7 +106,7 @@ class JobArg(ArgType):
         t = text.lstrip("%")
         if not t.isdigit():
             raise ArgError(f"'{text}' is not a job (write %1, %2 ...; `jobs` lists them)")
-        if int(t) not in s.jobs:
+        if int(t) not in s.jobs and int(t) not in s.finished_jobs:
             raise ArgError(f"no job %{t} (`jobs` lists them)")
         return t
 
