@@ -238,6 +238,9 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "PROPOSED, NOT MERGED (2022): xfs_fs_evict_inode takes IOLOCK_EXCL|MMAPLOCK_EXCL and "
         "calls xfs_break_layouts(BREAK_UNMAP_FINAL): pNFS lease recall and an uninterruptible "
         "wait for pinned pages, for every inode, in whatever context evicts (reclaim too)",
+        reading="[I] the series made DAX refcounts 0-based and zapped every mapping before the "
+        "final truncate, so the eviction scan covers files without VMAs (no mapping_mapped "
+        "short-cut); evictable inodes never have VMAs, so without this the wait could not happen",
         proposed=lore("xfs: Add xfs_break_layouts() to the inode eviction path"),
     ),
     Behaviour(
@@ -246,6 +249,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "PROPOSED, NOT MERGED in this form (2025 v6): eviction takes IOLOCK_EXCL|MMAPLOCK_EXCL "
         "(xfs) and calls dax_break_mapping_uninterruptible() with xfs_wait_dax_page / "
         "ext4_wait_dax_page (which cycles an invalidate_lock eviction does not hold)",
+        reading="the v6 series carries cee91fa13a8e, so its eviction scan covers files without VMAs",
         proposed=lore("fs/dax: Ensure all pages are idle prior to filesystem unmount"),
     ),
 )

@@ -398,13 +398,15 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
 
 
 @kfunc
-def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
+def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: int,
+                               unmapped: bool = False) -> KGen:
     """Unmap the file's range, then return the first page with a reference that page-table
-    mappings do not explain (``dax_layout_busy_page`` before v6.15)."""
+    mappings do not explain (``dax_layout_busy_page`` before v6.15).  ``unmapped`` scans a
+    file without VMAs too, as v6.15 and both eviction proposals do."""
     k = t.k
     if mapping.a_ops != "dax":
         return None
-    if not mapping.mapped() and not k.has(DAX_BUSY_SCAN_UNMAPPED):
+    if not mapping.mapped() and not k.has(DAX_BUSY_SCAN_UNMAPPED) and not unmapped:
         k.trace(t, "dax_layout_busy_page_range", "!mapping_mapped: scan skipped")
         return None
     from .mm import unmap_mapping_pages
@@ -431,8 +433,8 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
     return None
 
 
-def dax_layout_busy_page(t: Task, mapping: AddressSpace) -> KGen:
-    return dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+def dax_layout_busy_page(t: Task, mapping: AddressSpace, unmapped: bool = False) -> KGen:
+    return dax_layout_busy_page_range(t, mapping, 0, 1 << 62, unmapped)
 
 
 @kfunc
@@ -506,12 +508,13 @@ def dax_break_layout_final(t: Task, inode: Inode) -> KGen:
 @kfunc
 def dax_break_mapping_uninterruptible(t: Task, inode: Inode,
                                       cb: Callable[[Task], KGen] | None) -> KGen:
-    """The 2025 v6 proposal (seed 000): as dax_break_layout_final but with the fs callback."""
+    """The 2025 v6 proposal (seed 000): as dax_break_layout_final but with the fs callback.
+    The v6 series carries cee91fa13a8e, so the scan covers files without VMAs."""
     mapping = inode.mapping
     if mapping.a_ops != "dax":
         return
     while True:
-        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62, True)
         if page is None:
             break
         yield from wait_page_idle(t, page, cb, "dax_break_mapping_uninterruptible",

@@ -490,8 +490,10 @@ def xfs_break_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: list[str], rea
         err = 0
         if reason in (BREAK_UNMAP, BREAK_UNMAP_FINAL) and k.has(XFS_BREAK_DAX_LAYOUTS):
             if reason == BREAK_UNMAP_FINAL:
+                # the 2022 series zaps and checks every DAX page at eviction ("Fix the DAX-gup
+                # mistake": 0-based refcounts), so files without VMAs are scanned too
                 while True:
-                    page = yield from dax.dax_layout_busy_page(t, inode.mapping)
+                    page = yield from dax.dax_layout_busy_page(t, inode.mapping, unmapped=True)
                     if page is None:
                         break
                     yield from dax.wait_page_idle(
