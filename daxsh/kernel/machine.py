@@ -266,10 +266,20 @@ class Kernel:
                     (p not in pg.pages or pg.pages[p].pincount == 0)]:
             self.freed_busy.pop(pfn, None)
 
-    def user_touch(self, t: Task, proc: Process, vma: VMA, addr: int, pfn: int, write: bool) -> None:
-        """A load/store through a present PTE."""
+    def user_touch(self, t: Task, proc: Process, vma: VMA, addr: int, pfn: int,
+                   write: bool) -> tuple[str, str] | None:
+        """A load/store through a present PTE; consuming poison raises a machine check."""
         if not self.is_pmem_pfn(pfn):
-            return
+            return None
+        pg = self.nvdimm.pgmap
+        page = pg.pages.get(pfn) if pg is not None and pg.present else None
+        disk = self.nvdimm.disk
+        if (page is not None and page.hwpoison) or (disk is not None and pfn in disk.badblocks):
+            self.trace(t, "do_machine_check", f"pfn {pfn:#x}", addr=f"{addr:#x}")
+            self.printk(t, f"Memory failure: {pfn:#x}: already hardware poisoned")
+            self.printk(t, f"Memory failure: {pfn:#x}: Sending SIGBUS to {proc.name}:{proc.pid} "
+                           "due to hardware memory corruption")
+            return ("SIGBUS", "BUS_MCEERR_AR")
         if write:
             origin = (self.media_fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr),
                       vma.file.inode.sb.mountpoint) if self.media_fs else None
@@ -283,6 +293,7 @@ class Kernel:
                                      (fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr), path))
                 else:
                     fs.foreign.pop(block, None)
+        return None
 
     # -- files --------------------------------------------------------------------------------
     def fput(self, t: Task, file: File) -> KGen:

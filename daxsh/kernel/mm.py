@@ -321,8 +321,7 @@ def do_user_access(t: Task, proc: Process, addr: int, write: bool) -> KGen:
             return ("SIGSEGV", "SEGV_MAPERR")
         pte = lookup_pte(mm, addr)
         if pte is not None and (pte.write or not write):
-            k.user_touch(t, proc, vma, addr, pte.pfn, write)
-            return None
+            return k.user_touch(t, proc, vma, addr, pte.pfn, write)
         yield from down_read(t, mm.mmap_lock)
         try:
             if write and not vma.shared and pte is not None and addr not in vma.anon:

@@ -135,8 +135,10 @@ class Session:
             if cmd.needs_process and self.proc is None:
                 dead = self.k.dead.get(self.proc_name)
                 why = f" ({dead.exit_reason})" if dead is not None and dead.exit_reason else ""
-                raise ArgError(f"process {self.proc_name} has exited{why}; "
-                               f"`proc {self.proc_name}` starts it again", 0)
+                res.status = ERROR
+                res.error = (f"{cmd.name}: process {self.proc_name} has exited{why}; "
+                             f"`proc {self.proc_name}` starts it again")
+                return res
             args = cmd.parse(self, words)
             out = cmd.run(self, args, line)
         except JobFinished as e:
