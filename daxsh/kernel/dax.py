@@ -32,6 +32,7 @@ from .sched import (
     schedule,
     traced,
 )
+from .trace import snapshot_in_trace
 
 if TYPE_CHECKING:
     from .fs import AddressSpace, Inode
@@ -51,6 +52,7 @@ VM_FAULT_OOM = "OOM"
 ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
 
 
+@snapshot_in_trace
 class DaxEntry:
     __slots__ = ("dirty", "kind", "locked", "owner", "pfn", "pmd")
 
@@ -252,6 +254,7 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
 # -- faults -------------------------------------------------------------------------------------
 
 
+@snapshot_in_trace
 class Vmf:
     """``struct vm_fault``."""
 

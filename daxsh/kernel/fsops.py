@@ -60,6 +60,9 @@ class FsOps:
     """What every filesystem shares; subclasses override the fs-specific chains."""
 
     name = ""
+
+    def tr(self) -> str:
+        return self.name
     has_huge_fault = True
     setup_inode_name = ""
     supports_punch = True

@@ -23,7 +23,7 @@ from .sched import (
     Task,
     WaitQueue,
 )
-from .trace import Dmesg, Trace
+from .trace import SNAPSHOT_TYPES, Dmesg, Trace, TraceEvent, fmt_arg
 
 NS = 1_000_000_000
 DRAM_FIRST_PFN = 0x10000
@@ -103,10 +103,16 @@ class Kernel:
         tb = self.trace_buf
         if not tb.enabled:
             return
+        snap = SNAPSHOT_TYPES
+        for a in args:
+            if type(a) in snap:
+                args = tuple(fmt_arg(x) if type(x) in snap else x for x in args)
+                break
+        tb.seq += 1
         if t is None:
-            tb.emit(self.clock.now, 0, "swapper", 0, func, args, kw)
+            tb.events.append(TraceEvent(tb.seq, self.clock.now, 0, "swapper", 0, func, args, kw))
         else:
-            tb.emit(self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw)
+            tb.events.append(TraceEvent(tb.seq, self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw))
 
     def printk(self, t: Any, text: str) -> None:
         self.dmesg.printk(self.clock.now, text)

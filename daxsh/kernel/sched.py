@@ -353,7 +353,7 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
         k.trace(t, name, *args, **kw)
         t.stack.append(name)
         try:
-            if name in k.breakpoints:
+            if k.breakpoints and name in k.breakpoints:
                 t.stopped = True
                 t.stop_reason = f"breakpoint {name}"
                 k.sched.events.append((t, f"breakpoint {name}"))

@@ -20,10 +20,31 @@ def fmt_arg(v: Any) -> str:
         return "1" if v else "0"
     if isinstance(v, int):
         return hex(v) if v >= 0x10000 else str(v)
-    return str(v)
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return "|".join(fmt_arg(x) for x in v)
+    if callable(v):  # a wait callback: its kernel name, never an address
+        name = getattr(v, "__name__", "")
+        return getattr(v, "kname", "") or ("cb" if name == "<lambda>" else name)
+    return type(v).__name__
+
+
+SNAPSHOT_TYPES: set[type] = {list}
+
+
+def snapshot_in_trace(cls: type) -> type:
+    """Class decorator: objects of ``cls`` change their description over time (a DAX entry),
+    so the trace formats them when the event is recorded, not when it is shown."""
+    SNAPSHOT_TYPES.add(cls)
+    return cls
 
 
 class TraceEvent:
+    """One call.  Arguments are kept as given and formatted when the event is shown: the
+    objects passed are identities (an inode, a page, a lock) whose ``tr()`` never changes;
+    objects of ``SNAPSHOT_TYPES`` are formatted when recorded."""
+
     __slots__ = ("args", "comm", "depth", "func", "kw", "seq", "tid", "time")
 
     def __init__(self, seq: int, time: int, tid: int, comm: str, depth: int, func: str,
@@ -34,13 +55,15 @@ class TraceEvent:
         self.comm = comm
         self.depth = depth
         self.func = func
-        # Arguments are formatted at once: model objects change, the trace must not.
-        self.args = ", ".join([fmt_arg(a) for a in args] + [f"{k}={fmt_arg(v)}" for k, v in kw.items()])
-        self.kw = None
+        self.args = args
+        self.kw = kw
+
+    def arg_text(self) -> str:
+        return ", ".join([fmt_arg(a) for a in self.args] + [f"{k}={fmt_arg(v)}" for k, v in self.kw.items()])
 
     def format(self) -> str:
         who = f"{self.comm}-{self.tid}"
-        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.args})"
+        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.arg_text()})"
 
 
 class Trace:
@@ -53,6 +76,11 @@ class Trace:
              args: tuple[Any, ...], kw: dict[str, Any]) -> None:
         if not self.enabled:
             return
+        snap = SNAPSHOT_TYPES
+        for a in args:
+            if type(a) in snap:
+                args = tuple(fmt_arg(x) if type(x) in snap else x for x in args)
+                break
         self.seq += 1
         self.events.append(TraceEvent(self.seq, time, tid, comm, depth, func, args, kw))
 

@@ -32,7 +32,12 @@ class LexError(ValueError):
         self.col = col
 
 
+_PLAIN = re.compile(r"\S+")
+
+
 def split(text: str) -> Line:
+    if not any(c in text for c in "'\"#&"):  # the common case: plain words
+        return Line(text, tuple(Word(m.group(), m.start(), m.end()) for m in _PLAIN.finditer(text)), False)
     words: list[Word] = []
     i, n = 0, len(text)
     while i < n:
