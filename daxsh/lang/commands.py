@@ -432,6 +432,19 @@ def _exists(s: Session, path: str) -> bool:
     return posixpath.basename(path) in names
 
 
+@command("alloc", group=G_MEM, summary="the current process allocates kernel memory with GFP_KERNEL "
+         "(direct reclaim when memory is low)", params=[Param("size", SIZE)], example="alloc 4K",
+         kfuncs=("kmalloc", "__alloc_pages_direct_reclaim", "prune_icache_sb", "evict"),
+         needs_process=True)
+def _alloc(s: Session, a: A, line: Line) -> Syscall:
+    from ..kernel.reclaim import kmalloc
+
+    def body(t: Any) -> Any:
+        yield from kmalloc(t, a["size"])
+        return Ret(0)
+    return Syscall("alloc", body)
+
+
 @command("mem", group=G_MEM, summary="make memory low (allocations enter direct reclaim) or normal",
          params=[Param("state", Choice("low|normal", ["low", "normal"], what="memory state"))],
          example="mem low", kfuncs=("__alloc_pages_direct_reclaim", "super_cache_scan"))

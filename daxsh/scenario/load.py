@@ -21,7 +21,7 @@ from ..lang.registry import REGISTRY
 TOP_KEYS = ("title", "description", "refs", "tags", "kernel", "machine", "steps", "setup",
             "threads", "expect")
 MACHINE_KEYS = ("pmem", "seed")
-EXPECT_KEYS = ("outcome", "killed", "dmesg", "no_dmesg", "steps", "bad", "verdict")
+EXPECT_KEYS = ("outcome", "killed", "dmesg", "no_dmesg", "steps", "output", "bad", "verdict")
 STEP_KEYS = ("run", "status", "output")
 STATUSES = ("done", "blocked", "error", "skipped", "stopped")
 VERDICTS = ("never", "sometimes", "always")
@@ -48,6 +48,7 @@ class Expect:
     dmesg: list[str] = field(default_factory=list)
     no_dmesg: list[str] = field(default_factory=list)
     steps: dict[int, str] = field(default_factory=dict)
+    output: dict[int, str] = field(default_factory=dict)
     bad: str | None = None
     verdict: str | None = None
 
@@ -58,6 +59,7 @@ class Expect:
             dmesg=self.dmesg + other.dmesg,
             no_dmesg=self.no_dmesg + other.no_dmesg,
             steps={**self.steps, **other.steps},
+            output={**self.output, **other.output},
             bad=other.bad if other.bad is not None else self.bad,
             verdict=other.verdict if other.verdict is not None else self.verdict,
         )
@@ -318,13 +320,16 @@ def _expect(ctx: _Ctx, raw: dict[str, Any], where: str, sc: Scenario) -> Expect:
             if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
                 raise ctx.err(f"{where}.{key} must be an array of strings", ln)
             setattr(ex, key, list(val))
-        elif key == "steps":
+        elif key in ("steps", "output"):
+            what = "status" if key == "steps" else "text its output contains"
             if not isinstance(val, dict):
-                raise ctx.err(f"{where}.steps must be a table of step number = status", ln)
+                raise ctx.err(f"{where}.{key} must be a table of step number = {what}", ln)
             for n, st in val.items():
                 if not str(n).isdigit() or not 1 <= int(n) <= len(sc.steps):
-                    raise ctx.err(f"{where}.steps: '{n}' is not a step number (1..{len(sc.steps)})", ln)
-                if st not in STATUSES:
+                    raise ctx.err(f"{where}.{key}: '{n}' is not a step number (1..{len(sc.steps)})", ln)
+                if key == "steps" and st not in STATUSES:
                     raise ctx.err(f"{where}.steps.{n} = '{st}'{_near(str(st), STATUSES)}", ln)
-                ex.steps[int(n)] = st
+                if key == "output" and not isinstance(st, str):
+                    raise ctx.err(f"{where}.output.{n} must be a string", ln)
+                getattr(ex, key)[int(n)] = st
     return ex

@@ -98,9 +98,10 @@ def _compare(rep: RunReport, ex: Expect, s: Session, steps: list[Step]) -> None:
         if want is not None and r.status != want:
             f.append(f"step {st.number} (line {st.lineno}) `{st.line}`: status {r.status}, "
                      f"expected {want}" + (f": {r.output[-1].strip()}" if r.output else ""))
-        if st.output is not None and not any(st.output in x for x in r.output):
-            f.append(f"step {st.number} (line {st.lineno}) `{st.line}`: output does not contain "
-                     f"'{st.output}' (got: {' | '.join(r.output)[:200]})")
+        for needle in (st.output, ex.output.get(st.number)):
+            if needle is not None and not any(needle in x for x in r.output):
+                f.append(f"step {st.number} (line {st.lineno}) `{st.line}`: output does not contain "
+                         f"'{needle}' (got: {' | '.join(r.output)[:200]})")
     if ex.outcome is not None and rep.outcome != ex.outcome:
         f.append(f"outcome {rep.outcome}, expected {ex.outcome}"
                  + (f": {rep.details[0]}" if rep.details else ""))
