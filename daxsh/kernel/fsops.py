@@ -136,6 +136,22 @@ class FsOps:
         k.trace(t, f"{self.name}_alloc_blocks", inode, fblock=pgoff, block=got[0][1], n=1)
         return got[0][1], True, 0
 
+    def alloc_range(self, t: Task, inode: Inode, first: int, n: int) -> KGen:
+        """Allocate every hole in file blocks [first, first+n) as whole extents (as the fs's
+        ->iomap_begin does for a write), so a stripe unit can align them."""
+        k = t.k
+        fs = inode.sb.disk
+        pos = first
+        for fs_start, cnt, _tag, _b in [*inode.di.extents.overlapping(first, n), (first + n, 0, None, 0)]:
+            if fs_start > pos:
+                yield from preempt(t, f"{self.name}_iomap_begin", ("alloc", fs.uuid), ("ino", inode.ino))
+                k.sched.note(("alloc", fs.uuid))
+                for fb, block, m in fs.alloc(inode.di, pos, fs_start - pos):
+                    k.trace(t, f"{self.name}_alloc_blocks", inode, fblock=fb, block=block, n=m)
+                    for b in range(block, block + m) if fs.foreign else ():
+                        fs.foreign.pop(b, None)
+            pos = max(pos, fs_start + cnt)
+
     def iomap_extent(self, t: Task, inode: Inode, pgoff: int, n: int, write: bool) -> KGen:
         """A contiguous extent for a PMD fault: (first block, new) or None."""
         if inode.sb.shutdown:
@@ -271,6 +287,8 @@ class FsOps:
         if not write:
             end = min(end, inode.size)
         pg = off // PAGE_SIZE
+        if write and not inode.sb.shutdown:
+            yield from self.alloc_range(t, inode, pg, -(-end // PAGE_SIZE) - pg)
         while pg * PAGE_SIZE < end:
             block, _new, err = yield from self.iomap_begin(t, inode, pg, write)
             if err:

@@ -119,6 +119,7 @@ class Pin:
         self.heads: list[int] = []  # the page that took the reference (folio head in v6.15)
         self.origin: list[tuple[int, int, int, str] | None] = []  # (fs uuid, ino, fblock, path)
         self.bias = 1
+        self.biases: list[int] = []  # what each pinned page's refcount took (per head)
         self.releasing: Task | None = None
         self.released = False
 
@@ -436,8 +437,11 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 head = folio_head(k, t, vma.file.inode.mapping, pfn)
                 if longterm and k.has(FSDAX_NOT_LONGTERM_PINNABLE):
                     return -95
-                head.refcount += pin.bias
+                # a large folio counts pins in _pincount and takes one reference per pin
+                bias = 1 if head.order else pin.bias
+                head.refcount += bias
                 head.pincount += 1
+                pin.biases.append(bias)
                 k.sched.note(("page", head.pfn))
                 k.trace(t, "try_grab_folio", head, refcount=head.refcount)
                 pin.heads.append(head.pfn)
@@ -445,6 +449,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
             else:
                 pin.heads.append(pfn)
                 pin.origin.append(None)
+                pin.biases.append(pin.bias)
             pin.pfns.append(pfn)
             if i + 1 < nr:
                 yield from preempt(t, "gup next page", ("mm", id(mm)))

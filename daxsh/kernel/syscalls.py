@@ -612,8 +612,8 @@ def gup_pin(t: Task, proc: Process, addr: int, length: int, longterm: bool) -> K
     pin = Pin(f"pin{k.pin_seq}", proc, first, longterm)
     err = yield from pin_user_pages(t, proc, first, nr, longterm, pin)
     if err:
-        for pfn in pin.heads:
-            unpin_user_page(t, pfn, pin.bias)
+        for pfn, bias in zip(pin.heads, pin.biases):
+            unpin_user_page(t, pfn, bias)
         return Ret(-err)
     k.pins[pin.name] = pin
     owners = sorted({o[3] + f" index {o[2]}" for o in pin.origin if o}) if pin.origin else []
@@ -640,8 +640,8 @@ def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
     if alloc:
         from .reclaim import kmalloc
         yield from kmalloc(t, 256)
-    for pfn in pin.heads:
-        unpin_user_page(t, pfn, pin.bias)
+    for pfn, bias in zip(pin.heads, pin.biases):
+        unpin_user_page(t, pfn, bias)
     pin.released = True
     k.pins.pop(pin.name, None)
     return Ret(0)
