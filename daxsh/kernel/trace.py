@@ -45,7 +45,7 @@ class TraceEvent:
     objects passed are identities (an inode, a page, a lock) whose ``tr()`` never changes;
     objects of ``SNAPSHOT_TYPES`` are formatted when recorded."""
 
-    __slots__ = ("args", "comm", "depth", "func", "kw", "seq", "tid", "time")
+    __slots__ = ("_args", "_kw", "_text", "comm", "depth", "func", "seq", "tid", "time")
 
     def __init__(self, seq: int, time: int, tid: int, comm: str, depth: int, func: str,
                  args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -55,15 +55,21 @@ class TraceEvent:
         self.comm = comm
         self.depth = depth
         self.func = func
-        self.args = args
-        self.kw = kw
+        self._args = args
+        self._kw = kw
+        self._text: str | None = None
 
-    def arg_text(self) -> str:
-        return ", ".join([fmt_arg(a) for a in self.args] + [f"{k}={fmt_arg(v)}" for k, v in self.kw.items()])
+    @property
+    def args(self) -> str:
+        """The arguments as the trace prints them: ``ino 131, index=0``."""
+        if self._text is None:
+            self._text = ", ".join([fmt_arg(a) for a in self._args] +
+                                   [f"{k}={fmt_arg(v)}" for k, v in self._kw.items()])
+        return self._text
 
     def format(self) -> str:
         who = f"{self.comm}-{self.tid}"
-        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.arg_text()})"
+        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.args})"
 
 
 class Trace:
