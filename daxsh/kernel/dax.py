@@ -17,7 +17,7 @@ from .config import (
     DAX_REFCOUNT_0,
     UNMAP_NO_EVEN_COWS,
 )
-from .nvdimm import PAGE_SIZE, PMD_ORDER, PMD_PAGES, Page
+from .nvdimm import LLONG_MAX, PAGE_SIZE, PMD_ORDER, PMD_PAGES, Page
 from .sched import (
     ERESTARTSYS,
     TASK_INTERRUPTIBLE,
@@ -437,7 +437,7 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
 
 
 def dax_layout_busy_page(t: Task, mapping: AddressSpace, unmapped: bool = False) -> KGen:
-    return dax_layout_busy_page_range(t, mapping, 0, 1 << 62, unmapped)
+    return dax_layout_busy_page_range(t, mapping, 0, LLONG_MAX, unmapped)
 
 
 @kfunc
@@ -501,11 +501,11 @@ def dax_break_layout_final(t: Task, inode: Inode) -> KGen:
     if mapping.a_ops != "dax":
         return
     while True:
-        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62)
+        page = yield from dax_layout_busy_page_range(t, mapping, 0, LLONG_MAX)
         if page is None:
             break
         yield from wait_page_idle(t, page, None, "dax_break_layout_final", interruptible=False)
-    yield from dax_delete_mapping_range(t, mapping, 0, 1 << 62)
+    yield from dax_delete_mapping_range(t, mapping, 0, LLONG_MAX)
 
 
 @kfunc
@@ -517,12 +517,12 @@ def dax_break_mapping_uninterruptible(t: Task, inode: Inode,
     if mapping.a_ops != "dax":
         return
     while True:
-        page = yield from dax_layout_busy_page_range(t, mapping, 0, 1 << 62, True)
+        page = yield from dax_layout_busy_page_range(t, mapping, 0, LLONG_MAX, True)
         if page is None:
             break
         yield from wait_page_idle(t, page, cb, "dax_break_mapping_uninterruptible",
                                   interruptible=False)
-    yield from dax_delete_mapping_range(t, mapping, 0, 1 << 62)
+    yield from dax_delete_mapping_range(t, mapping, 0, LLONG_MAX)
 
 
 # -- removing entries ---------------------------------------------------------------------------
@@ -578,7 +578,7 @@ def truncate_inode_pages_range(t: Task, mapping: AddressSpace, start: int, end: 
 
 def truncate_inode_pages_final(t: Task, mapping: AddressSpace) -> KGen:
     t.k.trace(t, "truncate_inode_pages_final", mapping)
-    return truncate_inode_pages_range(t, mapping, 0, 1 << 62)
+    return truncate_inode_pages_range(t, mapping, 0, LLONG_MAX)
 
 
 @kfunc

@@ -29,7 +29,7 @@ from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
 from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
 from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
-from .nvdimm import PAGE_SIZE
+from .nvdimm import LLONG_MAX, PAGE_SIZE
 from .sched import (
     TASK_UNINTERRUPTIBLE,
     KGen,
@@ -62,7 +62,7 @@ class FsOps:
     name = ""
 
     def tr(self) -> str:
-        return self.name
+        return ""  # the ops table is not an argument of the kernel's functions
     has_huge_fault = True
     setup_inode_name = ""
     supports_punch = True
@@ -237,10 +237,10 @@ class FsOps:
         k = t.k
         k.trace(t, "truncate_pagecache", inode, newsize=newsize)
         first = size_to_blocks(newsize)
-        unmap_mapping_range(t, inode.mapping, first, 1 << 62, True)
+        unmap_mapping_range(t, inode.mapping, first, LLONG_MAX, True)
         yield from preempt(t, "truncate_pagecache", ("i_pages", inode.ino))
-        yield from dax.truncate_inode_pages_range(t, inode.mapping, first, 1 << 62)
-        unmap_mapping_range(t, inode.mapping, first, 1 << 62, True)
+        yield from dax.truncate_inode_pages_range(t, inode.mapping, first, LLONG_MAX)
+        unmap_mapping_range(t, inode.mapping, first, LLONG_MAX, True)
 
     def truncate_pagecache_range(self, t: Task, inode: Inode, first: int, n: int) -> KGen:
         from .mm import unmap_mapping_range
@@ -324,7 +324,7 @@ class FsOps:
         """Free the blocks of an unlinked inode (xfs inactivation / ext4/ext2 evict)."""
         if inode.di.nlink == 0:
             di = inode.di
-            yield from self.free_blocks(t, inode, 0, 1 << 62, f"{self.name}_free_eofblocks"
+            yield from self.free_blocks(t, inode, 0, LLONG_MAX, f"{self.name}_free_eofblocks"
                                         if self.name == "xfs" else f"{self.name}_truncate")
             inode.sb.disk.inodes.pop(di.ino, None)
             t.k.trace(t, f"{self.name}_ifree", inode)
@@ -474,7 +474,7 @@ def xfs_break_dax_layouts(t: Task, ops: XfsOps, inode: Inode) -> KGen:
     k = t.k
     cb = lambda tt: xfs_wait_dax_page(tt, ops, inode)  # noqa: E731
     if k.has(DAX_BREAK_LAYOUT):
-        err = yield from dax.dax_break_layout(t, inode, 0, 1 << 62, cb, "xfs_break_dax_layouts")
+        err = yield from dax.dax_break_layout(t, inode, 0, LLONG_MAX, cb, "xfs_break_dax_layouts")
         return err, False
     page = yield from dax.dax_layout_busy_page(t, inode.mapping)
     if page is None:
@@ -565,7 +565,7 @@ def xfs_setattr_size(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen:
 
 @kfunc
 def xfs_itruncate_extents(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen:
-    yield from ops.free_blocks(t, inode, size_to_blocks(size), 1 << 62, "xfs_bmap_del_extent")
+    yield from ops.free_blocks(t, inode, size_to_blocks(size), LLONG_MAX, "xfs_bmap_del_extent")
 
 
 @kfunc
@@ -670,7 +670,7 @@ def xfs_ioctl_setattr_dax_invalidate(t: Task, ops: XfsOps, inode: Inode, on: boo
     try:
         k.trace(t, "filemap_write_and_wait", inode)
         yield from dax.dax_writeback_mapping_range(t, inode.mapping)
-        yield from dax.invalidate_inode_pages2_range(t, inode.mapping, 0, 1 << 62)
+        yield from dax.invalidate_inode_pages2_range(t, inode.mapping, 0, LLONG_MAX)
         yield from xfs_diflags_to_linux(t, ops, inode, on)
         return 0
     finally:
@@ -702,7 +702,7 @@ def xfs_ioctl_setattr_aops_switch(t: Task, ops: XfsOps, inode: Inode, on: bool) 
         yield from ops.xfs_ilock(t, inode, "MMAPLOCK_EXCL|IOLOCK_EXCL")
         try:
             yield from dax.dax_writeback_mapping_range(t, inode.mapping)
-            yield from dax.invalidate_inode_pages2_range(t, inode.mapping, 0, 1 << 62)
+            yield from dax.invalidate_inode_pages2_range(t, inode.mapping, 0, LLONG_MAX)
             yield from xfs_diflags_to_linux(t, ops, inode, on)
         finally:
             ops.xfs_iunlock(t, inode, "MMAPLOCK_EXCL|IOLOCK_EXCL")
@@ -796,7 +796,7 @@ def ext4_break_layouts(t: Task, ops: Ext4Ops, inode: Inode) -> KGen:
                "WARN_ON_ONCE(!rwsem_is_locked(&mapping->invalidate_lock))")
         return EINVAL
     if k.has(DAX_BREAK_LAYOUT):
-        return (yield from dax.dax_break_layout(t, inode, 0, 1 << 62, cb, "ext4_break_layouts"))
+        return (yield from dax.dax_break_layout(t, inode, 0, LLONG_MAX, cb, "ext4_break_layouts"))
     while True:
         page = yield from dax.dax_layout_busy_page(t, inode.mapping)
         if page is None:
@@ -828,7 +828,7 @@ def ext4_setattr(t: Task, ops: Ext4Ops, inode: Inode, size: int) -> KGen:
 
 @kfunc
 def ext4_truncate(t: Task, ops: Ext4Ops, inode: Inode, size: int) -> KGen:
-    yield from ops.free_blocks(t, inode, size_to_blocks(size), 1 << 62, "ext4_free_blocks")
+    yield from ops.free_blocks(t, inode, size_to_blocks(size), LLONG_MAX, "ext4_free_blocks")
 
 
 @kfunc
@@ -949,7 +949,7 @@ def ext2_setsize(t: Task, ops: Ext2Ops, inode: Inode, size: int) -> KGen:
     yield from ops.truncate_pagecache(t, inode, size)
     yield from ops.lock_mmap(t, inode, True)
     try:
-        yield from ops.free_blocks(t, inode, size_to_blocks(size), 1 << 62, "__ext2_truncate_blocks")
+        yield from ops.free_blocks(t, inode, size_to_blocks(size), LLONG_MAX, "__ext2_truncate_blocks")
     finally:
         ops.unlock_mmap(t, inode, True)
     return 0

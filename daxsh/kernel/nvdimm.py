@@ -22,6 +22,7 @@ STRUCT_PAGE_SIZE = 64
 VMEMMAP_START = 0xFFFFEA0000000000
 REGION_PHYS_BASE = 0x1_0000_0000  # pmem at 4 GiB physical, pfn 0x100000
 GUP_PIN_COUNTING_BIAS = 1024
+LLONG_MAX = (1 << 63) - 1
 
 
 def align_up(x: int, a: int) -> int:

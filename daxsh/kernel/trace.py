@@ -63,7 +63,7 @@ class TraceEvent:
     def args(self) -> str:
         """The arguments as the trace prints them: ``ino 131, index=0``."""
         if self._text is None:
-            self._text = ", ".join([fmt_arg(a) for a in self._args] +
+            self._text = ", ".join([x for x in (fmt_arg(a) for a in self._args) if x] +
                                    [f"{k}={fmt_arg(v)}" for k, v in self._kw.items()])
         return self._text
 

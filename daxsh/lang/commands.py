@@ -71,14 +71,14 @@ def _ndctl(s: Session, a: A, line: Line) -> list[str]:
          params=[Param("dev", PFNDEV)], example="unbind pfn0.1",
          kfuncs=("unbind_store", "pmem_release_disk", "kill_dax", "dax_holder_notify_failure",
                  "xfs_dax_notify_failure", "mf_dax_kill_procs", "memunmap_pages"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _unbind(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("unbind", lambda t: kfail.unbind_store(t, a["dev"]))
 
 
 @command("bind", group=G_DEV, summary="bind pfn0.1 to nd_pmem again (new memmap, new dax_device)",
          params=[Param("dev", PFNDEV)], example="bind pfn0.1", kfuncs=("pmem_attach_disk",),
-         needs_process=True)
+         needs_process=True, task=True)
 def _bind(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("bind", lambda t: kfail.bind_store(t, a["dev"]))
 
@@ -88,7 +88,7 @@ def _bind(s: Session, a: A, line: Line) -> Syscall:
          options=[Option(("--ar",), "ar", help="MF_ACTION_REQUIRED: the current task consumed it")],
          example="poison 0x101210",
          kfuncs=("memory_failure", "xfs_dax_notify_failure", "mf_dax_kill_procs",
-                 "mf_generic_kill_procs"), needs_process=True)
+                 "mf_generic_kill_procs"), needs_process=True, task=True)
 def _poison(s: Session, a: A, line: Line) -> Syscall:
     flags = kfail.MF_ACTION_REQUIRED if a["ar"] else 0
     return Syscall("poison", lambda t: kfail.memory_failure(t, a["pfn"], flags))
@@ -108,7 +108,7 @@ class _MkfsOpt(Text):
                   Option(("-d",), "d", _MkfsOpt("su=SIZE"), "xfs: stripe unit, e.g. su=2m "
                          "for 2 MiB-aligned extents (PMD faults)"),
                   Option(("-E",), "E", _MkfsOpt("stride=N"), "ext4: stride in blocks, e.g. 512")],
-         example="mkfs xfs /dev/pmem0 -m rmapbt=1", kfuncs=("mkfs.xfs",), needs_process=True)
+         example="mkfs xfs /dev/pmem0 -m rmapbt=1", kfuncs=("mkfs.xfs",), needs_process=True, task=True)
 def _mkfs(s: Session, a: A, line: Line) -> Syscall:
     rmapbt = None
     su = 1
@@ -149,7 +149,7 @@ def _word(line: Line, text: str) -> int:
          options=[Option(("-o",), "o", Choice("OPT", ["dax", "dax=always", "dax=never", "dax=inode"],
                                                  what="mount option"))],
          example="mount /dev/pmem0 /mnt -o dax",
-         kfuncs=("fs_dax_get_by_bdev", "xfs_setup_inode"), needs_process=True)
+         kfuncs=("fs_dax_get_by_bdev", "xfs_setup_inode"), needs_process=True, task=True)
 def _mount(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("mount", lambda t: sc.sys_mount(t, a["dev"], a["dir"], a["o"]))
 
@@ -157,19 +157,19 @@ def _mount(s: Session, a: A, line: Line) -> Syscall:
 @command("umount", group=G_FS, summary="unmount; EBUSY while a file is open or mapped",
          params=[Param("dir", DIR)], example="umount /mnt",
          kfuncs=("generic_shutdown_super", "evict_inodes", "evict", "dax_break_layout_final",
-                 "truncate_inode_pages_final", "dax_disassociate_entry"), needs_process=True)
+                 "truncate_inode_pages_final", "dax_disassociate_entry"), needs_process=True, task=True)
 def _umount(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("umount", lambda t: sc.sys_umount(t, a["dir"]))
 
 
 @command("mkdir", group=G_FS, summary="make a directory", params=[Param("dir", FILE)],
-         example="mkdir /mnt/d", kfuncs=("vfs_mkdir",), needs_process=True)
+         example="mkdir /mnt/d", kfuncs=("vfs_mkdir",), needs_process=True, task=True)
 def _mkdir(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("mkdir", lambda t: sc.do_create(t, a["dir"], 0, True))
 
 
 @command("cd", group=G_FS, summary="change the current process's directory",
-         params=[Param("dir", DIR, optional=True)], example="cd /mnt", needs_process=True)
+         params=[Param("dir", DIR, optional=True)], example="cd /mnt", needs_process=True, task=True)
 def _cd(s: Session, a: A, line: Line) -> Syscall:
     path = a["dir"] or "/"
     proc = s.proc
@@ -195,7 +195,7 @@ def _chdir(t: Any, path: str) -> Any:
 
 
 @command("ls", group=G_FS, summary="list a directory", params=[Param("dir", FILE, optional=True)],
-         example="ls /mnt", kfuncs=("iterate_dir",), changes_state=False, needs_process=True)
+         example="ls /mnt", kfuncs=("iterate_dir",), changes_state=False, needs_process=True, task=True)
 def _ls(s: Session, a: A, line: Line) -> Syscall:
     path = a["dir"] or s.cwd
     return Syscall("ls", lambda t: sc.iterate_dir(t, path),
@@ -207,7 +207,7 @@ def _ls(s: Session, a: A, line: Line) -> Syscall:
 
 @command("create", group=G_FILE, summary="create FILE and write SIZE bytes (blocks allocated)",
          params=[Param("file", FILE), Param("size", SIZE)], example="create /mnt/a 64K",
-         kfuncs=("vfs_create", "dax_iomap_rw", "xfs_alloc_blocks"), needs_process=True)
+         kfuncs=("vfs_create", "dax_iomap_rw", "xfs_alloc_blocks"), needs_process=True, task=True)
 def _create(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("create", lambda t: sc.do_create(t, a["file"], a["size"]))
 
@@ -215,7 +215,7 @@ def _create(s: Session, a: A, line: Line) -> Syscall:
 @command("write", group=G_FILE, summary="write LEN bytes at OFF (allocates holes)",
          params=[Param("file", FILE), Param("off", OFF), Param("len", LEN)],
          example="write /mnt/a 0 4K", kfuncs=("dax_iomap_rw", "xfs_break_layouts"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _write(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("write", lambda t: sc.do_rw(t, a["file"], a["off"], a["len"], True))
 
@@ -223,7 +223,7 @@ def _write(s: Session, a: A, line: Line) -> Syscall:
 @command("read", group=G_FILE, summary="read LEN bytes at OFF (reports data that is not the file's)",
          params=[Param("file", FILE), Param("off", OFF), Param("len", LEN)],
          example="read /mnt/b 0 4K", kfuncs=("dax_iomap_rw",), changes_state=False,
-         needs_process=True)
+         needs_process=True, task=True)
 def _read(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("read", lambda t: sc.do_rw(t, a["file"], a["off"], a["len"], False))
 
@@ -233,7 +233,7 @@ def _read(s: Session, a: A, line: Line) -> Syscall:
          kfuncs=("do_truncate", "xfs_vn_setattr", "xfs_break_layouts", "xfs_break_dax_layouts",
                  "dax_layout_busy_page_range", "___wait_var_event", "xfs_wait_dax_page",
                  "truncate_inode_pages_range", "dax_disassociate_entry", "xfs_itruncate_extents",
-                 "ext4_setattr", "ext4_break_layouts"), needs_process=True)
+                 "ext4_setattr", "ext4_break_layouts"), needs_process=True, task=True)
 def _truncate(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("truncate", lambda t: sc.do_truncate(t, a["file"], a["size"]))
 
@@ -242,14 +242,14 @@ def _truncate(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("file", FILE), Param("off", OFF), Param("len", LEN)],
          example="punch /mnt/a 0 4K",
          kfuncs=("vfs_fallocate", "xfs_file_fallocate", "xfs_break_layouts", "xfs_free_file_space",
-                 "ext4_punch_hole", "ext4_break_layouts"), needs_process=True)
+                 "ext4_punch_hole", "ext4_break_layouts"), needs_process=True, task=True)
 def _punch(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("punch", lambda t: sc.vfs_fallocate(t, a["file"], a["off"], a["len"]))
 
 
 @command("rm", group=G_FILE, summary="unlink FILE (blocks go when the last user does)",
          params=[Param("file", FILE)], example="rm /mnt/a",
-         kfuncs=("do_unlinkat", "vfs_unlink", "iput_final", "evict"), needs_process=True)
+         kfuncs=("do_unlinkat", "vfs_unlink", "iput_final", "evict"), needs_process=True, task=True)
 def _rm(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("rm", lambda t: sc.do_unlinkat(t, a["file"]))
 
@@ -259,7 +259,7 @@ def _rm(s: Session, a: A, line: Line) -> Syscall:
          options=[Option(("--return",), "ret", help="the client returns the layout (LAYOUTRETURN)")],
          example="lease /mnt/a",
          kfuncs=("generic_setlease", "break_layout", "xfs_break_leased_layouts", "lease_modify"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _lease(s: Session, a: A, line: Line) -> Syscall:
     if a["ret"]:
         return Syscall("nfsd", lambda t: sc.nfsd4_layoutreturn(t, a["file"]), kthread=True)
@@ -270,7 +270,7 @@ def _lease(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("flag", Choice("+x|-x", ["+x", "-x"], what="flag", accepts_dash=True)), Param("file", FILE)],
          example="chattr +x /mnt/a",
          kfuncs=("xfs_ioctl_setattr", "xfs_ioctl_setattr_dax_invalidate", "d_mark_dontcache",
-                 "ext4_fileattr_set"), needs_process=True)
+                 "ext4_fileattr_set"), needs_process=True, task=True)
 def _chattr(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("chattr", lambda t: sc.do_chattr(t, a["file"], a["flag"] == "+x"))
 
@@ -278,20 +278,20 @@ def _chattr(s: Session, a: A, line: Line) -> Syscall:
 
 @command("stat", group=G_FILE, summary="size, blocks, S_DAX (STATX_ATTR_DAX), flags, i_count",
          params=[Param("file", FILE)], example="stat /mnt/a", changes_state=False,
-         needs_process=True)
+         needs_process=True, task=True)
 def _stat(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("stat", lambda t: sc.do_stat(t, a["file"]), fmt=lambda r: render.stat(r.value))
 
 
 @command("sync", group=G_FILE, summary="write back dirty DAX entries (PTEs become read-only)",
-         example="sync", kfuncs=("dax_writeback_mapping_range",), needs_process=True)
+         example="sync", kfuncs=("dax_writeback_mapping_range",), needs_process=True, task=True)
 def _sync(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("sync", sc.ksys_sync)
 
 
 @command("drop_caches", group=G_FILE, summary="echo 3 > /proc/sys/vm/drop_caches: evict unused inodes",
          example="drop_caches", kfuncs=("shrink_dcache_sb", "prune_icache_sb", "evict"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _drop_caches(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("drop_caches", sc.drop_caches)
 
@@ -304,7 +304,7 @@ def _drop_caches(s: Session, a: A, line: Line) -> Syscall:
          options=[Option(("--private",), "private", help="MAP_PRIVATE"),
                   Option(("--sync",), "sync", help="MAP_SHARED_VALIDATE|MAP_SYNC")],
          example="mmap /mnt/a 64K", kfuncs=("do_mmap", "xfs_file_mmap", "vma_link"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _mmap(s: Session, a: A, line: Line) -> Syscall:
     proc = _need_proc(s)
     length = -(-a["len"] // PAGE_SIZE) * PAGE_SIZE
@@ -325,7 +325,7 @@ def _check_mapped(s: Session, addr: int, length: int, index: int) -> Any:
 
 @command("munmap", group=G_MEM, summary="unmap the mapping that starts at ADDR",
          params=[Param("addr", ADDR)], example="munmap 0x7f0000000000",
-         kfuncs=("do_munmap", "zap_vma", "__fput"), needs_process=True)
+         kfuncs=("do_munmap", "zap_vma", "__fput"), needs_process=True, task=True)
 def _munmap(s: Session, a: A, line: Line) -> Syscall:
     proc = _need_proc(s)
     v = find_vma(proc.mm, a["addr"])
@@ -342,7 +342,7 @@ def _munmap(s: Session, a: A, line: Line) -> Syscall:
          example="touch 0x7f0000000000 64K --write",
          kfuncs=("handle_mm_fault", "xfs_filemap_fault", "xfs_filemap_huge_fault",
                  "dax_iomap_pte_fault", "dax_iomap_pmd_fault", "grab_mapping_entry",
-                 "dax_insert_entry"), needs_process=True)
+                 "dax_insert_entry"), needs_process=True, task=True)
 def _touch(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or 1
     proc = _check_mapped(s, a["addr"], length, 1)
@@ -354,7 +354,7 @@ def _touch(s: Session, a: A, line: Line) -> Syscall:
          options=[Option(("--longterm",), "longterm", help="FOLL_LONGTERM (RDMA registration)")],
          example="pin 0x7f0000000000 4K",
          kfuncs=("pin_user_pages", "check_vma_flags", "try_grab_folio", "handle_mm_fault"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _pin(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or PAGE_SIZE
     proc = _check_mapped(s, a["addr"], length, 1)
@@ -370,7 +370,7 @@ def _pin_of(s: Session, name: str) -> Any:
 
 
 @command("dma", group=G_MEM, summary="the device writes through the pin (its own data)",
-         params=[Param("pin", PIN)], example="dma pin1", kfuncs=("device_dma",))
+         params=[Param("pin", PIN)], example="dma pin1", kfuncs=("device_dma",), task=True)
 def _dma(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     return Syscall("dma", lambda t: sc.device_dma(t, pin), kthread=True,
@@ -381,7 +381,7 @@ def _dma(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("pin", PIN)],
          options=[Option(("--alloc",), "alloc", help="the completion allocates with GFP_KERNEL "
                          "first (direct reclaim when memory is low)")],
-         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc"))
+         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc"), task=True)
 def _unpin(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     if pin.releasing is not None:
@@ -435,7 +435,7 @@ def _exists(s: Session, path: str) -> bool:
 @command("alloc", group=G_MEM, summary="the current process allocates kernel memory with GFP_KERNEL "
          "(direct reclaim when memory is low)", params=[Param("size", SIZE)], example="alloc 4K",
          kfuncs=("kmalloc", "__alloc_pages_direct_reclaim", "prune_icache_sb", "evict"),
-         needs_process=True)
+         needs_process=True, task=True)
 def _alloc(s: Session, a: A, line: Line) -> Syscall:
     from ..kernel.reclaim import kmalloc
 
@@ -610,21 +610,30 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
          params=[Param("cmd", Text("CMD ...", accepts_dash=True), repeat=True)],
          example="start truncate /mnt/a 0", synopsis="CMD [ARGS ...]")
 def _start(s: Session, a: A, line: Line) -> Result:
-    sub_text = line.text[line.words[1].start:]
-    from .lexer import split
-    sub = split(sub_text)
+    from .lexer import Line as Line_
     from .registry import lookup
-    cmd = lookup(sub.words[0].text)
-    if cmd.name in ("start", "step", "continue", "break", "unbreak", "why"):
-        raise ArgError(f"`start {cmd.name}` makes no sense: start takes a command that runs in "
-                       "the kernel", 1)
-    args = cmd.parse(s, sub.words)
+    # the sub-command's words are the line's words from the second on: errors keep their caret
+    sub = Line_(line.text, line.words[1:], False)
+    try:
+        cmd = lookup(sub.words[0].text)
+    except ArgError as e:
+        e.word = 1
+        raise
+    if not cmd.task:
+        raise ArgError(f"{cmd.name} does not run as a kernel task, so it cannot be started "
+                       "stopped; type it without `start`", 1)
+    try:
+        args = cmd.parse(s, sub.words)
+    except ArgError as e:
+        e.word = None if e.word is None else e.word + 1
+        raise
     out = cmd.run(s, args, sub)
     if not isinstance(out, Syscall):
-        raise ArgError(f"{cmd.name} does not run as a kernel task; just type it", 1)
+        raise ArgError(f"{cmd.name} does not run as a kernel task; type it without `start`", 1)
     res = Result(line.text)
-    s._run_syscall(res, out, sub, cmd, stopped=True)
-    res.output = [f"[{res.job}] {sub.text.strip()}: stopped before its first step "
+    s._run_syscall(res, out, Line_(line.text[line.words[1].start:], sub.words, False), cmd,
+                   stopped=True)
+    res.output = [f"[{res.job}] {line.text[line.words[1].start:].strip()}: stopped before its first step "
                   f"(`step %{res.job}`, `continue %{res.job}`)"]
     return res
 

@@ -125,6 +125,7 @@ class Command:
     after_crash: bool = False  # allowed after the simulated kernel oopsed
     needs_process: bool = False
     synopsis: str = ""
+    task: bool = False  # runs as a task of the modelled kernel (so `start` can take it)
 
     @property
     def usage(self) -> str:
@@ -208,13 +209,14 @@ GROUPS: list[str] = []
 def command(name: str, *, group: str, summary: str, params: list[Param] | None = None,
             options: list[Option] | None = None, example: str, kfuncs: tuple[str, ...] = (),
             changes_state: bool = True, after_crash: bool = False, needs_process: bool = False,
-            synopsis: str = "", help: str = "") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            synopsis: str = "", help: str = "", task: bool = False
+            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"command {name} defined twice")
         REGISTRY[name] = Command(name, group, summary, params or [], options or [], example,
                                  kfuncs, fn, help or (fn.__doc__ or "").strip(), changes_state,
-                                 after_crash, needs_process, synopsis)
+                                 after_crash, needs_process, synopsis, task)
         if group not in GROUPS:
             GROUPS.append(group)
         return fn
