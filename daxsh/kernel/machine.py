@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import DAX_REFCOUNT_0, KernelConfig
-from .fs import DiskFs, File, Inode, Mount, SuperBlock
+from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
 from .mm import PTE, VMA, Pin, Process, insert_pmd, insert_pte
 from .nvdimm import PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
@@ -303,7 +303,6 @@ class Kernel:
 
     # -- files --------------------------------------------------------------------------------
     def fput(self, t: Task, file: File) -> KGen:
-        from .fs import dput
         file.f_count -= 1
         if file.f_count == 0:
             self.trace(t, "__fput", file.inode)

@@ -173,7 +173,7 @@ class Scheduler:
             fp.add(key)
 
     def add(self, t: Task, gen: KGen, stopped: bool = False) -> None:
-        t.gen = gen
+        t.gen = _guard(gen)
         t.stopped = stopped
         if stopped:
             t.stop_reason = "start"
@@ -285,6 +285,21 @@ class Scheduler:
             if t.timer is not None and t.timer <= now:
                 t.timer = None
                 self.wake(t)
+
+
+def _guard(gen: KGen) -> KGen:
+    """The task body, closed quietly when its machine is dropped while the task sleeps.
+
+    Closing a suspended generator runs its ``finally`` blocks; ours may release a lock or a
+    path, which yields (a preemption point), and Python then reports "generator ignored
+    GeneratorExit".  That only happens when the whole machine is being thrown away, so it is
+    swallowed here instead of being printed as an unraisable exception."""
+    try:
+        return (yield from gen)
+    except RuntimeError as e:
+        if "ignored GeneratorExit" in str(e):
+            return None
+        raise
 
 
 class Oops(Exception):

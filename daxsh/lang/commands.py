@@ -98,16 +98,17 @@ def _poison(s: Session, a: A, line: Line) -> Syscall:
 
 
 class _MkfsOpt(Text):
-    pass
+    def __init__(self, metavar: str, values: tuple[str, ...]) -> None:
+        super().__init__(metavar, lambda s, p: [v for v in values if v.startswith(p)])
 
 
 @command("mkfs", group=G_FS, summary="make a filesystem on the pmem block device",
          params=[Param("type", FSTYPE), Param("dev", BDEV)],
-         options=[Option(("-m",), "m", _MkfsOpt("rmapbt=0|1"), "xfs: reverse-mapping btree "
+         options=[Option(("-m",), "m", _MkfsOpt("rmapbt=0|1", ("rmapbt=0", "rmapbt=1")), "xfs: reverse-mapping btree "
                          "(default 0, as xfsprogs 6.1; notify_failure needs 1)"),
-                  Option(("-d",), "d", _MkfsOpt("su=SIZE"), "xfs: stripe unit, e.g. su=2m "
+                  Option(("-d",), "d", _MkfsOpt("su=SIZE", ("su=2m",)), "xfs: stripe unit, e.g. su=2m "
                          "for 2 MiB-aligned extents (PMD faults)"),
-                  Option(("-E",), "E", _MkfsOpt("stride=N"), "ext4: stride in blocks, e.g. 512")],
+                  Option(("-E",), "E", _MkfsOpt("stride=N", ("stride=512",)), "ext4: stride in blocks, e.g. 512")],
          example="mkfs xfs /dev/pmem0 -m rmapbt=1", kfuncs=("mkfs.xfs",), needs_process=True, task=True)
 def _mkfs(s: Session, a: A, line: Line) -> Syscall:
     rmapbt = None

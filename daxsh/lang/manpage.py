@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from ..kernel.config import BEHAVIOURS, PRESETS, changes
 from . import commands as _commands  # noqa: F401  (registers the commands)
+from .manpage_interactive import SECTIONS as INTERACTIVE  # (heading, roff body)
 from .registry import GROUPS, REGISTRY
 
 DATE = "2026-11-21"
-
-INTERACTIVE: list[tuple[str, str]] = []  # (heading, roff body) added by the interactive shell
 
 
 def esc(s: str) -> str:

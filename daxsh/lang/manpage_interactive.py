@@ -1,0 +1,148 @@
+"""The interactive shell's sections of man/daxsh.1 (roff), kept beside the generator."""
+
+SECTIONS: list[tuple[str, str]] = [("INTERACTIVE SHELL", r'''With no subcommand and a terminal on standard input,
+.B daxsh
+opens a shell over one modelled machine.
+Every command of the language works at its prompt; the shell adds job control,
+time travel, recording and a journal.
+.SS The prompt
+.RS
+.nf
+v6.14 sh:/mnt [1 blocked]>
+.fi
+.RE
+shows the kernel preset, the current process and its directory, and how many jobs are
+blocked or stopped.
+After
+.B back
+or
+.BR goto ,
+the point being viewed follows, e.g.
+.B main@5/8
+(point 5 of the 8 commands of branch main) or
+.BR b1@6 .
+.SS Completion and history
+Tab completes command names and every argument from the registry: paths in the modelled
+filesystem, mount points, devices
+.RB ( /dev/pmem0 ,
+.BR pfn0.1 ),
+process names, addresses of existing mappings, pin names, job ids, presets and
+behaviours, kernel functions for
+.BR break ,
+and option flags.
+.B start
+completes the arguments of the command it starts.
+Lines typed are kept in
+.I $XDG_STATE_HOME/daxsh/history
+across sessions; Up and Down walk them and Ctrl-R searches them.
+.SS Jobs
+A command that blocks in the modelled kernel returns the prompt with one line saying who is
+blocked, where, and holding what, and becomes a job
+.RB ( jobs ,
+.BR "wait %N" ,
+.BR "why %N" ).
+When a later command lets a job finish, the shell prints
+.B [1]+ Done
+and the job's command line before the next prompt.
+.SS Time travel
+The model is deterministic, so a state is named by the commands that led to it.
+.TP
+.B history
+The numbered state-changing commands of the current branch;
+.B >
+marks the point being viewed.
+Commands that only look
+.RB ( show ,
+.BR jobs ,
+.BR why ,
+an error) are not numbered.
+.TP
+.BI back " [K]"
+Go back K state-changing commands (default 1): the state is rebuilt by replaying the
+first N\-K commands on a fresh machine.
+.TP
+.BI goto " N" " | " BRANCH:N " | " BRANCH
+Rebuild the state after command N of the current branch (or of BRANCH; BRANCH alone is
+its last point).
+.TP
+.B branches
+Typing a new state-changing command while viewing an earlier point starts a new branch
+.RB ( b1 ,
+.BR b2 ,
+\&...) that shares the commands before it; the old branch stays.
+Typing the command the branch already has next just moves forward on it.
+.TP
+.BI diff " N [M]"
+What changed between two points (N, BRANCH:N): struct pages, page tables, inodes, blocked
+tasks and jobs.
+M defaults to the point being viewed.
+.SS Recording and replaying
+.TP
+.BI record " FILE.toml " "[\-\-title " T "] [\-\-ref " URL ]
+Save the commands that led to the point being viewed as a scenario
+(see
+.BR daxsh-scenario (5)):
+the kernel at the start of the session, the machine's pmem size and seed, the commands as
+.BR steps ,
+and the outcome reached now as
+.BR "[expect] outcome" .
+The file is rewritten after every state-changing command until
+.BR "record stop" .
+.B daxsh run FILE.toml
+replays it and checks the outcome.
+.TP
+.BI replay " [FILE.toml]"
+Run a scenario's steps on a fresh machine with its kernel, pmem and seed, printing each,
+and stop at the first step that blocks, fails or is skipped, so that you can look around;
+.B replay
+alone runs the steps left.
+Only the daxsh language is executed; a scenario's
+.B [threads]
+are run by
+.B daxsh run
+only.
+.TP
+.B tui
+Open the live screen on this session; what is typed there joins this session's history.
+.SS Journal and resume
+Every session is journaled as it goes, one JSON line per state-changing command (flushed
+each time) in
+.IR $XDG_STATE_HOME/daxsh/sessions/ .
+A crash, a kill or a closed terminal loses nothing:
+.B daxsh \-\-resume
+reopens the last session at its last point, with its branches.
+Ctrl-D (or
+.BR quit )
+leaves the shell and prints where the journal is.
+.SS Interrupting
+Ctrl-C at the prompt clears the line.
+Ctrl-C while a command runs interrupts it and rebuilds the machine as it was before that
+command; the session goes on.
+.SS Safety and output
+The shell runs nothing but the daxsh language: cmd2's shell escape, editor, Python,
+scripts, macros, aliases, settings and output redirection are removed.
+An error names the word that is wrong with a caret under it and changes nothing.
+Colour is used on a terminal only;
+.B NO_COLOR
+or output that is not a terminal gives plain text.'''),
+    ("ENVIRONMENT", r'''.TP
+.B XDG_STATE_HOME
+Where the history and the journals live
+.RI ( $XDG_STATE_HOME/daxsh ;
+default
+.IR ~/.local/state/daxsh ).
+.TP
+.B NO_COLOR
+When set, no colour is used.'''),
+    ("FILES", r'''.TP
+.I $XDG_STATE_HOME/daxsh/history
+Lines typed at the prompt.
+.TP
+.I $XDG_STATE_HOME/daxsh/sessions/*.jsonl
+One journal per interactive session.
+.TP
+.I $XDG_STATE_HOME/daxsh/last-session
+The journal that
+.B daxsh \-\-resume
+reopens.'''),
+]
