@@ -21,7 +21,8 @@ from ..lang.registry import REGISTRY
 TOP_KEYS = ("title", "description", "refs", "tags", "kernel", "machine", "steps", "setup",
             "threads", "expect")
 MACHINE_KEYS = ("pmem", "seed")
-EXPECT_KEYS = ("outcome", "killed", "dmesg", "no_dmesg", "steps", "output", "bad", "verdict")
+EXPECT_KEYS = ("outcome", "killed", "dmesg", "no_dmesg", "steps", "output", "no_output", "bad",
+               "verdict")
 STEP_KEYS = ("run", "status", "output")
 STATUSES = ("done", "blocked", "error", "skipped", "stopped")
 VERDICTS = ("never", "sometimes", "always")
@@ -49,6 +50,7 @@ class Expect:
     no_dmesg: list[str] = field(default_factory=list)
     steps: dict[int, str] = field(default_factory=dict)
     output: dict[int, str] = field(default_factory=dict)
+    no_output: dict[int, str] = field(default_factory=dict)
     bad: str | None = None
     verdict: str | None = None
 
@@ -60,6 +62,7 @@ class Expect:
             no_dmesg=self.no_dmesg + other.no_dmesg,
             steps={**self.steps, **other.steps},
             output={**self.output, **other.output},
+            no_output={**self.no_output, **other.no_output},
             bad=other.bad if other.bad is not None else self.bad,
             verdict=other.verdict if other.verdict is not None else self.verdict,
         )
@@ -320,7 +323,7 @@ def _expect(ctx: _Ctx, raw: dict[str, Any], where: str, sc: Scenario) -> Expect:
             if not isinstance(val, list) or not all(isinstance(x, str) for x in val):
                 raise ctx.err(f"{where}.{key} must be an array of strings", ln)
             setattr(ex, key, list(val))
-        elif key in ("steps", "output"):
+        elif key in ("steps", "output", "no_output"):
             what = "status" if key == "steps" else "text its output contains"
             if not isinstance(val, dict):
                 raise ctx.err(f"{where}.{key} must be a table of step number = {what}", ln)
@@ -329,7 +332,7 @@ def _expect(ctx: _Ctx, raw: dict[str, Any], where: str, sc: Scenario) -> Expect:
                     raise ctx.err(f"{where}.{key}: '{n}' is not a step number (1..{len(sc.steps)})", ln)
                 if key == "steps" and st not in STATUSES:
                     raise ctx.err(f"{where}.steps.{n} = '{st}'{_near(str(st), STATUSES)}", ln)
-                if key == "output" and not isinstance(st, str):
+                if key != "steps" and not isinstance(st, str):
                     raise ctx.err(f"{where}.output.{n} must be a string", ln)
                 getattr(ex, key)[int(n)] = st
     return ex

@@ -102,6 +102,9 @@ def _compare(rep: RunReport, ex: Expect, s: Session, steps: list[Step]) -> None:
             if needle is not None and not any(needle in x for x in r.output):
                 f.append(f"step {st.number} (line {st.lineno}) `{st.line}`: output does not contain "
                          f"'{needle}' (got: {' | '.join(r.output)[:200]})")
+        unwanted = ex.no_output.get(st.number)
+        if unwanted is not None and any(unwanted in x for x in r.output):
+            f.append(f"step {st.number} (line {st.lineno}) `{st.line}`: output contains '{unwanted}'")
     if ex.outcome is not None and rep.outcome != ex.outcome:
         f.append(f"outcome {rep.outcome}, expected {ex.outcome}"
                  + (f": {rep.details[0]}" if rep.details else ""))
