@@ -254,9 +254,8 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
 # -- faults -------------------------------------------------------------------------------------
 
 
-@snapshot_in_trace
 class Vmf:
-    """``struct vm_fault``."""
+    """``struct vm_fault`` (never changed once made, so traces may format it late)."""
 
     __slots__ = ("addr", "orig_write", "pgoff", "vma", "write")
 

@@ -448,7 +448,8 @@ def __xfs_filemap_fault(t: Task, ops: XfsOps, vmf: Vmf, order: int, write_fault:
     yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
     try:
         if inode.dax:
-            vmf.write = write_fault or vmf.write
+            if write_fault and not vmf.write:
+                vmf = Vmf(vmf.vma, vmf.addr, True)
             ret = yield from dax.dax_iomap_fault(t, vmf, order)
         else:
             ret = yield from ops.pagecache_fault(t, vmf, order)
