@@ -17,6 +17,7 @@ from .sched import (
     Point,
     Task,
     Wait,
+    dropped,
 )
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class RwSem:
 def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k = t.k
     k.sched.note(sem)
+    dropped()
     yield Point(func, (sem,))
     k.sched.note(sem)
     if sem._can(mode):

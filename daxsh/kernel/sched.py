@@ -15,6 +15,7 @@ ends (a preemption point does not switch tasks), then the oldest runnable task r
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -347,14 +348,25 @@ def finish_wait(t: Task, wq: WaitQueue) -> None:
     t.wait = None
 
 
+def dropped() -> None:
+    """Called before every yield: if the task's generator is being closed (its machine was
+    thrown away while the task slept), a ``finally`` block must not sleep again, so the
+    clean-up stops here and the close completes (instead of "generator ignored
+    GeneratorExit")."""
+    if sys.exc_info()[0] is GeneratorExit:
+        raise GeneratorExit
+
+
 def schedule(t: Task) -> KGen:
     """``schedule()``: give up the CPU; sleeps if the task's state is not RUNNING."""
+    dropped()
     t.k.trace(t, "schedule")
     yield SCHEDULE
 
 
 def preempt(t: Task, where: str, *keys: Any) -> KGen:
     """A preemption point (``cond_resched()``) declaring what the next step touches."""
+    dropped()
     yield Point(where, keys)
 
 
@@ -369,6 +381,7 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
         t.stack.append(name)
         try:
             if k.breakpoints and name in k.breakpoints:
+                dropped()
                 t.stopped = True
                 t.stop_reason = f"breakpoint {name}"
                 k.sched.events.append((t, f"breakpoint {name}"))

@@ -60,11 +60,15 @@ ENOENT, EIO, ENXIO, EFAULT, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL = 2, 5, 6, 14
 ENOSPC, ENOTEMPTY, EOPNOTSUPP, EINTR, ENOTBLK, EROFS = 28, 39, 95, 4, 15, 30
 
 ERRNO_NAMES = {
+    1: "EPERM", 3: "ESRCH", 9: "EBADF", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 19: "ENODEV",
     2: "ENOENT", 4: "EINTR", 5: "EIO", 6: "ENXIO", 14: "EFAULT", 15: "ENOTBLK", 16: "EBUSY",
     17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS",
     39: "ENOTEMPTY", 95: "EOPNOTSUPP", 512: "ERESTARTSYS",
 }
 ERRNO_TEXT = {
+    1: "Operation not permitted", 3: "No such process", 9: "Bad file descriptor",
+    11: "Resource temporarily unavailable", 12: "Cannot allocate memory", 13: "Permission denied",
+    19: "No such device", 512: "Interrupted system call (restart)",
     2: "No such file or directory", 4: "Interrupted system call", 5: "Input/output error",
     6: "No such device or address", 14: "Bad address", 15: "Block device required",
     16: "Device or resource busy", 17: "File exists", 20: "Not a directory",
@@ -407,9 +411,11 @@ def vfs_fallocate(t: Task, path: str, off: int, length: int) -> KGen:
 def do_unlinkat(t: Task, path: str) -> KGen:
     k = t.k
     parent_path, name = posixpath.split(path)
+    if path in k.rootdirs or path in k.mounts:
+        return Ret(EISDIR)
     err, mnt, pd = yield from lookup_file(t, parent_path, want_dir=True)
     if err:
-        return Ret(err if mnt is not None or err else EROFS)
+        return Ret(ENOENT if err == EOPNOTSUPP else err)
     dir_inode = pd.inode
     try:
         yield from down_write(t, dir_inode.i_rwsem)
@@ -608,13 +614,14 @@ def gup_pin(t: Task, proc: Process, addr: int, length: int, longterm: bool) -> K
     k = t.k
     first = addr - addr % PAGE_SIZE
     nr = (addr + max(length, 1) - first + PAGE_SIZE - 1) // PAGE_SIZE
-    k.pin_seq += 1
-    pin = Pin(f"pin{k.pin_seq}", proc, first, longterm)
+    pin = Pin(f"pin{k.pin_seq + 1}", proc, first, longterm)
     err = yield from pin_user_pages(t, proc, first, nr, longterm, pin)
     if err:
         for pfn, bias in zip(pin.heads, pin.biases):
             unpin_user_page(t, pfn, bias)
         return Ret(-err)
+    k.pin_seq += 1
+    pin.name = f"pin{k.pin_seq}"  # named when it exists: a failed pin uses up no name
     k.pins[pin.name] = pin
     owners = sorted({o[3] + f" index {o[2]}" for o in pin.origin if o}) if pin.origin else []
     return Ret(0, pin.name, [f"{pin.name}: {len(pin.pfns)} page(s) from pfn {pin.pfns[0]:#x}"

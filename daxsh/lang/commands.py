@@ -468,6 +468,9 @@ def _proc(s: Session, a: A, line: Line) -> list[str]:
         s.proc_name = name
         return [f"{name}: new process, pid {p.pid}"]
     s.proc_name = name
+    p = s.k.processes[name]
+    if p.dying:
+        return [f"{name} is exiting ({p.exit_reason}): a task of it is still in the kernel"]
     return []
 
 
@@ -493,7 +496,7 @@ def _kill(s: Session, a: A, line: Line) -> list[str] | Result:
     if target is None:
         raise ArgError("missing NAME or %N (usage: kill [-SIG] NAME|%N)", len(line.words))
     if target.startswith("%"):
-        job = s.job(target)
+        job = s.job(target, len(line.words) - 1)
         t = job.task
         if t.done:
             return []

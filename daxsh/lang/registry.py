@@ -30,6 +30,11 @@ class ArgType:
     metavar = "WORD"
     accepts_dash = False
 
+    def matches(self, text: str) -> bool:
+        """Whether an optional positional of this type would take ``text``; a word it does not
+        match goes to the next parameter."""
+        return True
+
     def parse(self, s: Session, text: str) -> Any:
         return text
 
@@ -74,7 +79,8 @@ class Choice(ArgType):
         if text not in ch:
             near = difflib.get_close_matches(text, ch, n=1)
             hint = f"; did you mean '{near[0]}'?" if near else ""
-            shown = ", ".join(ch) if ch else "(none yet)"
+            shown = ", ".join(ch[:12]) + (f", ... ({len(ch)} in all; Tab completes them)"
+                                          if len(ch) > 12 else "") if ch else "(none yet)"
             raise ArgError(f"unknown {self.what} '{text}'{hint} (one of: {shown})")
         return text
 
@@ -173,6 +179,8 @@ class Command:
                     hint = f"; did you mean {near[0]}?" if near else ""
                     raise ArgError(f"unknown option {w}{hint} (usage: {self.usage})", i)
                 raise ArgError(f"unexpected argument '{w}' (usage: {self.usage})", i)
+            while p_optional_skips(self.params, pi, w):
+                pi += 1
             p = self.params[pi]
             if w.startswith("-") and len(w) > 1 and not p.type.accepts_dash:
                 known = [f for o in self.options for f in o.flags]
@@ -191,6 +199,11 @@ class Command:
                 raise ArgError(f"missing {p.type.metavar} (usage: {self.usage}; "
                                f"example: {self.example})", len(words))
         return ns
+
+
+def p_optional_skips(params: list[Param], pi: int, word: str) -> bool:
+    p = params[pi]
+    return p.optional and not p.repeat and pi + 1 < len(params) and not p.type.matches(word)
 
 
 def _parse_at(s: Session, t: ArgType, text: str, index: int) -> Any:

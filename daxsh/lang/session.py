@@ -290,18 +290,23 @@ class Session:
         self.seen_events = len(k.events)
 
     # -- helpers for commands ---------------------------------------------------------------------
-    def job(self, ref: str | None) -> Job:
+    def job(self, ref: str | None, word: int = 1) -> Job:
+        """The job ``ref`` (%N or N) names, or the newest live one; ``word`` is where the
+        reference stands in the line, for the caret of an error."""
         if ref is None:
             live = [j for j in self.jobs.values() if not j.task.done]
             if not live:
-                raise ArgError("no jobs (`jobs` lists them)", 1)
+                raise ArgError("no jobs (`jobs` lists them)", word)
             return live[-1]
-        n = int(ref.lstrip("%"))
+        text = ref.lstrip("%")
+        if not text.isdigit():
+            raise ArgError(f"'{ref}' is not a job (write %1, %2 ...; `jobs` lists them)", word)
+        n = int(text)
         j = self.jobs.get(n)
         if j is None and n in self.finished_jobs:
             raise JobFinished(self.finished_jobs[n])
         if j is None:
-            raise ArgError(f"no job %{n} (`jobs` lists them)", 1)
+            raise ArgError(f"no job %{n} (`jobs` lists them)", word)
         return j
 
     def run_script(self, lines: list[str]) -> list[Result]:

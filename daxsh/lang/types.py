@@ -141,6 +141,9 @@ class KernelWord(ArgType):
 class SignalArg(ArgType):
     metavar = "-SIG"
     accepts_dash = True
+
+    def matches(self, text: str) -> bool:
+        return text.startswith("-")
     NAMES: ClassVar[dict[str, str]] = {"9": "SIGKILL", "15": "SIGTERM", "2": "SIGINT", "7": "SIGBUS", "KILL": "SIGKILL",
              "TERM": "SIGTERM", "INT": "SIGINT", "BUS": "SIGBUS"}
 
