@@ -6,12 +6,14 @@ pages with a 1 TiB namespace; startup to first frame < 1 s).
 
 Redraw is measured three ways, each the median of N runs after one warm-up:
 
-* ``model``: computing every pane's lines from ``kernel.views`` (no Textual);
-* ``command``: ``DaxApp.run_line`` for a command that changes nothing visible (``jobs``),
+* ``model``: computing every pane's lines from ``kernel.views`` (no Textual; page-table lines
+  are cached by content, so this is the steady state after a command that touches one page);
+* ``command``: ``DaxApp.run_line`` for a ``touch`` of one page (alternately a store and a load),
   i.e. execute + compute + diff against the previous command + hand the rows to the panes;
-* ``frame``: the compositor rendering the whole screen (``layout`` + every visible line), which is
-  what the terminal gets after a command;
-* ``redraw`` = command + frame: the budgeted number.
+* ``frame``: what Textual does next (``Screen._refresh_layout``: reflow, render the dirty
+  regions, hand them to the driver; the headless driver writes nothing);
+* ``full``: a forced full-screen render (reflow + every visible line);
+* ``redraw`` = command + the larger of frame and full: the budgeted number (conservative).
 
 Startup is measured in a fresh interpreter: ``import daxsh.tui.app`` through the first frame of a
 headless ``run_test`` (what a user waits for after typing ``daxsh tui``, minus the terminal).
@@ -45,6 +47,8 @@ SETUP = [
     "pin $_ 4K",
     "truncate /mnt/b 0 &",
 ]
+# each redraw follows a command that changes a page table entry, a struct page and the log
+COMMANDS = ["touch 0x7f0000000000 4K --write", "touch 0x7f0000000000 4K"]
 BUDGET_REDRAW_MS = 50.0
 BUDGET_STARTUP_S = 1.0
 CASES = [  # (name, PTEs one per line?, terminal size)
@@ -68,7 +72,8 @@ async def _redraw(n: int, expanded: bool, size: tuple[int, int]) -> dict[str, fl
     for line in SETUP:
         s.execute(line)
     app = DaxApp(s)
-    out: dict[str, list[float]] = {"model": [], "command": [], "frame": [], "redraw": []}
+    out: dict[str, list[float]] = {"model": [], "command": [], "frame": [], "full": [],
+                                   "redraw": []}
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         entries = sum(x.text.count("PTE") for x in page_table_lines(s.k, expanded=True))
@@ -79,16 +84,19 @@ async def _redraw(n: int, expanded: bool, size: tuple[int, int]) -> dict[str, fl
             t0 = time.perf_counter()
             app.compute()
             t1 = time.perf_counter()
-            app.run_line("jobs")
+            app.run_line(COMMANDS[i % len(COMMANDS)])
             t2 = time.perf_counter()
+            app.screen._refresh_layout(app.screen.size)  # what Textual does next: reflow, paint
+            t3 = time.perf_counter()
             comp.reflow(app.screen, app.screen.size)
             comp.render_update(full=True)
-            t3 = time.perf_counter()
+            t4 = time.perf_counter()
             if i:
                 out["model"].append(t1 - t0)
                 out["command"].append(t2 - t1)
                 out["frame"].append(t3 - t2)
-                out["redraw"].append(t3 - t1)
+                out["full"].append(t4 - t3)
+                out["redraw"].append((t2 - t1) + max(t3 - t2, t4 - t3))
             await pilot.pause()
     res = {k: _median_ms(v) for k, v in out.items()}
     res["ptes"] = entries
@@ -97,28 +105,31 @@ async def _redraw(n: int, expanded: bool, size: tuple[int, int]) -> dict[str, fl
 
 STARTUP = r"""
 import time, asyncio
-t0 = time.perf_counter()
+t0 = time.time()
 from daxsh.tui.app import DaxApp
-t1 = time.perf_counter()
+t1 = time.time()
 async def main():
     app = DaxApp(kernel="v6.6")
     async with app.run_test(size=(80, 24)) as pilot:
         app.screen._compositor.render_update(full=True)
-        t2 = time.perf_counter()
-        print(round(t1 - t0, 3), round(t2 - t0, 3))
+        t2 = time.time()
+        print(t0, t1, t2)
 asyncio.run(main())
 """
 
 
 def _startup(n: int) -> dict[str, float]:
+    """Wall time from launching the interpreter to the first rendered frame."""
     imports, firsts = [], []
     for _ in range(n):
+        start = time.time()
         r = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True,
                            cwd=ROOT, check=True)
-        a, b = r.stdout.split()
-        imports.append(float(a))
-        firsts.append(float(b))
-    return {"import_s": statistics.median(imports), "first_frame_s": statistics.median(firsts)}
+        t0, t1, t2 = map(float, r.stdout.split())
+        imports.append(t1 - t0)
+        firsts.append(t2 - start)
+    return {"import_s": round(statistics.median(imports), 3),
+            "first_frame_s": round(statistics.median(firsts), 3)}
 
 
 def main(argv: list[str]) -> int:
@@ -133,12 +144,14 @@ def main(argv: list[str]) -> int:
     ptes = next(iter(red.values()))["ptes"]
     print(f"session: 2 processes x 512 mapped pages ({ptes} PTEs), 1 TiB namespace, 1 waiter; "
           f"median of {n} (ms)")
-    print(f"{'case':<18}{'model':>8}{'command':>9}{'frame':>8}{'redraw':>8}   budget "
-          f"{BUDGET_REDRAW_MS:.0f}")
+    print(f"{'case':<18}{'model':>8}{'command':>9}{'frame':>8}{'redraw':>8}{'(full)':>8}   "
+          f"budget {BUDGET_REDRAW_MS:.0f}")
     for name, r in red.items():
         print(f"{name:<18}{r['model']:>8.2f}{r['command']:>9.2f}{r['frame']:>8.2f}"
-              f"{r['redraw']:>8.2f}   {'ok' if r['redraw'] <= BUDGET_REDRAW_MS else 'OVER'}")
-    print(f"startup: import {st['import_s']:.3f} s, first frame {st['first_frame_s']:.3f} s"
+              f"{r['redraw']:>8.2f}{r['full']:>8.2f}   "
+              f"{'ok' if r['redraw'] <= BUDGET_REDRAW_MS else 'OVER'}")
+    print(f"startup: import {st['import_s']:.3f} s; launch to first frame "
+          f"{st['first_frame_s']:.3f} s"
           f"   budget {BUDGET_STARTUP_S} s   {'ok' if st['first_frame_s'] < BUDGET_STARTUP_S else 'OVER'}")
     return 0 if ok else 1
 

@@ -38,6 +38,8 @@ def render() -> str:
     w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR ...")
     w(".br")
     w(".B daxsh tui")
+    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-pmem\\fR \\fISIZE\\fR] [\\fB\\-\\-seed\\fR \\fIN\\fR] "
+      "[\\fB\\-\\-theme\\fR \\fBlight\\fR|\\fBdark\\fR] [\\fB\\-\\-no\\-journal\\fR] [\\fIFILE\\fR]")
     w(".br")
     w(".B daxsh explore")
     w("\\fIFILE\\fR")

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (roff text, wrapped as man(7) reads it)
 """The interactive shell's sections of man/daxsh.1 (roff), kept beside the generator."""
 
 SECTIONS: list[tuple[str, str]] = [("INTERACTIVE SHELL", r'''With no subcommand and a terminal on standard input,
@@ -125,6 +126,47 @@ An error names the word that is wrong with a caret under it and changes nothing.
 Colour is used on a terminal only;
 .B NO_COLOR
 or output that is not a terminal gives plain text.'''),
+    ("THE SCREEN", r'''\fBdaxsh tui\fR shows the machine while it is driven: a command line at the bottom (the language of the shell, Tab completion from the command registry, Up and Down for history) and five panes that are redrawn after every command.
+What the last command changed is marked in the gutter of each pane (\fB+\fR new, \fB~\fR changed, \fB\-\fR gone) as well as highlighted, so it shows without colour too, and the number of changes is in the pane's title.
+\fIFILE\fR is a scenario (\fB.toml\fR, replayed on \fB\-\-kernel\fR or its first kernel) or command lines to run before the screen opens.
+The session is journaled as the shell's is, unless \fB\-\-no\-journal\fR.
+.TP
+.B Page tables
+Per process, its VMAs (range, file, pgoff, flags) and their PTE and PMD entries (address, pfn, writable).
+Consecutive entries are one line (\fB\(mu16\fR); \fBCtrl\-E\fR shows each; \fBEnter\fR on a process or VMA folds it.
+.TP
+.B pmem
+The namespace's blocks as runs of equal state (metadata, free, each file's extents, coloured by file), with the pinned, poisoned, freed\-while\-pinned and foreign\-data blocks under their run, and the memmap's state after \fBunbind\fR.
+A 1 TiB namespace stays a few lines.
+Selecting a run or block (arrows, \fBEnter\fR or a click) shows its struct page (refcount, mapcount where the kernel has one, mapping and index), the DAX entry naming it, who maps it and who pins it.
+.TP
+.B Waiters
+Every blocked or stopped task: the kernel function it sleeps in, what it waits for, the locks it holds, how long it has been blocked in model time, and its waits\-for chain.
+A deadlock cycle and a hung task are marked \fBDEADLOCK\fR and \fBHUNG\fR, here and in the header.
+.TP
+.B Inodes
+Each inode in core: S_DAX, FS_XFLAG_DAX, i_count, nlink, size, state (I_DONTCACHE, I_FREEING, LRU), the VMAs mapping it and its DAX entries.
+.TP
+.B Log
+The trace (kernel functions) and dmesg, under the command line that produced them.
+The filter above it keeps the lines that contain every word typed; \fBdmesg\fR or \fBtrace\fR alone keeps one source.
+.PP
+The header names the kernel and says whether the machine crashed, deadlocked, has hung or blocked tasks, what is mounted (frozen, shut down), and the state of the pfn device.
+A simulated oops is shown there and in the log; the screen goes on (\fBreboot\fR starts a new machine).
+An exception in daxsh itself is reported, with the journal's path, and the session goes on.
+.PP
+Keys:
+\fBF2\fR step,
+\fBF3\fR continue,
+\fBF4\fR back,
+\fBF5\fR\(enF9\fR show or hide a pane,
+\fBF10\fR zoom the focused pane,
+\fBF11\fR the next step of \fBreplay\fR \fIFILE\fR \fB\-\-next\fR,
+\fBEsc\fR the command line,
+\fBCtrl\-T\fR light or dark theme,
+\fBCtrl\-Q\fR quit.
+Besides the language, the command line takes \fBback\fR [\fIK\fR], \fBgoto\fR \fIN\fR|\fIBRANCH\fR:\fIN\fR, \fBhistory\fR, \fBreplay\fR \fIFILE\fR [\fIKERNEL\fR] [\fB\-\-next\fR], \fBnext\fR, \fBclear\fR and \fBquit\fR.
+The screen works at 80x24 and larger, with keyboard and mouse, and honours \fBNO_COLOR\fR.'''),
     ("ENVIRONMENT", r'''.TP
 .B XDG_STATE_HOME
 Where the history and the journals live
