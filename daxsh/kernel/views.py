@@ -170,3 +170,28 @@ def blocks(k: Kernel) -> list[dict[str, Any]]:
 def behaviours(k: Kernel) -> list[dict[str, Any]]:
     return [{"name": n, "version": BY_NAME[n].version or "proposed", "summary": BY_NAME[n].summary}
             for n in sorted(k.behaviours)]
+
+
+def mounts(k: Kernel) -> list[dict[str, Any]]:
+    """Mounted filesystems and their superblock state."""
+    out = []
+    for m in sorted(k.mounts.values(), key=lambda m: m.path):
+        sb = m.sb
+        out.append({"path": m.path, "fs": sb.disk.fstype, "dax_mode": sb.dax_mode,
+                    "frozen": bool(sb.frozen), "shutdown": sb.shutdown, "holder": sb.holder,
+                    "rmapbt": sb.disk.rmapbt})
+    return out
+
+
+def pins(k: Kernel) -> list[dict[str, Any]]:
+    """Pins the device holds: which pages, from where."""
+    return [{"name": name, "process": p.proc.name, "pfns": list(p.pfns), "heads": list(p.heads),
+             "longterm": p.longterm, "released": p.released,
+             "releasing": p.releasing.tid if p.releasing is not None else None,
+             "from": [o[3] + f" index {o[2]}" if o else "" for o in p.origin]}
+            for name, p in sorted(k.pins.items())]
+
+
+def freed_while_pinned(k: Kernel) -> dict[int, str]:
+    """pfn -> who freed its block while a device still had it pinned."""
+    return dict(k.freed_busy)

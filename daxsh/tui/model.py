@@ -73,17 +73,14 @@ def machine_state(s: Session) -> dict[str, Any]:
     """Kernel preset, behaviours and the machine's state, for the header (read-only)."""
     k = s.k
     mounts = []
-    for m in sorted(k.mounts.values(), key=lambda m: m.path):
-        sb = m.sb
+    for m in views.mounts(k):
         st = []
-        if getattr(sb, "frozen", 0):
+        if m["frozen"]:
             st.append("FROZEN")
-        if getattr(sb, "shutdown", ""):
-            st.append(f"SHUT DOWN ({sb.shutdown})")
-        mode = {"always": "dax", "never": "nodax", "inode": "dax=inode"}.get(
-            getattr(sb, "dax_mode", ""), "")
-        mounts.append({"path": m.path, "fs": getattr(sb.disk, "fstype", "?"), "mode": mode,
-                       "state": st})
+        if m["shutdown"]:
+            st.append(f"SHUT DOWN ({m['shutdown']})")
+        mode = {"always": "dax", "never": "nodax", "inode": "dax=inode"}.get(m["dax_mode"], "")
+        mounts.append({"path": m["path"], "fs": m["fs"], "mode": mode, "state": st})
     nd = views.ndctl(k)["namespaces"][0]
     blocked = sum(1 for j in s.jobs.values() if not j.task.done and not j.task.stopped)
     stopped = sum(1 for j in s.jobs.values() if not j.task.done and j.task.stopped)
@@ -315,13 +312,14 @@ def block_detail(k: Kernel, block: int) -> list[Line]:
                     out.append(L(("bd", "m", p["pid"], e["addr"]),
                                  f"  mapped by {p['process']}:{p['pid']} at {e['addr']:#x} "
                                  f"{e['level']} {'rw' if e['write'] else 'ro'}"))
-    for name, pin in sorted(k.pins.items()):  # read-only
-        if pfn in getattr(pin, "pfns", ()) or pfn in getattr(pin, "heads", ()):
-            state = "released" if getattr(pin, "released", False) else "held"
+    for pin in views.pins(k):
+        if pfn in pin["pfns"] or pfn in pin["heads"]:
+            name = pin["name"]
+            state = "released" if pin["released"] else "held"
             out.append(L(("bd", "p", name), ("  pinned by ", PINNED),
-                         (f"{name} ({'longterm ' if getattr(pin, 'longterm', False) else ''}"
+                         (f"{name} ({'longterm ' if pin['longterm'] else ''}"
                           f"DMA, {state})", PINNED)))
-    for b, who in ((b, w) for b, w in k.freed_busy.items() if b == pfn):
+    for b, who in ((b, w) for b, w in views.freed_while_pinned(k).items() if b == pfn):
         out.append(L(("bd", "f", b), (f"  freed while busy by {who}", DANGER)))
     return out
 
