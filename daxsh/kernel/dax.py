@@ -32,7 +32,6 @@ from .sched import (
     schedule,
     traced,
 )
-from .trace import snapshot_in_trace
 
 if TYPE_CHECKING:
     from .fs import AddressSpace, Inode
@@ -52,11 +51,12 @@ VM_FAULT_OOM = "OOM"
 ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
 
 
-@snapshot_in_trace
 class DaxEntry:
-    __slots__ = ("dirty", "kind", "locked", "owner", "pfn", "pmd")
+    __slots__ = ("dirty", "index", "ino", "kind", "locked", "owner", "pfn", "pmd")
 
-    def __init__(self, kind: str, pfn: int = 0, pmd: bool = False) -> None:
+    def __init__(self, kind: str, ino: int, index: int, pfn: int = 0, pmd: bool = False) -> None:
+        self.ino = ino
+        self.index = index
         self.kind = kind
         self.pfn = pfn
         self.pmd = pmd
@@ -65,6 +65,10 @@ class DaxEntry:
         self.dirty = False
 
     def tr(self) -> str:
+        """Its identity, as traces name it (its kind and pfn change; traces show those apart)."""
+        return f"entry ino {self.ino} index {self.index}{' pmd' if self.pmd else ''}"
+
+    def state(self) -> str:
         s = f"{self.kind}{' pmd' if self.pmd else ''}"
         if self.kind == NORMAL:
             s += f" pfn {self.pfn:#x}"
@@ -222,11 +226,11 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
             base = index - index % PMD_PAGES
             if any(i in mapping.i_pages for i in range(base, base + PMD_PAGES)):
                 return None
-            e = DaxEntry(EMPTY, pmd=True)
+            e = DaxEntry(EMPTY, mapping.host.ino, base, pmd=True)
             mapping.i_pages[base] = e
             dax_lock_entry(t, e)
             return base, e
-        e = DaxEntry(EMPTY)
+        e = DaxEntry(EMPTY, mapping.host.ino, index)
         mapping.i_pages[index] = e
         dax_lock_entry(t, e)
         return index, e

@@ -403,7 +403,7 @@ class XfsOps(FsOps):
         return xfs_file_fallocate(t, self, inode, off, length)
 
     def write_checks(self, t: Task, inode: Inode) -> KGen:
-        iolock = ["IOLOCK_EXCL"]
+        iolock = "IOLOCK_EXCL"
         err = yield from xfs_break_layouts(t, self, inode, iolock, BREAK_WRITE)
         return err
 
@@ -485,7 +485,7 @@ def xfs_break_dax_layouts(t: Task, ops: XfsOps, inode: Inode) -> KGen:
 
 
 @kfunc
-def xfs_break_leased_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: list[str]) -> KGen:
+def xfs_break_leased_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: str) -> KGen:
     """Recall a pNFS layout lease, dropping every lock in ``iolock`` while waiting.
     Returns (error, did_unlock)."""
     did_unlock = False
@@ -493,19 +493,18 @@ def xfs_break_leased_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: list[st
         err = yield from break_layout(t, inode, False)
         if err != -EWOULDBLOCK:
             break
-        ops.xfs_iunlock(t, inode, "|".join(iolock))
+        ops.xfs_iunlock(t, inode, iolock)
         did_unlock = True
         err = yield from break_layout(t, inode, True)
-        if "IOLOCK_SHARED" in iolock:
-            iolock[iolock.index("IOLOCK_SHARED")] = "IOLOCK_EXCL"
-        yield from ops.xfs_ilock(t, inode, "|".join(iolock))
+        # (the kernel upgrades IOLOCK_SHARED to EXCL here; every caller modelled holds EXCL)
+        yield from ops.xfs_ilock(t, inode, iolock)
         if err:
             break
     return err, did_unlock
 
 
 @kfunc
-def xfs_break_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: list[str], reason: str) -> KGen:
+def xfs_break_layouts(t: Task, ops: XfsOps, inode: Inode, iolock: str, reason: str) -> KGen:
     k = t.k
     while True:
         retry = False
@@ -536,13 +535,12 @@ def xfs_vn_setattr(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen:
     if k.has(XFS_BREAK_DAX_LAYOUTS):
         # c63a8eae63d3: take MMAPLOCK first, then break layouts
         yield from ops.xfs_ilock(t, inode, "MMAPLOCK_EXCL")
-        err = yield from xfs_break_layouts(t, ops, inode, ["IOLOCK_EXCL", "MMAPLOCK_EXCL"],
-                                           BREAK_UNMAP)
+        err = yield from xfs_break_layouts(t, ops, inode, "IOLOCK_EXCL|MMAPLOCK_EXCL", BREAK_UNMAP)
         if err:
             ops.xfs_iunlock(t, inode, "MMAPLOCK_EXCL")
             return err
     else:
-        err = yield from xfs_break_layouts(t, ops, inode, ["IOLOCK_EXCL"], BREAK_UNMAP)
+        err = yield from xfs_break_layouts(t, ops, inode, "IOLOCK_EXCL", BREAK_UNMAP)
         yield from ops.xfs_ilock(t, inode, "MMAPLOCK_EXCL")
     try:
         return (yield from xfs_setattr_size(t, ops, inode, size))
@@ -573,11 +571,11 @@ def xfs_itruncate_extents(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen
 def xfs_file_fallocate(t: Task, ops: XfsOps, inode: Inode, off: int, length: int) -> KGen:
     k = t.k
     if k.has(XFS_BREAK_DAX_LAYOUTS):
-        iolock = ["IOLOCK_EXCL", "MMAPLOCK_EXCL"]
+        iolock = "IOLOCK_EXCL|MMAPLOCK_EXCL"
         yield from ops.xfs_ilock(t, inode, "IOLOCK_EXCL|MMAPLOCK_EXCL")
         err = yield from xfs_break_layouts(t, ops, inode, iolock, BREAK_UNMAP)
     else:
-        iolock = ["IOLOCK_EXCL"]
+        iolock = "IOLOCK_EXCL"
         yield from ops.xfs_ilock(t, inode, "IOLOCK_EXCL")
         err = yield from xfs_break_layouts(t, ops, inode, iolock, BREAK_UNMAP)
         yield from ops.xfs_ilock(t, inode, "MMAPLOCK_EXCL")
@@ -616,7 +614,7 @@ def xfs_fs_evict_inode(t: Task, ops: XfsOps, inode: Inode) -> KGen:
 @kfunc
 def xfs_fs_evict_inode_2022(t: Task, ops: XfsOps, inode: Inode) -> KGen:
     """PROPOSED, NOT MERGED (2022 v2 05/18): locks and BREAK_UNMAP_FINAL for every inode."""
-    iolock = ["IOLOCK_EXCL", "MMAPLOCK_EXCL"]
+    iolock = "IOLOCK_EXCL|MMAPLOCK_EXCL"
     yield from ops.xfs_ilock(t, inode, "IOLOCK_EXCL|MMAPLOCK_EXCL")
     yield from xfs_break_layouts(t, ops, inode, iolock, BREAK_UNMAP_FINAL)
     ops.xfs_iunlock(t, inode, "IOLOCK_EXCL|MMAPLOCK_EXCL")

@@ -23,7 +23,7 @@ from .sched import (
     Task,
     WaitQueue,
 )
-from .trace import SNAPSHOT_TYPES, Dmesg, Trace, TraceEvent, fmt_arg
+from .trace import Dmesg, Trace, TraceEvent
 
 NS = 1_000_000_000
 DRAM_FIRST_PFN = 0x10000
@@ -103,11 +103,6 @@ class Kernel:
         tb = self.trace_buf
         if not tb.enabled:
             return
-        snap = SNAPSHOT_TYPES
-        for a in args:
-            if type(a) in snap:
-                args = tuple(fmt_arg(x) if type(x) in snap else x for x in args)
-                break
         tb.seq += 1
         if t is None:
             tb.events.append(TraceEvent(tb.seq, self.clock.now, 0, "swapper", 0, func, args, kw))

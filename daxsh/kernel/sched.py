@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from .trace import TraceEvent
+
 if TYPE_CHECKING:
     from .machine import Kernel
     from .mm import Process
@@ -377,7 +379,10 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
 
     def wrapper(t: Task, *args: Any, **kw: Any) -> KGen:
         k = t.k
-        k.trace(t, name, *args, **kw)
+        tb = k.trace_buf
+        if tb.enabled:  # k.trace(), inlined: this runs for every kernel function call
+            tb.seq += 1
+            tb.events.append(TraceEvent(tb.seq, k.clock.now, t.tid, t.comm, len(t.stack), name, args, kw))
         t.stack.append(name)
         try:
             if k.breakpoints and name in k.breakpoints:

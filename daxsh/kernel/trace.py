@@ -30,20 +30,10 @@ def fmt_arg(v: Any) -> str:
     return type(v).__name__
 
 
-SNAPSHOT_TYPES: set[type] = {list}
-
-
-def snapshot_in_trace(cls: type) -> type:
-    """Class decorator: objects of ``cls`` change their description over time (a DAX entry),
-    so the trace formats them when the event is recorded, not when it is shown."""
-    SNAPSHOT_TYPES.add(cls)
-    return cls
-
-
 class TraceEvent:
-    """One call.  Arguments are kept as given and formatted when the event is shown: the
-    objects passed are identities (an inode, a page, a lock) whose ``tr()`` never changes;
-    objects of ``SNAPSHOT_TYPES`` are formatted when recorded."""
+    """One call.  Arguments are kept as given and formatted when the event is shown: what
+    kernel functions are passed are identities (an inode, a page, a lock, a DAX entry) whose
+    ``tr()`` never changes, and plain values."""
 
     __slots__ = ("_args", "_kw", "_text", "comm", "depth", "func", "seq", "tid", "time")
 
@@ -82,11 +72,6 @@ class Trace:
              args: tuple[Any, ...], kw: dict[str, Any]) -> None:
         if not self.enabled:
             return
-        snap = SNAPSHOT_TYPES
-        for a in args:
-            if type(a) in snap:
-                args = tuple(fmt_arg(x) if type(x) in snap else x for x in args)
-                break
         self.seq += 1
         self.events.append(TraceEvent(self.seq, time, tid, comm, depth, func, args, kw))
 

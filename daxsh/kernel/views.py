@@ -123,7 +123,7 @@ def inodes(k: Kernel) -> list[dict[str, Any]]:
                 "i_count": i.i_count, "nlink": i.di.nlink, "size": i.size,
                 "state": sorted(i.i_state) + (["LRU"] if i.on_lru else []),
                 "mapped": len(i.mapping.i_mmap),
-                "entries": [f"{idx}:{e.tr()}" for idx, e in ents],
+                "entries": [f"{idx}:{e.state()}" for idx, e in ents],
                 "pagecache": sum(1 for e in i.mapping.i_pages.values() if not isinstance(e, DaxEntry)),
             })
     return out
