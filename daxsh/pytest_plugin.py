@@ -24,6 +24,11 @@ class ScenarioFile(pytest.File):
         except ScenarioError as e:
             yield ScenarioItem.from_parent(self, name="load", spec="", error=str(e))
             return
+        if sc.threads:
+            # a race: every interleaving of the threads, against the expected verdict
+            for spec in sc.kernels():
+                yield VerdictItem.from_parent(self, name=f"{spec} explore", spec=spec, error="")
+            return
         for spec in sc.kernels():
             yield ScenarioItem.from_parent(self, name=spec, spec=spec, error="")
 
@@ -54,3 +59,19 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"scenario {self.path.name} [{self.spec}]"
+
+
+class VerdictItem(ScenarioItem):
+    """`daxsh explore` of a scenario's [threads] on one kernel: the verdict must match."""
+
+    def runtest(self) -> None:
+        from .explore.cli import problems, verdict_matches
+        from .explore.search import explore
+
+        for prob, expected in problems(str(self.path), self.spec):
+            res = explore(prob, count=False)
+            if not verdict_matches(res, expected):
+                raise ScenarioFailure(
+                    f"{self.path.name} on {self.spec}: verdict {res.verdict} (Positive "
+                    f"{res.positive}, Negative {res.negative}, {res.executions} executions), "
+                    f"expected {expected}")

@@ -88,10 +88,11 @@ class RwSem:
 
 def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k = t.k
-    k.sched.note(sem)
-    dropped()
-    yield Point(func, (sem,))
-    k.sched.note(sem)
+    k.sched.note((sem, mode))
+    if t.stopped or k.sched.footprint is not None:  # a preemption point (see sched.preempt)
+        dropped()
+        yield Point(func, ((sem, mode),))
+    k.sched.note((sem, mode))
     if sem._can(mode):
         sem._grant(t, mode)
         k.trace(t, func, sem)
@@ -117,7 +118,7 @@ def down_write(t: Task, sem: RwSem) -> KGen:
 
 def _release(t: Task, sem: RwSem, mode: str, func: str) -> None:
     k = t.k
-    k.sched.note(sem)
+    k.sched.note((sem, mode))
     k.trace(t, func, sem)
     if mode == WRITE and sem.writer is t:
         sem.writer = None

@@ -233,6 +233,9 @@ class Kernel:
         fs = self.media_fs
         ns = self.nvdimm.ns
         block = pfn - ns.data_pfn
+        self.sched.note(("page", pfn))
+        if fs is not None:
+            self.sched.note(("alloc", fs.uuid))
         if fs is None or not 0 <= block < ns.npfns:
             return f"{writer} wrote pfn {pfn:#x} (not a filesystem block)"
         owner = fs.owner(block)
@@ -286,6 +289,7 @@ class Kernel:
                       vma.file.inode.sb.mountpoint) if self.media_fs else None
             fs = self.media_fs
             if fs is not None:
+                self.sched.note(("alloc", fs.uuid))
                 block = pfn - self.nvdimm.ns.data_pfn
                 owner = fs.owner(block)
                 if owner is not None and origin is not None and (owner[0], owner[1]) != origin[1:3]:

@@ -180,7 +180,7 @@ def _unmap_ref(k: Kernel, t: Task, pfn: int) -> None:
 def insert_pte(t: Task, vma: VMA, addr: int, pfn: int, write: bool, special: bool = False) -> None:
     k = t.k
     mm = vma.mm
-    k.sched.note(("mm", id(mm)))
+    k.sched.note(("mm", mm.mmap_lock.label))
     old = mm.ptes.get(addr)
     if old is not None and old.pfn == pfn:
         old.write = old.write or write
@@ -196,7 +196,7 @@ def insert_pte(t: Task, vma: VMA, addr: int, pfn: int, write: bool, special: boo
 def insert_pmd(t: Task, vma: VMA, haddr: int, pfn: int, write: bool, special: bool = False) -> None:
     k = t.k
     mm = vma.mm
-    k.sched.note(("mm", id(mm)))
+    k.sched.note(("mm", mm.mmap_lock.label))
     fn = "vmf_insert_folio_pmd" if k.has(DAX_REFCOUNT_0) else "vmf_insert_pfn_pmd"
     k.trace(t, fn, f"{haddr:#x}", pfn=pfn, write=write)
     mm.pmds[haddr] = PTE(pfn, write, pmd=True, special=special)
@@ -205,7 +205,7 @@ def insert_pmd(t: Task, vma: VMA, haddr: int, pfn: int, write: bool, special: bo
 
 def _zap(t: Task, mm: MM, vaddr: int, pmd: bool) -> None:
     k = t.k
-    k.sched.note(("mm", id(mm)))
+    k.sched.note(("mm", mm.mmap_lock.label))
     table = mm.pmds if pmd else mm.ptes
     pte = table.pop(vaddr, None)
     if pte is not None:
@@ -320,6 +320,7 @@ def do_user_access(t: Task, proc: Process, addr: int, write: bool) -> KGen:
         vma = find_vma(mm, addr)
         if vma is None:
             return ("SIGSEGV", "SEGV_MAPERR")
+        k.sched.note(("mm", mm.mmap_lock.label))  # the page-table walk reads them
         pte = lookup_pte(mm, addr)
         if pte is not None and (pte.write or not write):
             return k.user_touch(t, proc, vma, addr, pte.pfn, write)
@@ -336,7 +337,7 @@ def do_user_access(t: Task, proc: Process, addr: int, write: bool) -> KGen:
         sig = vm_fault_to_signal(ret)
         if sig is not None:
             return sig
-        yield from preempt(t, "do_user_access retry", ("mm", id(mm)))
+        yield from preempt(t, "do_user_access retry", ("mm", mm.mmap_lock.label))
     return ("SIGBUS", "BUS_ADRERR")
 
 
@@ -420,6 +421,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
                 return -95  # EOPNOTSUPP
             for _attempt in range(4):
+                k.sched.note(("mm", mm.mmap_lock.label))
                 pte = lookup_pte(mm, vaddr)
                 if pte is not None and pte.write and not pte.special:
                     break
@@ -452,7 +454,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 pin.biases.append(pin.bias)
             pin.pfns.append(pfn)
             if i + 1 < nr:
-                yield from preempt(t, "gup next page", ("mm", id(mm)))
+                yield from preempt(t, "gup next page", ("mm", mm.mmap_lock.label))
         return 0
     finally:
         up_read(t, mm.mmap_lock)

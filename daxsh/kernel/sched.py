@@ -102,6 +102,7 @@ class Task:
         "memalloc",
         "note",
         "on_wq",
+        "point",
         "proc",
         "result",
         "send_value",
@@ -141,6 +142,7 @@ class Task:
         self.memalloc = False  # PF_MEMALLOC: in direct reclaim
         self.send_value: Any = None
         self.note = ""  # a remark for the command's output (e.g. foreign data read)
+        self.point: Point | None = None  # where it stopped last: what its next step touches
 
     @property
     def name(self) -> str:
@@ -227,6 +229,7 @@ class Scheduler:
             return "done"
         finally:
             self.current = prev
+        t.point = y if isinstance(y, Point) else None
         if y is SCHEDULE:
             if t.state == TASK_RUNNING:
                 return "point"
@@ -367,9 +370,14 @@ def schedule(t: Task) -> KGen:
 
 
 def preempt(t: Task, where: str, *keys: Any) -> KGen:
-    """A preemption point (``cond_resched()``) declaring what the next step touches."""
-    dropped()
-    yield Point(where, keys)
+    """A preemption point (``cond_resched()``) declaring what the next step touches.
+
+    It only yields when someone chooses who runs next: a task being stepped or stopped, or
+    the explorer (which records footprints).  Under the default schedule the running task keeps
+    the CPU at a preemption point anyway, so not yielding there changes nothing."""
+    if t.stopped or t.k.sched.footprint is not None:
+        dropped()
+        yield Point(where, keys)
 
 
 def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:

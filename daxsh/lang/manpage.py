@@ -42,7 +42,10 @@ def render() -> str:
       "[\\fB\\-\\-theme\\fR \\fBlight\\fR|\\fBdark\\fR] [\\fB\\-\\-no\\-journal\\fR] [\\fIFILE\\fR]")
     w(".br")
     w(".B daxsh explore")
-    w("\\fIFILE\\fR")
+    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-\\-mode\\fR "
+      "\\fBdpor\\fR|\\fBdfs\\fR|\\fBbfs\\fR|\\fBrandom\\fR|\\fBpct\\fR] [\\fB\\-\\-preemptions\\fR \\fIN\\fR] "
+      "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] [\\fB\\-\\-jobs\\fR \\fIN\\fR] "
+      "[\\fB\\-\\-out\\fR \\fIFILE\\fR] [\\fB\\-\\-itf\\fR \\fIFILE\\fR] \\fIFILE\\fR")
     w(".br")
     w(".B daxsh")
     w("< \\fISCRIPT\\fR")
@@ -81,7 +84,19 @@ def render() -> str:
     w("The live screen: page tables, pmem blocks, blocked waiters, inodes and the log.")
     w(".TP")
     w("\\fBexplore\\fR \\fIFILE\\fR")
-    w("Decide a race over every interleaving of a scenario's threads.")
+    w("Decide a race over every interleaving of a scenario's [threads] at the model's preemption "
+      "points, as herd7 does for litmus tests: the verdict (never, sometimes, always) with "
+      "Positive and Negative counts, the executions explored against the interleavings that "
+      "exist, and the time; exit 0 when it matches the scenario's [expect] verdict, 1 when not, "
+      "2 for invalid input.  \\fB\\-\\-mode dpor\\fR (the default) uses dynamic partial\\-order "
+      "reduction with sleep sets; \\fBdfs\\fR enumerates plainly; \\fBbfs\\fR also finds a "
+      "counterexample with the fewest preemptions; \\fBrandom\\fR and \\fBpct\\fR sample with "
+      "\\fB\\-\\-seed\\fR.  \\fB\\-\\-preemptions\\fR bounds preemptions, \\fB\\-\\-budget\\fR "
+      "executions, \\fB\\-\\-jobs\\fR uses worker processes.  A counterexample is shrunk and "
+      "written (\\fB\\-\\-out\\fR) as a scenario whose \\fBstart\\fR and \\fBstep\\fR lines pin "
+      "the schedule, so \\fBdaxsh run\\fR replays it; \\fB\\-\\-itf\\fR writes its trace as ITF "
+      "JSON.  At the shell's prompt, \\fBexplore\\fR searches from the session's state and opens "
+      "a bad interleaving as a new branch.")
     w(".SH THE LANGUAGE")
     w("Words are split like a shell's, with single and double quotes; \\fB#\\fR starts a comment.  "
       "Numbers are decimal or 0x hexadecimal with an optional K, M, G or T binary suffix.  A "

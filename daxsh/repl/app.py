@@ -184,7 +184,8 @@ class DaxShell(cmd2.Cmd):
             return extra + [p for p in found if p.endswith((".toml", "/"))]
 
         return {"history": None, "back": None, "goto": points, "branches": None, "diff": points,
-                "record": tomls, "replay": tomls, "tui": None, "quit": None, "help": names}
+                "record": tomls, "replay": tomls, "tui": None, "explore": None, "quit": None,
+                "help": names}
 
     # -- help --------------------------------------------------------------------------------------
     def do_help(self, statement: Statement) -> None:  # type: ignore[override]
@@ -269,6 +270,63 @@ class DaxShell(cmd2.Cmd):
         for x in lines:
             style = "red" if x.startswith("  -") else "green" if x.startswith("  +") else None
             self.poutput(x, style=style)
+
+    # -- explore from here ------------------------------------------------------------------------
+    def do_explore(self, statement: Statement) -> None:
+        """explore [--bad OUTCOME] [--thread 'LINE; LINE' ...]: decide the race from here."""
+        import shlex
+
+        from ..explore.live import explore_session
+        from ..kernel.checks import OUTCOMES
+        try:
+            words = shlex.split(statement.args)
+        except ValueError as e:
+            self._usage("explore", str(e))
+            return
+        bad: str | None = None
+        threads: dict[str, list[str]] = {}
+        i = 0
+        while i < len(words):
+            w = words[i]
+            if w in ("--bad", "--thread") and i + 1 < len(words):
+                if w == "--bad":
+                    bad = words[i + 1]
+                else:
+                    threads[f"t{len(threads) + 1}"] = [x.strip() for x in words[i + 1].split(";")
+                                                       if x.strip()]
+                i += 2
+                continue
+            self._usage("explore", f"unexpected '{w}'")
+            return
+        if bad is not None and (bad not in OUTCOMES or bad == "clean"):
+            self._usage("explore", f"--bad takes one of {', '.join(o for o in OUTCOMES if o != 'clean')}")
+            return
+        live = [j for j in self.tl.session.jobs.values() if not j.task.done]
+        if not threads and not live:
+            self.perror("explore: nothing to interleave: `start` or `&` some commands first, or "
+                        "give --thread 'LINE; LINE'", style="red")
+            return
+        try:
+            found = explore_session(self.tl.session, threads, bad)
+        except KeyboardInterrupt:
+            self.perror("^C: exploration interrupted; the session is as it was", style="yellow")
+            return
+        except Exception as e:  # an explorer problem (e.g. a thread line that does not parse)
+            self.perror(f"explore: {e}", style="red")
+            return
+        res = found.result
+        self.poutput(f"{res.verdict.capitalize()}  (Positive: {res.positive}, Negative: "
+                     f"{res.negative}), {res.executions} executions"
+                     + (f", bad = {bad}" if bad else ""))
+        if not found.lines:
+            return
+        name = self.tl.fork_here()
+        self.poutput(f"a bad interleaving, on the new branch {name} (`goto` back; `record` it):",
+                     style="yellow")
+        for line in found.lines:
+            self.poutput(f"{self.prompt}{line}")
+            if self.run_line(line) is None:
+                break
 
     # -- record and replay -----------------------------------------------------------------------
     def do_record(self, statement: Statement) -> None:

@@ -61,6 +61,9 @@ SHELL_COMMANDS: dict[str, tuple[str, str, str]] = {
     "replay": ("replay [FILE.toml]", "run a scenario's steps on a fresh machine, stopping at "
                "the first that blocks or fails; `replay` alone goes on", "replay race.toml"),
     "tui": ("tui", "open the live screen on this session", "tui"),
+    "explore": ("explore [--bad OUTCOME] [--thread 'LINE; LINE' ...]",
+                "every interleaving of the live jobs (and --thread lines) from here; a bad one "
+                "opens as a new branch", "explore --bad corruption --thread 'pin 0x7f0000000000'"),
     "quit": ("quit", "leave the shell (Ctrl-D too); the journal stays for `daxsh --resume`",
              "quit"),
 }
@@ -189,6 +192,11 @@ class Timeline:
         self.branches[br.name] = br
         self.branch = br.name
         return br
+
+    def fork_here(self) -> str:
+        """Start a new branch at the point being viewed (the explorer's counterexample goes
+        there); returns its name."""
+        return self._fork(self.current, self.pos).name
 
     # -- moving ----------------------------------------------------------------------------------
     def parse_point(self, text: str) -> Point:

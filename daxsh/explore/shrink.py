@@ -1,0 +1,315 @@
+"""Counterexamples: shrink them, write them as scenarios that pin the schedule, show their trace,
+export them as ITF JSON.
+
+Shrinking is delta debugging (Zeller's ddmin) over the setup lines and the thread lines while a
+bad execution still exists (each candidate is searched with DPOR, stopping at the first bad
+execution), then the fewest preemptions (iterative context bounding on what is left).
+
+A schedule is written as ordinary scenario steps: each thread line becomes ``start LINE`` (a job
+stopped before its first step) at the moment the thread would begin it, and each run of steps of
+one thread becomes ``step %N K``.  Every job is stopped, so ``daxsh run`` of the scenario runs
+exactly the explored interleaving.  Between two lines of a thread the explorer has a preemption
+point (the return to user space); in the written scenario that is the gap between the job of one
+line ending and the ``start`` of the next.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..lang.session import DONE
+from .runner import EMPTY, LINES_KEY, Footprint, Machine, Problem, ProblemError, Run
+from .search import Execution, Limits, explore_tree, shortest_bad
+
+
+@dataclass
+class Pinned:
+    """A schedule written as command lines (``start``/``step``) with who each line belongs to."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)  # (command line, comment)
+    unpinned: list[str] = field(default_factory=list)  # kernel tasks no line can pin
+
+
+def pin_schedule(machine: Machine, schedule: list[str]) -> Pinned:
+    """``schedule`` as command lines: ``start LINE`` when a thread begins a line (the job is
+    created stopped), ``step %N K`` for K steps in a row of that job."""
+    run = Run(machine)
+    out = Pinned()
+    next_job = machine.next_job
+    job_of: dict[int, int] = dict(run.jobs)  # id(task) -> job number
+    last: list[Any] = [None, 0, "", ""]  # job, count, last result, comment
+
+    def flush() -> None:
+        if last[0] is not None:
+            out.lines.append((f"step %{last[0]} {last[1]}", last[3]))
+        last[0] = None
+
+    def step(job: int, r: str, comment: str) -> None:
+        if last[0] == job and last[2] == "point":
+            last[1] += 1
+            last[2] = r
+            return
+        flush()
+        last[:] = [job, 1, r, comment]
+
+    for p in schedule:
+        if p not in run.enabled():
+            raise ValueError(f"the schedule runs {p}, which cannot run there")
+        if p not in run.cur:
+            # a task the kernel started: `daxsh run` runs it after the command that started it
+            run.step(p)
+            out.unpinned.append(p)
+            flush()
+            continue
+        t = run.cur[p]
+        marks = run.marks[p]
+        n0 = len(marks)
+        if t is not None:
+            run.step(p)
+            step(job_of[id(t)], "point" if not t.done and t in run.sched.runq else "sleep", p)
+            continue
+        _r, _fp = run.step(p)
+        m = marks[n0]
+        text = run.lines[p][m.index]
+        flush()
+        if not m.syscall:
+            ended = marks[n0 + 1] if len(marks) > n0 + 1 else None
+            if ended is not None and ended.status != DONE:
+                out.lines.append(("", f"[{p}] {text}: {ended.message} (the thread ends)"))
+            else:
+                out.lines.append((text, f"[{p}]"))
+            continue
+        task = run.cur[p]
+        if task is None:  # it ran to its end in its first step
+            task = next(x for x in run.sched.finished[::-1] if x.cmdline == text) \
+                if run.sched.finished else None
+        out.lines.append((f"start {text}", f"[{p}] job %{next_job}"))
+        if task is not None:
+            job_of[id(task)] = next_job
+        step(next_job, "point" if task is not None and not task.done and task in run.sched.runq
+             else "sleep", f"[{p}]")
+        next_job += 1
+    flush()
+    run.close()
+    return out
+
+
+def _q(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)
+
+
+def scenario_text(prob: Problem, ex: Execution, pinned: Pinned, note: str = "") -> str:
+    """The counterexample as a scenario file (TOML)."""
+    title = f"counterexample: {prob.title or prob.path or 'scenario'}"
+    desc = [f"Found by `daxsh explore {prob.path}` on kernel {prob.kernel or 'default'}: "
+            f"{ex.outcome} in {len(ex.schedule)} steps with {ex.preemptions} preemption(s).",
+            "Every thread line is a job started stopped; `step %N K` runs the schedule exactly."]
+    if note:
+        desc.append(note)
+    for t in sorted(set(ex.schedule)):
+        if t in prob.threads:
+            desc.append(f"  {t}: " + "; ".join(prob.threads[t]))
+    if ex.details:
+        desc.append("Outcome: " + ex.details[0])
+    lines = [f"title = {_q(title)}",
+             'description = """\n' + "\n".join(d.replace('"""', "'''") for d in desc) + '\n"""']
+    if prob.kernel:
+        lines.append(f"kernel = {_q(prob.kernel)}")
+    lines.append("steps = [")
+    for text in prob.setup:
+        lines.append(f"  {_q(text)},  # setup")
+    for text, comment in pinned.lines:
+        if text:
+            lines.append(f"  {_q(text)},  # {comment}" if comment else f"  {_q(text)},")
+        else:
+            lines.append(f"  # {comment}")
+    lines.append("]")
+    mach = []
+    if prob.pmem != 1 << 30:
+        mach.append(f"pmem = {_q(hex(prob.pmem))}")
+    if prob.seed:
+        mach.append(f"seed = {prob.seed}")
+    if mach:
+        lines += ["", "[machine]", *mach]
+    lines += ["", "[expect]", f"outcome = {_q(ex.outcome)}"]
+    return "\n".join(lines) + "\n"
+
+
+def verify(text: str, kernel: str) -> tuple[bool, str]:
+    """Replay a written counterexample with the scenario runner: (reproduced, why not)."""
+    from ..scenario import ScenarioError, loads
+    from ..scenario import run as run_scenario
+    try:
+        sc = loads(text, "<counterexample>")
+        rep = run_scenario(sc, kernel or sc.kernels()[0])
+    except ScenarioError as e:
+        return False, str(e)
+    return rep.ok, "; ".join(rep.failures)
+
+
+# -- shrinking ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Shrunk:
+    problem: Problem
+    execution: Execution
+    tests: int
+    elapsed: float
+
+
+def _items(p: Problem) -> list[tuple[str, int]]:
+    return [("", i) for i in range(len(p.setup))] + \
+           [(t, i) for t, ls in p.threads.items() for i in range(len(ls))]
+
+
+def _build(p: Problem, items: list[tuple[str, int]]) -> Problem:
+    keep = set(items)
+    setup = [x for i, x in enumerate(p.setup) if ("", i) in keep]
+    threads = {t: [x for i, x in enumerate(ls) if (t, i) in keep] for t, ls in p.threads.items()}
+    return p.with_lines(setup, {t: ls for t, ls in threads.items() if ls})
+
+
+def shrink(prob: Problem, time_limit: float = 10.0, budget: int = 5000) -> Shrunk | None:
+    """ddmin over the lines, then fewest preemptions.  None when the problem has no bad run."""
+    t0 = time.monotonic()
+    deadline = t0 + time_limit
+    tests = [0]
+    cache: dict[tuple[tuple[str, int], ...], Execution | None] = {}
+
+    def test(items: list[tuple[str, int]]) -> Execution | None:
+        key = tuple(items)
+        if key in cache:
+            return cache[key]
+        tests[0] += 1
+        cand = _build(prob, items)
+        ex = None
+        if cand.threads:
+            try:
+                m = Machine(cand)
+                r = explore_tree(m, reduce=True, limits=Limits(
+                    budget=budget, stop_on_bad=True, deadline=deadline))
+                ex = r.best_bad
+            except ProblemError:
+                ex = None
+        cache[key] = ex
+        return ex
+
+    items = _items(prob)
+    best = test(items)
+    if best is None:
+        return None
+    n = 2
+    while len(items) >= 2 and time.monotonic() < deadline:
+        chunk = max(1, len(items) // n)
+        parts = [items[i:i + chunk] for i in range(0, len(items), chunk)]
+        reduced = False
+        for i in range(len(parts)):
+            comp = [x for j, part in enumerate(parts) if j != i for x in part]
+            if not comp:
+                continue
+            ex = test(comp)
+            if ex is not None:
+                items, best = comp, ex
+                n = max(n - 1, 2)
+                reduced = True
+                break
+        if not reduced:
+            if n >= len(items):
+                break
+            n = min(n * 2, len(items))
+    small = _build(prob, items)
+    m = Machine(small)
+    ex = shortest_bad(m, deadline=max(deadline, time.monotonic() + 2.0)) or best
+    return Shrunk(small, ex, tests[0], time.monotonic() - t0)
+
+
+# -- showing a trace ---------------------------------------------------------------------------
+
+
+def trace_lines(machine: Machine, schedule: list[str]) -> list[str]:
+    """The kernel functions each step called, with a rule where another thread takes over."""
+    run = Run(machine, trace=True)
+    tb = run.k.trace_buf
+    out: list[str] = []
+    prev = ""
+    for n, p in enumerate(schedule, 1):
+        if p not in run.enabled():
+            out.append(f"(step {n}: {p} cannot run; schedule ends)")
+            break
+        if p != prev:
+            why = ""
+            if prev and prev in run.enabled():
+                why = " (preemption)"
+            out.append(f"──── {p}{why} ────")
+        seq = tb.seq
+        r, _fp = run.step(p)
+        evs = tb.since(seq)
+        for ev in evs:
+            out.append("  " + ev.format().strip())
+        if r == "sleep":
+            out.append(f"  ({p} sleeps)")
+        prev = p
+    o = run.outcome()
+    run.close()
+    out.append(f"outcome: {o.outcome}")
+    out += [f"  {d}" for d in o.details]
+    return out
+
+
+def itf(machine: Machine, ex: Execution, description: str = "") -> dict[str, Any]:
+    """The execution in the Informal Trace Format (ITF) of Apalache/Quint: one state before the
+    threads run and one after each step."""
+    prob = machine.problem
+    run = Run(machine, trace=True)
+    tb = run.k.trace_buf
+    cur: dict[str, str] = {}
+
+    def state(i: int, thread: str, result: str, fp: Footprint, trace: list[str]) -> dict[str, Any]:
+        o = run.outcome()
+        return {
+            "#meta": {"index": i},
+            "step": i,
+            "thread": thread,
+            "line": cur.get(thread, ""),
+            "result": result,
+            "footprint": {"#set": sorted(_key_str(k) for k in fp.a if k != LINES_KEY)},
+            "changed": {"#set": sorted(_key_str(k) for k in fp.w if k != LINES_KEY)},
+            "trace": trace,
+            "blocked": {"#set": sorted(run.name_of(t) for t in run.sched.blocked())},
+            "outcome": o.outcome,
+        }
+
+    states = [state(0, "", "", EMPTY, [])]
+    for i, p in enumerate(ex.schedule, 1):
+        seq = tb.seq
+        marks = run.marks.get(p)
+        n0 = len(marks) if marks is not None else 0
+        r, fp = run.step(p)
+        if marks is not None:
+            for m in marks[n0:]:
+                if m.kind == "start":
+                    cur[p] = run.lines[p][m.index]
+        states.append(state(i, p, r, fp, [ev.format().strip() for ev in tb.since(seq)]))
+    run.close()
+    return {
+        "#meta": {
+            "format": "ITF",
+            "format-description": "https://apalache-mc.org/docs/adr/015adr-trace.html",
+            "source": prob.path,
+            "description": description or f"daxsh explore: {ex.outcome} on {prob.kernel}",
+            "kernel": prob.kernel,
+        },
+        "vars": ["step", "thread", "line", "result", "footprint", "changed", "trace", "blocked",
+                 "outcome"],
+        "states": states,
+    }
+
+
+def _key_str(k: Any) -> str:
+    if isinstance(k, tuple):
+        return ":".join(str(x) for x in k)
+    return str(k)

@@ -1,0 +1,120 @@
+"""`daxsh explore FILE`: output, --json, exit status, counterexample files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from daxsh.cli import main
+
+
+def test_verdicts_match_exit_0(example_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", str(example_file)]) == 0
+    out = capsys.readouterr().out
+    assert "Sometimes  (Positive:" in out
+    assert "Never  (Positive: 0," in out
+    assert "Expected: sometimes -> ok" in out
+    assert "interleavings" in out
+
+
+def test_json(example_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", str(example_file), "--kernel", "v4.16", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for key in ("verdict", "positive", "negative", "executions", "interleavings"):
+        assert key in doc
+    assert doc["verdict"] == "sometimes"
+    assert doc["positive"] > 0 and doc["negative"] > 0
+    assert doc["executions"] == doc["positive"] + doc["negative"]
+    assert doc["runs"][0]["kernel"] == "v4.16"
+    assert doc["counterexample"]["outcome"] == "corruption"
+
+
+def test_mismatch_exit_1_with_a_counterexample_that_replays(
+        example_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_file = tmp_path / "cx.toml"
+    # the default expectation (never) is wrong on v4.16: exit 1, shrink, write the scenario
+    rc = main(["explore", str(example_file), "--kernel", "v4.16", "--out", str(out_file),
+               "--itf", str(tmp_path / "cx.itf.json"), "--trace"])
+    assert rc == 0  # v4.16 expects sometimes
+    text = capsys.readouterr().out
+    assert "replays with `daxsh run`: yes" in text
+    assert out_file.exists()
+    assert main(["run", str(out_file)]) == 0
+    assert json.loads((tmp_path / "cx.itf.json").read_text())["#meta"]["format"] == "ITF"
+    wrong = tmp_path / "wrong.toml"
+    wrong.write_text(example_file.read_text().replace('verdict = "sometimes"', 'verdict = "never"'))
+    assert main(["explore", str(wrong), "--kernel", "v4.16"]) == 1
+    assert "MISMATCH" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("body,msg", [
+    ('steps = ["mkfs xfs /dev/pmem0"]\n', "no [threads]"),
+    ('setup = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /nope"]\n[threads]\na = ["sync"]\n',
+     "setup step 2"),
+    ('setup = ["bogus"]\n[threads]\na = ["sync"]\n', "unknown command"),
+])
+def test_invalid_input_exit_2(tmp_path: Path, body: str, msg: str,
+                              capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "bad.toml"
+    p.write_text(body)
+    assert main(["explore", str(p)]) == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_missing_file_and_bad_options(tmp_path: Path, example_file: Path) -> None:
+    assert main(["explore", str(tmp_path / "nope.toml")]) == 2
+    assert main(["explore", str(example_file), "--jobs", "0"]) == 2
+    assert main(["explore", str(example_file), "--kernel", "v0.1"]) == 2
+
+
+def test_modes_from_the_command_line(example_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for argv in (["--mode", "pct", "--seed", "3", "--budget", "300"],
+                 ["--mode", "bfs"], ["--preemptions", "1"], ["--jobs", "2"]):
+        assert main(["explore", str(example_file), "--kernel", "v4.16", "--json", *argv]) == 0, argv
+        doc = json.loads(capsys.readouterr().out)
+        assert doc["verdict"] == "sometimes", argv
+
+
+def test_no_ui_library_is_imported() -> None:
+    code = ("import sys, daxsh.explore, daxsh.explore.cli, daxsh.explore.shrink, "
+            "daxsh.explore.parallel\n"
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('cmd2', 'prompt_toolkit', 'textual', 'rich')]\n"
+            "assert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+DATA = sorted((Path(__file__).parent.parent.parent / "scenarios" / "threads").glob("*.toml"))
+
+
+@pytest.mark.parametrize("path", DATA, ids=lambda p: p.stem)
+def test_threads_scenarios_decide_as_expected(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The threads forms of the shipped races (proposed for scenarios/): every kernel they name
+    gets the expected verdict, each in well under a second."""
+    assert main(["explore", str(path), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    for run in doc["runs"]:
+        assert run["ok"], run
+        assert run["exhaustive"]
+        assert run["time"] < 5  # < 1 s on an idle machine (benchmarks/bench_explore.py)
+
+
+def test_partial_search_is_undecided(example_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["explore", str(example_file), "--kernel", "v4.16", "--budget", "3"]) == 1
+    assert "UNDECIDED" in capsys.readouterr().out
+    # a partial search that sees both kinds of execution does decide `sometimes`
+    assert main(["explore", str(example_file), "--kernel", "v4.16", "--mode", "pct",
+                 "--seed", "1", "--budget", "400", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["decided"] and not doc["exhaustive"]
+
+
+def test_progress_bar_on_a_terminal(example_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    assert main(["explore", str(example_file), "--kernel", "v4.18"]) == 0
+    assert "Never" in capsys.readouterr().out

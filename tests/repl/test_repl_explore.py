@@ -1,0 +1,51 @@
+"""`explore` at the prompt: decide the race from the session's state; a bad interleaving opens
+as a new branch that the timeline can record."""
+
+import io
+
+from daxsh.repl.app import DaxShell
+from daxsh.scenario.timeline import Timeline
+
+SETUP = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K",
+         "mmap /mnt/a 64K", "touch 0x7f0000000000 64K --write", "start truncate /mnt/a 0"]
+RACE = "explore --bad corruption --thread 'pin 0x7f0000000000 4K; create /mnt/b 64K; dma pin1'"
+
+
+def shell(kernel: str) -> tuple[DaxShell, io.StringIO]:
+    out = io.StringIO()
+    sh = DaxShell(Timeline(kernel), stdout=out)
+    for line in SETUP:
+        sh.onecmd_plus_hooks(line)
+    return sh, out
+
+
+def test_explore_finds_the_2018_race_and_opens_it_as_a_branch() -> None:
+    sh, out = shell("v4.16")
+    main_lines = list(sh.tl.lines)
+    sh.onecmd_plus_hooks(RACE)
+    text = out.getvalue()
+    assert "Sometimes  (Positive:" in text
+    assert sh.tl.branch == "b1" and sh.tl.lines[:len(main_lines)] == main_lines
+    from daxsh.kernel.checks import outcome
+    assert outcome(sh.tl.session.k).outcome == "corruption"
+    sh.onecmd_plus_hooks("goto main")
+    assert outcome(sh.tl.session.k).outcome == "clean"
+
+
+def test_explore_says_never_on_the_fixed_kernel_and_changes_nothing() -> None:
+    sh, out = shell("v4.18")
+    before = list(sh.tl.lines)
+    sh.onecmd_plus_hooks(RACE)
+    assert "Never  (Positive: 0" in out.getvalue()
+    assert sh.tl.branch == "main" and sh.tl.lines == before
+
+
+def test_explore_with_nothing_to_interleave_says_how() -> None:
+    out, err = io.StringIO(), io.StringIO()
+    sh = DaxShell(Timeline("v6.15"), stdout=out)
+    import contextlib
+    with contextlib.redirect_stderr(err):
+        sh.onecmd_plus_hooks("explore")
+        sh.onecmd_plus_hooks("explore --bad nope --thread sync")
+    assert "nothing to interleave" in err.getvalue()
+    assert "--bad takes one of" in err.getvalue()
