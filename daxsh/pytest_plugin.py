@@ -65,7 +65,7 @@ class VerdictItem(ScenarioItem):
     """`daxsh explore` of a scenario's [threads] on one kernel: the verdict must match."""
 
     def runtest(self) -> None:
-        from .explore.cli import problems, verdict_matches
+        from .explore.scenarios import problems, verdict_matches
         from .explore.search import explore
 
         for prob, expected in problems(str(self.path), self.spec):

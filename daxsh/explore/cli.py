@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from .runner import Machine, Problem, ProblemError
+from .scenarios import Invalid as _Invalid
+from .scenarios import problems, verdict_matches
 from .search import MODES, Execution, Result, explore
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -52,43 +54,6 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--trace", action="store_true",
                    help="print the counterexample's kernel functions, thread by thread")
     return p
-
-
-class _Invalid(Exception):
-    pass
-
-
-def _lines(steps: Any) -> list[str]:
-    return [getattr(s, "line", s) for s in steps]
-
-
-def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
-    """(problem, expected verdict) for each kernel to explore."""
-    from ..kernel.config import ConfigError, KernelConfig
-    from ..scenario.load import ScenarioError, load
-    try:
-        sc = load(path)
-    except ScenarioError as e:
-        raise _Invalid(str(e)) from None
-    if not sc.threads:
-        raise _Invalid(f"{path}: no [threads] table: `daxsh explore` needs threads to interleave "
-                       "(`daxsh run` replays steps)")
-    if sc.steps:
-        raise _Invalid(f"{path}: a scenario to explore has `setup` and [threads], not `steps`")
-    if kernel is not None:
-        try:
-            kernels = [KernelConfig.parse(kernel).spec]
-        except ConfigError as e:
-            raise _Invalid(f"--kernel: {e}") from None
-    else:
-        kernels = sc.kernels()
-    out = []
-    for spec in kernels:
-        ex = sc.expect_for(spec)
-        prob = Problem(spec, sc.pmem, sc.seed, _lines(sc.setup),
-                       {n: _lines(v) for n, v in sc.threads.items()}, ex.bad, sc.title, path)
-        out.append((prob, ex.verdict))
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -200,20 +165,6 @@ def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -
         text += lines
     rep["_text"] = text
     return rep
-
-
-def verdict_matches(res: Result, expected: str | None) -> bool | None:
-    """Does the verdict match?  None: undecided (a partial search saw nothing that settles it:
-    sampling, a budget, a preemption bound or Ctrl-C cannot prove `never` or `always`)."""
-    if expected is None:
-        return True
-    if res.exhaustive and not res.bounded and not res.interrupted:
-        return res.verdict == expected
-    if expected == "never":
-        return False if res.positive else None
-    if expected == "always":
-        return False if res.negative else None
-    return True if res.positive and res.negative else None
 
 
 def _summary(prob: Problem, res: Result, expected: str | None, ok: bool | None) -> list[str]:

@@ -1,0 +1,62 @@
+"""Scenario files as explorer problems, and whether a verdict matches (no UI: the pytest
+plugin uses these too)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .runner import Problem
+from .search import Result
+
+
+class Invalid(Exception):
+    pass
+
+
+def _lines(steps: Any) -> list[str]:
+    return [getattr(s, "line", s) for s in steps]
+
+
+def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
+    """(problem, expected verdict) for each kernel to explore."""
+    from ..kernel.config import ConfigError, KernelConfig
+    from ..scenario.load import ScenarioError, load
+    try:
+        sc = load(path)
+    except ScenarioError as e:
+        raise Invalid(str(e)) from None
+    if not sc.threads:
+        raise Invalid(f"{path}: no [threads] table: `daxsh explore` needs threads to interleave "
+                       "(`daxsh run` replays steps)")
+    if sc.steps:
+        raise Invalid(f"{path}: a scenario to explore has `setup` and [threads], not `steps`")
+    if kernel is not None:
+        try:
+            kernels = [KernelConfig.parse(kernel).spec]
+        except ConfigError as e:
+            raise Invalid(f"--kernel: {e}") from None
+    else:
+        kernels = sc.kernels()
+    out = []
+    for spec in kernels:
+        ex = sc.expect_for(spec)
+        prob = Problem(spec, sc.pmem, sc.seed, _lines(sc.setup),
+                       {n: _lines(v) for n, v in sc.threads.items()}, ex.bad, sc.title, path)
+        out.append((prob, ex.verdict))
+    return out
+
+
+
+def verdict_matches(res: Result, expected: str | None) -> bool | None:
+    """Does the verdict match?  None: undecided (a partial search saw nothing that settles it:
+    sampling, a budget, a preemption bound or Ctrl-C cannot prove `never` or `always`)."""
+    if expected is None:
+        return True
+    if res.exhaustive and not res.bounded and not res.interrupted:
+        return res.verdict == expected
+    if expected == "never":
+        return False if res.positive else None
+    if expected == "always":
+        return False if res.negative else None
+    return True if res.positive and res.negative else None
+
