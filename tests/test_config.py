@@ -69,7 +69,7 @@ def test_kernel_command_reboots_and_composes() -> None:
 def test_fsx_is_deterministic_per_seed() -> None:
     def run(seed: int) -> list[str]:
         s = Session("v6.15", seed=seed)
-        for line in ("mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "fsx /mnt/f 200", "sleep 1"):
+        for line in ("mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "fsx /mnt/f 200", "sleep 3"):
             s.execute(line)
         return [e.format() for e in s.k.trace_buf.events if e.func == "fsx_op"]
     a, b, c = run(1), run(1), run(2)

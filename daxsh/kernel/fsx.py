@@ -1,6 +1,6 @@
 """fsx: the file-system exerciser as a background process (seed 003's reproduction runs it
 while unbinding).  Random mapped reads and writes (mmap, touch, munmap per operation, as fsx
-does), truncates, hole punches and pwrite/pread on one file, one operation per millisecond of
+does), truncates, hole punches and pwrite/pread on one file, one operation per 10 ms of
 model time, from the model's own PRNG (``random.Random(seed)``: deterministic).
 
 A syscall error ends fsx with a message (as the real fsx stops at the first unexpected error);
@@ -27,7 +27,7 @@ from .syscalls import (
 if TYPE_CHECKING:
     pass
 
-OP_NS = 1_000_000  # one operation per millisecond of model time
+OP_NS = 10_000_000  # one operation per 10 ms of model time (100 per second)
 OPS = ("mapread", "mapwrite", "truncate", "punch", "write", "read")
 
 

@@ -391,7 +391,7 @@ def _unpin(s: Session, a: A, line: Line) -> Syscall:
 
 
 @command("fsx", group=G_PROC, summary="run fsx on FILE as a background process (random mapped I/O, "
-         "truncate, punch; 1 op per ms)",
+         "truncate, punch; 1 op per 10 ms)",
          params=[Param("file", FILE), Param("ops", Number("OPS", minimum=1, what="operation count"),
                                             optional=True)],
          options=[Option(("--seed",), "seed", Number("N", what="seed"), "the PRNG seed (default: "

@@ -152,7 +152,7 @@ def command_line(rnd: random.Random, s: Session) -> str:
             if o.type is not None:
                 words.append(word(rnd, s, o.type, o.dest, cmd.name))
     if cmd.name == "fsx" and (len(words) < 3 or words[2] not in ("1", "3", "20")):
-        words[2:2] = ["3"]  # keep fsx short: each op costs a millisecond of model time
+        words[2:2] = ["3"]  # keep fsx short: each op costs 10 ms of model time
     if rnd.random() < 0.03:
         words.insert(rnd.randrange(1, len(words) + 1), rnd.choice(JUNK))
     line = " ".join(words)

@@ -212,7 +212,7 @@ def test_ctrl_c_interrupts_a_long_command_and_keeps_the_session(tmp_path: Path) 
         for line in ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 1M",
                      "fsx /mnt/a 100000000"]:
             t.type_line([(line, "")])
-        t.keys("sleep 100000")  # ~1 ms of fsx per op: minutes of work
+        t.keys("sleep 100000")  # fsx does one op per 10 ms of model time: minutes of work
         t.key("Enter")
         t.wait(lambda s: t.last_line().endswith("sleep 100000"), "the command to start")
         time.sleep(0.5)  # let it get going (there is no output to wait for)
