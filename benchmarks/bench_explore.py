@@ -127,9 +127,8 @@ def shipped() -> list[dict[str, object]]:
     from daxsh.explore.cli import problems
     from daxsh.scenario import load
     rows = []
-    paths = sorted((ROOT / "scenarios").glob("*.toml"))
+    paths = sorted((ROOT / "scenarios").glob("**/*.toml"))
     # the threads forms proposed for scenarios/ (tests/explore/data) until they are shipped
-    paths += sorted((ROOT / "tests" / "explore" / "data").glob("*.toml"))
     for path in paths:
         try:
             if not load(path).threads:
