@@ -1,4 +1,5 @@
-"""Fixtures for the language tests: a shell-like driver over :class:`Session`.
+"""The `shell` fixture of the kernel-model and language tests: a shell-like driver over
+:class:`Session` (tests/repl has a `shell` fixture of its own).
 
 The tests drive the model through the command language (as scenarios and front-ends do) and
 then look at the kernel objects directly (locks, tasks, pages) to check what the model did.
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # a checkout that is not pip-installed
     sys.path.insert(0, str(ROOT))
 
