@@ -5,6 +5,10 @@ with the commit(s) that made it and the first release that had it.  A preset ``v
 of merged behaviours whose version is at most X.Y.  Kernel code asks ``k.has(NAME)``, never a
 version number.  Sources are shared/KERNEL.md section 4 (rows named in ``row``); where that page
 tags a fact [I] or [U], ``reading`` says which reading the model took.
+
+Rows with no behaviour here, because nothing in the model can observe them: 1 (fsdax needs a
+pfn device: the model always has one), 19 (radix tree vs XArray: the model's ``i_pages`` is a
+map either way), 28 (``->huge_fault`` taking an order instead of ``enum page_entry_size``).
 """
 
 from __future__ import annotations
