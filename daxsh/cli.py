@@ -17,8 +17,6 @@ import sys
 
 from . import __version__
 
-SUBCOMMANDS = ("run", "tui", "explore", "shell")
-
 
 def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(

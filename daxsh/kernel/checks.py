@@ -5,7 +5,7 @@ outcome of a run (oops > deadlock > corruption > hung > clean).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .locks import RwSem
 from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
@@ -183,5 +183,3 @@ def outcome(k: Kernel) -> Outcome:
     killed = [ev.text for ev in k.events if ev.kind == "killed"]
     return Outcome(kind, [s for s in SEVERITY if s in found], details, killed)
 
-
-_ = Any

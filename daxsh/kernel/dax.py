@@ -46,7 +46,6 @@ VM_FAULT_SIGBUS = "SIGBUS"
 VM_FAULT_FALLBACK = "FALLBACK"
 VM_FAULT_HWPOISON = "HWPOISON"
 VM_FAULT_NEEDDSYNC = "NEEDDSYNC"
-VM_FAULT_OOM = "OOM"
 
 ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
 
@@ -261,14 +260,13 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
 class Vmf:
     """``struct vm_fault`` (never changed once made, so traces may format it late)."""
 
-    __slots__ = ("addr", "orig_write", "pgoff", "vma", "write")
+    __slots__ = ("addr", "pgoff", "vma", "write")
 
     def __init__(self, vma: Any, addr: int, write: bool) -> None:
         self.vma = vma
         self.addr = addr
         self.pgoff = vma.pgoff + (addr - vma.start) // PAGE_SIZE
         self.write = write
-        self.orig_write = write
 
     def tr(self) -> str:
         return f"addr {self.addr:#x} pgoff {self.pgoff}{' write' if self.write else ''}"
@@ -451,7 +449,6 @@ def ___wait_var_event(t: Task, page: Page, state: str, cmd: Callable[[Task], KGe
     k = t.k
     var = k.var_wq(page.pfn)
     cond = "page_ref_count(page) == 0" if k.has(DAX_REFCOUNT_0) else "page_ref_count(page) == 1"
-    held = ", ".join(f"{s.name} ({m})" for s, m in t.held)
     ret = 0
     while True:
         prepare_to_wait(t, var, state,
@@ -467,7 +464,6 @@ def ___wait_var_event(t: Task, page: Page, state: str, cmd: Callable[[Task], KGe
         else:
             yield from cmd(t)
     finish_wait(t, var)
-    _ = held
     return ret
 
 

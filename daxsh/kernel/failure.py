@@ -19,7 +19,7 @@ from .config import (
 )
 from .fsops import SB_FREEZE_COMPLETE
 from .mm import lookup_pte, unmap_mapping_range
-from .nvdimm import PAGE_SIZE, PMD_SIZE
+from .nvdimm import PAGE_SIZE
 from .sched import (
     TASK_UNINTERRUPTIBLE,
     KGen,
@@ -164,7 +164,7 @@ def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_fl
     first = 0 if whole else off // PAGE_SIZE
     count = fs.nblocks if whole else max(1, length // PAGE_SIZE)
     want_shutdown = whole and not pre_remove  # metadata owners in range
-    for start, n, ino, fblock in list(fs.rmap.overlapping(first, count)):
+    for _start, n, ino, fblock in list(fs.rmap.overlapping(first, count)):
         inode = sb.icache.get(ino)
         if inode is None:
             continue  # xfs_iget(XFS_IGET_INCORE): not in core -> skipped
@@ -173,7 +173,6 @@ def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_fl
             yield from mf_dax_kill_procs(t, inode.mapping, fblock, n, mf_flags)
             if pre_remove:
                 yield from dax.invalidate_inode_pages2_range(t, inode.mapping, fblock, fblock + n)
-        _ = start
     if pre_remove:
         xfs_force_shutdown(t, sb, "SHUTDOWN_FORCE_UMOUNT")
         if froze:
@@ -330,5 +329,3 @@ def mf_generic_kill_procs(t: Task, pfn: int, flags: int) -> KGen:
     to_kill = collect_procs_fsdax(t, mapping, page.index, False)  # type: ignore[arg-type]
     unmap_and_kill(t, to_kill, pfn, mapping, page.index, flags)  # type: ignore[arg-type]
 
-
-_ = PMD_SIZE

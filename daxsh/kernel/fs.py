@@ -109,9 +109,6 @@ class DiskFs:
         v = self.rmap.lookup(block)
         return None if v is None else (v[0], v[1])
 
-    def used_blocks(self) -> int:
-        return self.nblocks - self.free.total()
-
     def path_of(self, ino: int) -> str:
         parts = []
         di = self.inodes.get(ino)

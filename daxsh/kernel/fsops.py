@@ -255,7 +255,6 @@ class FsOps:
 
     # -- read / write syscalls ------------------------------------------------------------------
     def write_iter(self, t: Task, inode: Inode, off: int, length: int) -> KGen:
-        k = t.k
         yield from down_write(t, inode.i_rwsem)
         try:
             yield from self.write_checks(t, inode)
@@ -265,7 +264,6 @@ class FsOps:
             return err
         finally:
             up_write(t, inode.i_rwsem)
-            _ = k
 
     def write_checks(self, t: Task, inode: Inode) -> KGen:
         return

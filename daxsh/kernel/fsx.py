@@ -10,22 +10,12 @@ a fault that cannot be served kills it with SIGBUS.
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
 
 from .fs import File
 from .mm import Process, do_mmap, do_munmap, do_user_access, find_vma
 from .nvdimm import PAGE_SIZE
 from .sched import KGen, Task, TaskExit
-from .syscalls import (
-    ERRNO_NAMES,
-    Ret,
-    lookup_file,
-    msleep_interruptible,
-    path_put,
-)
-
-if TYPE_CHECKING:
-    pass
+from .syscalls import ERRNO_NAMES, Ret, do_truncate, lookup_file, msleep_interruptible
 
 OP_NS = 10_000_000  # one operation per 10 ms of model time (100 per second)
 OPS = ("mapread", "mapwrite", "truncate", "punch", "write", "read")
@@ -55,7 +45,7 @@ def fsx(t: Task, proc: Process, path: str, nops: int, seed: int, maxlen: int = 2
             e = 0
             if op in ("mapread", "mapwrite"):
                 if op == "mapwrite" and off + length > size:
-                    yield from _grow(t, inode, off + length)
+                    yield from do_truncate(t, inode, off + length)
                 elif op == "mapread" and off + length > size:
                     if size == 0:
                         continue
@@ -63,7 +53,6 @@ def fsx(t: Task, proc: Process, path: str, nops: int, seed: int, maxlen: int = 2
                     length = min(length, max(size - off, PAGE_SIZE))
                     if off >= size:
                         continue
-                file.f_count += 0
                 addr = yield from do_mmap(t, proc, file, length, off // PAGE_SIZE, True, False)
                 if isinstance(addr, int) and addr < 0x10000:
                     e = addr
@@ -79,7 +68,7 @@ def fsx(t: Task, proc: Process, path: str, nops: int, seed: int, maxlen: int = 2
                         yield from do_munmap(t, proc, vma)
             elif op == "truncate":
                 new = rng.randrange(0, maxlen // PAGE_SIZE + 1) * PAGE_SIZE
-                e = yield from _truncate(t, inode, new)
+                e = yield from do_truncate(t, inode, new)
             elif op == "punch":
                 if ops.supports_punch and size:
                     e = yield from ops.punch(t, inode, off, length)
@@ -99,22 +88,3 @@ def fsx(t: Task, proc: Process, path: str, nops: int, seed: int, maxlen: int = 2
         if file in proc.files:
             proc.files.remove(file)
             yield from k.fput(t, file)
-
-
-def _grow(t: Task, inode: object, size: int) -> KGen:
-    err = yield from _truncate(t, inode, size)
-    return err
-
-
-def _truncate(t: Task, inode: object, size: int) -> KGen:
-    from .locks import down_write, up_write
-    yield from down_write(t, inode.i_rwsem)  # type: ignore[attr-defined]
-    try:
-        t.k.trace(t, "notify_change", inode, ATTR_SIZE=size)
-        err = yield from inode.sb.ops.setattr_size(t, inode, size)  # type: ignore[attr-defined]
-        return err
-    finally:
-        up_write(t, inode.i_rwsem)  # type: ignore[attr-defined]
-
-
-_ = path_put

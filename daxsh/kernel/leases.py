@@ -8,7 +8,7 @@ in ``iolock`` is dropped while the recall waits, for the client to return the la
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .sched import TASK_INTERRUPTIBLE, KGen, Task, Wait, WaitQueue, finish_wait, kfunc, prepare_to_wait, schedule
 
@@ -70,7 +70,3 @@ def revoke_lease(t: Task, inode: Inode) -> KGen:
     inode.lease = None
     lease.wq.wake_up(t.k)
     yield from t.k.fput(t, lease.file)
-
-
-def holder(inode: Inode) -> Any:
-    return inode.lease

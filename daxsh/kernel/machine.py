@@ -12,8 +12,8 @@ from typing import Any
 
 from .config import DAX_REFCOUNT_0, KernelConfig
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
-from .mm import PTE, VMA, Pin, Process, insert_pmd, insert_pte
-from .nvdimm import PAGE_SIZE, STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
+from .mm import VMA, Pin, Process, insert_pmd, insert_pte
+from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
     HUNG_TASK_TIMEOUT_NS,
     TASK_UNINTERRUPTIBLE,
@@ -87,7 +87,6 @@ class Kernel:
         self.memory_low = False
         self.warned_once: set[str] = set()
         self.freed_busy: dict[int, str] = {}  # pfn -> who freed its block while it was busy
-        self.leases: dict[int, Any] = {}
         self.printk(0, f"Linux version {self.config.base[1:]} (daxsh model) "
                        f"behaviours: {' '.join(sorted(self.behaviours)) or '(none)'}")
         self.printk(0, f"nd_pmem namespace0.0: pfn0.1: {self.nvdimm.ns.size >> 20} MiB fsdax, "
@@ -395,11 +394,3 @@ class Kernel:
                 lines += self.call_trace(t)
                 self.printk(t, "\n".join(lines))
                 self.event("hung-task", f"task {t.comm}:{t.tid} blocked for more than {secs} seconds")
-
-    # -- helpers used by other subsystems -----------------------------------------------------
-    def current_pte(self, proc: Process, addr: int) -> PTE | None:
-        from .mm import lookup_pte
-        return lookup_pte(proc.mm, addr)
-
-    def mapped_bytes(self) -> int:
-        return sum(len(p.mm.ptes) * PAGE_SIZE for p in self.processes.values())

@@ -60,9 +60,6 @@ class DevPagemap:
         self.pages: dict[int, Page] = {}
         self.present = True
 
-    def contains(self, pfn: int) -> bool:
-        return self.first_pfn <= pfn < self.first_pfn + self.npfns
-
     def page(self, pfn: int) -> Page:
         p = self.pages.get(pfn)
         if p is None:
@@ -118,9 +115,6 @@ class PmemDisk:
     def block_to_pfn(self, block: int) -> int:
         return self.data_pfn + block
 
-    def pfn_to_block(self, pfn: int) -> int | None:
-        b = pfn - self.data_pfn
-        return b if 0 <= b < self.nblocks else None
 
 
 class Nvdimm:

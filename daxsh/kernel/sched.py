@@ -92,7 +92,6 @@ class Task:
         "cmdline",
         "comm",
         "done",
-        "errno",
         "gen",
         "held",
         "hung_reported",
@@ -131,7 +130,6 @@ class Task:
         self.stack: list[str] = []
         self.held: list[Any] = []  # lock holds, in acquisition order
         self.result: Any = None
-        self.errno = 0
         self.done = False
         self.killed = ""  # signal name that ended the task
         self.stopped = False  # stopped by the debugger (start/step/break)
@@ -193,9 +191,6 @@ class Scheduler:
             t.state = TASK_RUNNING
         if t not in self.runq:
             self.runq.append(t)
-
-    def runnable(self) -> list[Task]:
-        return [t for t in self.runq if not t.stopped and not t.done]
 
     def blocked(self) -> list[Task]:
         return [t for t in self.tasks if not t.done and t not in self.runq]

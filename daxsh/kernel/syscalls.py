@@ -54,6 +54,7 @@ from .sched import (
 )
 
 if TYPE_CHECKING:
+    from .fs import Inode
     from .machine import Kernel
 
 ENOENT, EIO, ENXIO, EFAULT, EBUSY, EEXIST, ENOTDIR, EISDIR, EINVAL = 2, 5, 6, 14, 16, 17, 20, 21, 22
@@ -114,7 +115,7 @@ def path_lookup(t: Task, path: str) -> KGen:
         return (0 if path in k.rootdirs else ENOENT), None, None
     sb = mnt.sb
     d: Dentry = dget(mnt.root)
-    for i, name in enumerate(comps):
+    for name in comps:
         if not d.inode.is_dir:
             yield from dput(t, d)
             return ENOTDIR, None, None
@@ -123,7 +124,6 @@ def path_lookup(t: Task, path: str) -> KGen:
         if child is None:
             return ENOENT, None, None
         d = child
-        _ = i
     mnt.mnt_count += 1
     return 0, mnt, d
 
@@ -367,21 +367,27 @@ def do_rw(t: Task, path: str, off: int, length: int, write: bool) -> KGen:
 
 
 @kfunc
-def do_truncate(t: Task, path: str, size: int) -> KGen:
+def do_sys_truncate(t: Task, path: str, size: int) -> KGen:
     err, mnt, d = yield from lookup_file(t, path)
     if err:
         return Ret(err)
-    inode = d.inode
     try:
-        yield from down_write(t, inode.i_rwsem)  # inode_lock
-        try:
-            t.k.trace(t, "notify_change", inode, ATTR_SIZE=size)
-            err = yield from inode.sb.ops.setattr_size(t, inode, size)
-        finally:
-            up_write(t, inode.i_rwsem)
+        err = yield from do_truncate(t, d.inode, size)
         return Ret(_errno(err))
     finally:
         yield from path_put(t, mnt, d)
+
+
+@kfunc
+def do_truncate(t: Task, inode: Inode, size: int) -> KGen:
+    """``inode_lock`` (XFS_IOLOCK_EXCL), ``notify_change(ATTR_SIZE)``, unlock; returns 0 or an
+    errno (negative for -ERESTARTSYS)."""
+    yield from down_write(t, inode.i_rwsem)
+    try:
+        t.k.trace(t, "notify_change", inode, ATTR_SIZE=size)
+        return (yield from inode.sb.ops.setattr_size(t, inode, size))
+    finally:
+        up_write(t, inode.i_rwsem)
 
 
 def _errno(err: int) -> int:
@@ -725,7 +731,7 @@ __all__ = [
     "do_exit",
     "do_rw",
     "do_stat",
-    "do_truncate",
+    "do_sys_truncate", "do_truncate",
     "do_unlinkat",
     "drop_caches",
     "gup_pin",
@@ -741,4 +747,3 @@ __all__ = [
     "user_access",
     "vfs_fallocate",
 ]
-_ = (ENXIO, EFAULT, ENOSPC, ENOTBLK)

@@ -68,13 +68,6 @@ class Trace:
         self.seq = 0
         self.enabled = True
 
-    def emit(self, time: int, tid: int, comm: str, depth: int, func: str,
-             args: tuple[Any, ...], kw: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        self.seq += 1
-        self.events.append(TraceEvent(self.seq, time, tid, comm, depth, func, args, kw))
-
     def since(self, seq: int) -> list[TraceEvent]:
         if not self.events or self.events[-1].seq <= seq:
             return []

@@ -231,12 +231,12 @@ def _read(s: Session, a: A, line: Line) -> Syscall:
 
 @command("truncate", group=G_FILE, summary="truncate(2) FILE to SIZE",
          params=[Param("file", FILE), Param("size", SIZE)], example="truncate /mnt/a 0",
-         kfuncs=("do_truncate", "xfs_vn_setattr", "xfs_break_layouts", "xfs_break_dax_layouts",
+         kfuncs=("do_sys_truncate", "do_truncate", "xfs_vn_setattr", "xfs_break_layouts", "xfs_break_dax_layouts",
                  "dax_layout_busy_page_range", "___wait_var_event", "xfs_wait_dax_page",
                  "truncate_inode_pages_range", "dax_disassociate_entry", "xfs_itruncate_extents",
                  "ext4_setattr", "ext4_break_layouts"), needs_process=True, task=True)
 def _truncate(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("truncate", lambda t: sc.do_truncate(t, a["file"], a["size"]))
+    return Syscall("truncate", lambda t: sc.do_sys_truncate(t, a["file"], a["size"]))
 
 
 @command("punch", group=G_FILE, summary="fallocate(FALLOC_FL_PUNCH_HOLE) LEN bytes at OFF",

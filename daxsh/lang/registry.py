@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .lexer import Word, parse_number
@@ -243,8 +243,3 @@ def lookup(name: str) -> Command:
         hint = f"; did you mean '{near[0]}'?" if near else ""
         raise ArgError(f"unknown command '{name}'{hint} (`help` lists commands)", 0)
     return cmd
-
-
-@dataclass
-class Help:
-    lines: list[str] = field(default_factory=list)
