@@ -142,7 +142,7 @@ class Machine:
         self.restore = restore
         s = self._setup()
         self.next_job = s.next_job
-        s.k.trace_buf.events.clear()
+        s.k.trace_buf.clear()
         self.blob = b""
         if s.k.sched.tasks:
             self.restore = "replay"  # live generators cannot be pickled or copied
@@ -169,7 +169,7 @@ class Machine:
     def fresh(self, trace: bool = False) -> Session:
         if self.restore == "replay":
             s = self._setup()
-            s.k.trace_buf.events.clear()
+            s.k.trace_buf.clear()
         elif self.restore == "deepcopy" and self.blob:
             import copy
             s = copy.deepcopy(self._proto())

@@ -213,8 +213,7 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
             if order == 0 and e.pmd and e.kind in (ZERO, EMPTY):
                 # downgrade: unmap the huge zero page, delete the PMD entry, insert PTE entries
                 dax_lock_entry(t, e)
-                from .mm import unmap_mapping_pages
-                unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
+                _mm.unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
                 del mapping.i_pages[base]
                 wake_entry_all(k, mapping, base, e)
                 k.trace(t, "dax_downgrade_pmd_entry", mapping, index=base)
@@ -242,8 +241,7 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
     if e.kind != EMPTY and (e.kind != kind or e.pfn != pfn):
         if e.kind == NORMAL:
             dax_disassociate_entry(t, e, mapping, False)
-        from .mm import unmap_mapping_pages
-        unmap_mapping_pages(t, mapping, index, e.npages(), False)
+        _mm.unmap_mapping_pages(t, mapping, index, e.npages(), False)
     if e.kind != NORMAL or e.pfn != pfn:
         e.kind = kind
         e.pfn = pfn
@@ -413,9 +411,8 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
     if not mapping.mapped() and not k.has(DAX_BUSY_SCAN_UNMAPPED) and not unmapped:
         k.trace(t, "dax_layout_busy_page_range", "!mapping_mapped: scan skipped")
         return None
-    from .mm import unmap_mapping_pages
     even_cows = not k.has(UNMAP_NO_EVEN_COWS)
-    unmap_mapping_pages(t, mapping, start, end - start, even_cows)
+    _mm.unmap_mapping_pages(t, mapping, start, end - start, even_cows)
     yield from preempt(t, "dax_layout_busy_page_range after unmap", ("i_pages", mapping.host.ino))
     k.sched.note(("i_pages", mapping.host.ino))
     for index, e in dax_entries(mapping):
@@ -582,8 +579,7 @@ def truncate_inode_pages_final(t: Task, mapping: AddressSpace) -> KGen:
 
 @kfunc
 def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
-    from .mm import unmap_mapping_pages
-    unmap_mapping_pages(t, mapping, start, end - start, False)
+    _mm.unmap_mapping_pages(t, mapping, start, end - start, False)
     for index, e in list(sorted(mapping.i_pages.items())):
         if start <= index < end:
             if isinstance(e, DaxEntry):
@@ -596,10 +592,13 @@ def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, en
 @kfunc
 def dax_writeback_mapping_range(t: Task, mapping: AddressSpace) -> KGen:
     """fsync/sync: write-protect the PTEs of dirty entries and flush; entries become clean."""
-    from .mm import wrprotect_mapping_pages
     for index, e in dax_entries(mapping):
         if e.dirty:
             yield from preempt(t, "dax_writeback_one", ("i_pages", mapping.host.ino))
-            wrprotect_mapping_pages(t, mapping, index, e.npages())
+            _mm.wrprotect_mapping_pages(t, mapping, index, e.npages())
             t.k.trace(t, "dax_flush", mapping, index=index)
             e.dirty = False
+
+
+# mm.py imports this module, so mm is bound last (its functions are looked up when called)
+from . import mm as _mm  # noqa: E402

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING, Any
 from .locks import RwSem
 from .nvdimm import PAGE_SIZE
 from .rangemap import RangeMap
-from .sched import KGen, Task, WaitQueue, kfunc
+from .sched import (
+    TASK_UNINTERRUPTIBLE,
+    KGen,
+    Task,
+    Wait,
+    WaitQueue,
+    finish_wait,
+    kfunc,
+    prepare_to_wait,
+    schedule,
+)
 
 if TYPE_CHECKING:
     from .fsops import FsOps
@@ -270,7 +280,6 @@ def iget(t: Task, sb: SuperBlock, ino: int) -> KGen:
         if inode is None:
             break
         if I_FREEING in inode.i_state or I_WILL_FREE in inode.i_state:
-            from .sched import TASK_UNINTERRUPTIBLE, Wait, finish_wait, prepare_to_wait, schedule
             prepare_to_wait(t, sb.ifree_wq, TASK_UNINTERRUPTIBLE,
                             Wait("inode", inode, f"ino {ino} being freed", "__wait_on_freeing_inode",
                                  "I_FREEING cleared"))

@@ -29,6 +29,7 @@ from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
 from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
 from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
+from .mm import unmap_mapping_range
 from .nvdimm import LLONG_MAX, PAGE_SIZE
 from .sched import (
     TASK_UNINTERRUPTIBLE,
@@ -233,7 +234,6 @@ class FsOps:
 
     def truncate_pagecache(self, t: Task, inode: Inode, newsize: int) -> KGen:
         """``truncate_setsize`` -> ``truncate_pagecache``: zap PTEs, then delete entries."""
-        from .mm import unmap_mapping_range
         k = t.k
         k.trace(t, "truncate_pagecache", inode, newsize=newsize)
         first = size_to_blocks(newsize)
@@ -243,7 +243,6 @@ class FsOps:
         unmap_mapping_range(t, inode.mapping, first, LLONG_MAX, True)
 
     def truncate_pagecache_range(self, t: Task, inode: Inode, first: int, n: int) -> KGen:
-        from .mm import unmap_mapping_range
         t.k.trace(t, "truncate_pagecache_range", inode, first=first, n=n)
         unmap_mapping_range(t, inode.mapping, first, n, True)
         yield from preempt(t, "truncate_pagecache_range", ("i_pages", inode.ino))

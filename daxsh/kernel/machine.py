@@ -12,6 +12,7 @@ from typing import Any
 
 from .config import DAX_REFCOUNT_0, KernelConfig
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
+from .locks import release_all
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
 from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
@@ -23,7 +24,7 @@ from .sched import (
     Task,
     WaitQueue,
 )
-from .trace import Dmesg, Trace, TraceEvent
+from .trace import Dmesg, Trace
 
 NS = 1_000_000_000
 DRAM_FIRST_PFN = 0x10000
@@ -102,11 +103,16 @@ class Kernel:
         tb = self.trace_buf
         if not tb.enabled:
             return
-        tb.seq += 1
         if t is None:
-            tb.events.append(TraceEvent(tb.seq, self.clock.now, 0, "swapper", 0, func, args, kw))
-        else:
-            tb.events.append(TraceEvent(tb.seq, self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw))
+            tb.add(self.clock.now, 0, "swapper", 0, func, args, kw)
+            return
+        tb.seq = seq = tb.seq + 1  # Trace.add(), inlined (as in the kfunc wrapper)
+        slots = tb.slots
+        tb.starts.append(len(slots))
+        slots += (seq, self.clock.now, t.tid, t.comm, len(t.stack), func, kw or None, len(args),
+                  *args)
+        if len(slots) > tb.limit:
+            tb.trim()
 
     def printk(self, t: Any, text: str) -> None:
         self.dmesg.printk(self.clock.now, text)
@@ -330,7 +336,6 @@ class Kernel:
 
     def task_exit(self, t: Task) -> None:
         """Called by the scheduler when a task ends: finish a dying process."""
-        from .locks import release_all
         if t.held and not self.crashed:
             release_all(t)
         p = t.proc

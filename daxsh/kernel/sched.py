@@ -19,8 +19,6 @@ import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
-from .trace import TraceEvent
-
 if TYPE_CHECKING:
     from .machine import Kernel
     from .mm import Process
@@ -383,9 +381,14 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
     def wrapper(t: Task, *args: Any, **kw: Any) -> KGen:
         k = t.k
         tb = k.trace_buf
-        if tb.enabled:  # k.trace(), inlined: this runs for every kernel function call
-            tb.seq += 1
-            tb.events.append(TraceEvent(tb.seq, k.clock.now, t.tid, t.comm, len(t.stack), name, args, kw))
+        if tb.enabled:  # Trace.add(), inlined: this runs for every kernel function call
+            tb.seq = seq = tb.seq + 1
+            slots = tb.slots
+            tb.starts.append(len(slots))
+            slots += (seq, k.clock.now, t.tid, t.comm, len(t.stack), name, kw or None, len(args),
+                      *args)
+            if len(slots) > tb.limit:
+                tb.trim()
         t.stack.append(name)
         try:
             if k.breakpoints and name in k.breakpoints:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from . import dax
 from .config import DAX_DONTCACHE, DAX_HOLDER_NOTIFY_FAILURE, EXT4_DAX_DONTCACHE
 from .fs import (
+    I_FREEING,
     Dentry,
     DiskFs,
     File,
@@ -21,9 +22,11 @@ from .fs import (
     d_lookup,
     dget,
     dput,
+    evict,
     evict_inodes,
     iget,
     inode_blocks,
+    iput,
     shrink_dcache_sb,
 )
 from .fsops import FS_TYPES
@@ -40,6 +43,7 @@ from .mm import (
     unpin_user_page,
 )
 from .nvdimm import PAGE_SIZE
+from .reclaim import kmalloc
 from .sched import (
     ERESTARTSYS,
     TASK_INTERRUPTIBLE,
@@ -448,7 +452,6 @@ def do_unlinkat(t: Task, path: str) -> KGen:
         k.trace(t, "d_delete", victim)
         d.d_count -= 1
         if d.d_count == 0:
-            from .fs import iput
             yield from iput(t, d.inode)
         return Ret(0)
     finally:
@@ -558,7 +561,6 @@ def drop_caches(t: Task) -> KGen:
 
 @kfunc
 def prune_icache_sb(t: Task, sb: SuperBlock) -> KGen:
-    from .fs import I_FREEING, evict
     victims = [i for i in sb.lru.values() if i.i_count == 0]
     for inode in victims:
         inode.i_state.add(I_FREEING)
@@ -651,7 +653,6 @@ def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
     k = t.k
     pin.releasing = t
     if alloc:
-        from .reclaim import kmalloc
         yield from kmalloc(t, 256)
     for pfn, bias in zip(pin.heads, pin.biases):
         unpin_user_page(t, pfn, bias)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import deque
+from array import array
 from typing import Any
 
 TRACE_BUFFER_EVENTS = 200_000
@@ -38,7 +38,7 @@ class TraceEvent:
     __slots__ = ("_args", "_kw", "_text", "comm", "depth", "func", "seq", "tid", "time")
 
     def __init__(self, seq: int, time: int, tid: int, comm: str, depth: int, func: str,
-                 args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+                 args: tuple[Any, ...], kw: dict[str, Any] | None) -> None:
         self.seq = seq
         self.time = time
         self.tid = tid
@@ -46,7 +46,7 @@ class TraceEvent:
         self.depth = depth
         self.func = func
         self._args = args
-        self._kw = kw
+        self._kw = kw or {}
         self._text: str | None = None
 
     @property
@@ -63,26 +63,80 @@ class TraceEvent:
 
 
 class Trace:
+    """The ring buffer.
+
+    Events are not stored as objects.  A command calls about twenty kernel functions, most
+    events are never looked at, and each object (or tuple holding an inode, a lock, a page)
+    would be a container the garbage collector has to walk for as long as it is buffered --
+    that walking alone once cost a third of a command's time.  So every event is a run of
+    slots in one flat list -- seq, time, tid, comm, depth, func, kw, nargs, then the arguments
+    -- with the slot where each event starts kept in an ``array``; a :class:`TraceEvent` is
+    built only when an event is read.  Event ``seq`` numbers are consecutive, so an event is
+    found by arithmetic.  The buffer keeps the newest ``maxlen`` events at least (up to twice
+    that before it drops the older half at once)."""
+
     def __init__(self, maxlen: int = TRACE_BUFFER_EVENTS) -> None:
-        self.events: deque[TraceEvent] = deque(maxlen=maxlen)
+        self.maxlen = maxlen
+        self.slots: list[Any] = []
+        self.starts = array("q")
+        self.limit = 8 * maxlen  # slots; past it, trim() looks at the event count
         self.seq = 0
         self.enabled = True
 
+    def add(self, time: int, tid: int, comm: str, depth: int, func: str,
+            args: tuple[Any, ...], kw: dict[str, Any]) -> None:
+        """Record one call (the caller has checked ``enabled``).  The kfunc wrapper in
+        sched.py inlines this body: keep the two alike."""
+        self.seq = seq = self.seq + 1
+        slots = self.slots
+        self.starts.append(len(slots))
+        slots += (seq, time, tid, comm, depth, func, kw or None, len(args), *args)
+        if len(slots) > self.limit:
+            self.trim()
+
+    def trim(self) -> None:
+        """The slots passed ``limit``: once there are twice ``maxlen`` events (or the slots are
+        very wide), drop all but the newest ``maxlen``; otherwise move the limit on."""
+        n = len(self.starts)
+        if n < 2 * self.maxlen and len(self.slots) <= 32 * self.maxlen:
+            self.limit = len(self.slots) + 8 * self.maxlen
+            return
+        drop = n - self.maxlen
+        cut = self.starts[drop]
+        del self.slots[:cut]
+        self.starts = array("q", [x - cut for x in self.starts[drop:]])
+        self.limit = len(self.slots) + 8 * self.maxlen
+
+    def _event(self, i: int) -> TraceEvent:
+        s = self.slots
+        j = self.starts[i]
+        return TraceEvent(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5],
+                          tuple(s[j + 8:j + 8 + s[j + 7]]), s[j + 6])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every buffered event, oldest first (a new list each time)."""
+        return [self._event(i) for i in range(len(self.starts))]
+
+    def clear(self) -> None:
+        self.slots.clear()
+        self.starts = array("q")
+        self.limit = 8 * self.maxlen
+
     def since(self, seq: int) -> list[TraceEvent]:
-        if not self.events or self.events[-1].seq <= seq:
-            return []
-        out = []
-        for ev in reversed(self.events):
-            if ev.seq <= seq:
-                break
-            out.append(ev)
-        out.reverse()
-        return out
+        """The events after event ``seq``."""
+        n = len(self.starts)
+        first = max(0, n - (self.seq - seq))
+        return [self._event(i) for i in range(first, n)]
 
     def last(self, n: int) -> list[TraceEvent]:
         if n <= 0:
             return []
-        return list(self.events)[-n:]
+        total = len(self.starts)
+        return [self._event(i) for i in range(max(0, total - n), total)]
 
 
 class Dmesg:

@@ -7,6 +7,7 @@ print, or a :class:`Syscall` for the session to run as a task of the modelled ke
 from __future__ import annotations
 
 import json
+import posixpath
 from typing import Any
 
 from ..kernel import checks, views
@@ -15,10 +16,11 @@ from ..kernel import syscalls as sc
 from ..kernel.config import BEHAVIOURS, BY_NAME, PRESETS, ConfigError, KernelConfig, changes
 from ..kernel.mm import find_vma
 from ..kernel.nvdimm import PAGE_SIZE
+from ..kernel.reclaim import kmalloc
 from ..kernel.syscalls import Ret
 from . import render
 from .lexer import Line, fmt_size, parse_number
-from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command
+from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command, lookup
 from .session import Result, Session, Syscall
 from .types import (
     ADDR,
@@ -42,6 +44,7 @@ from .types import (
     KernelWord,
     SecondsArg,
     SignalArg,
+    list_dir,
 )
 
 A = dict[str, Any]
@@ -426,9 +429,6 @@ def _fsx(s: Session, a: A, line: Line) -> Result:
 
 
 def _exists(s: Session, path: str) -> bool:
-    import posixpath
-
-    from .types import list_dir
     names = list_dir(s, posixpath.dirname(path)) or []
     return posixpath.basename(path) in names
 
@@ -438,8 +438,6 @@ def _exists(s: Session, path: str) -> bool:
          kfuncs=("kmalloc", "__alloc_pages_direct_reclaim", "prune_icache_sb", "evict"),
          needs_process=True, task=True)
 def _alloc(s: Session, a: A, line: Line) -> Syscall:
-    from ..kernel.reclaim import kmalloc
-
     def body(t: Any) -> Any:
         yield from kmalloc(t, a["size"])
         return Ret(0)
@@ -614,10 +612,8 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
          params=[Param("cmd", Text("CMD ...", accepts_dash=True), repeat=True)],
          example="start truncate /mnt/a 0", synopsis="CMD [ARGS ...]")
 def _start(s: Session, a: A, line: Line) -> Result:
-    from .lexer import Line as Line_
-    from .registry import lookup
     # the sub-command's words are the line's words from the second on: errors keep their caret
-    sub = Line_(line.text, line.words[1:], False)
+    sub = Line(line.text, line.words[1:], False)
     try:
         cmd = lookup(sub.words[0].text)
     except ArgError as e:
@@ -635,7 +631,7 @@ def _start(s: Session, a: A, line: Line) -> Result:
     if not isinstance(out, Syscall):
         raise ArgError(f"{cmd.name} does not run as a kernel task; type it without `start`", 1)
     res = Result(line.text)
-    s._run_syscall(res, out, Line_(line.text[line.words[1].start:], sub.words, False), cmd,
+    s._run_syscall(res, out, Line(line.text[line.words[1].start:], sub.words, False), cmd,
                    stopped=True)
     res.output = [f"[{res.job}] {line.text[line.words[1].start:].strip()}: stopped before its first step "
                   f"(`step %{res.job}`, `continue %{res.job}`)"]
@@ -757,7 +753,6 @@ def _show(s: Session, a: A, line: Line) -> list[str]:
          example="help truncate", changes_state=False, after_crash=True)
 def _help(s: Session, a: A, line: Line) -> list[str]:
     if a["cmd"]:
-        from .registry import lookup
         try:
             return render.command_help(lookup(a["cmd"]))
         except ArgError as e:

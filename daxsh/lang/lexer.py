@@ -6,21 +6,20 @@ Every word keeps its column so an error can put a caret under it.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 _NUM = re.compile(r"^(0[xX][0-9a-fA-F]+|[0-9]+)([kKmMgGtT]?)[bB]?$")
 
 
-@dataclass(frozen=True)
-class Word:
+class Word(NamedTuple):
     text: str
     start: int
     end: int
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     text: str
     words: tuple[Word, ...]
     background: bool
@@ -35,7 +34,10 @@ class LexError(ValueError):
 _PLAIN = re.compile(r"\S+")
 
 
+@lru_cache(maxsize=1024)
 def split(text: str) -> Line:
+    """The words of ``text`` (cached: a Line is immutable, and scripts and the explorer split
+    the same lines again and again)."""
     if not any(c in text for c in "'\"#&"):  # the common case: plain words
         return Line(text, tuple(Word(m.group(), m.start(), m.end()) for m in _PLAIN.finditer(text)), False)
     words: list[Word] = []

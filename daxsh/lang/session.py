@@ -6,6 +6,7 @@ Front-ends and scenario replay drive the model only through :meth:`Session.execu
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +16,7 @@ from ..kernel.config import KernelConfig
 from ..kernel.machine import DEFAULT_PMEM, Kernel
 from ..kernel.sched import KGen, Task
 from ..kernel.syscalls import Ret, strerror
-from .lexer import LexError, Line, split
+from .lexer import LexError, Line, Word, split
 from .registry import ArgError, Command, lookup
 
 DONE, BLOCKED, ERROR, SKIPPED, STOPPED = "done", "blocked", "error", "skipped", "stopped"
@@ -105,7 +106,6 @@ class Session:
         return p.cwd if p is not None else "/"
 
     def abspath(self, path: str) -> str:
-        import posixpath
         if not path.startswith("/"):
             path = posixpath.join(self.cwd, path)
         path = posixpath.normpath(path)
@@ -123,8 +123,9 @@ class Session:
             return res
         if not line.words:
             return res
-        words = tuple(self._subst(w) for w in line.words)
-        line = Line(text, words, line.background)
+        if "$_" in text:
+            line = Line(text, tuple(self._subst(w) for w in line.words), line.background)
+        words = line.words
         try:
             cmd = lookup(words[0].text)
             if self.k.crashed and not cmd.after_crash:
@@ -167,7 +168,6 @@ class Session:
 
     def _subst(self, w: Any) -> Any:
         if "$_" in w.text:
-            from .lexer import Word
             return Word(w.text.replace("$_", self.last), w.start, w.end)
         return w
 
@@ -188,7 +188,9 @@ class Session:
         self._settle(res, t, sc)
 
     def _settle(self, res: Result, t: Task, sc: Syscall) -> None:
-        job = next((j for j in self.jobs.values() if j.task is t), None)
+        job = self.jobs.get(t.job) if t.job else None
+        if job is not None and job.task is not t:
+            job = None
         if t.done:
             if job is not None:
                 return  # reported as a notice by _collect
@@ -256,8 +258,10 @@ class Session:
     def _collect(self, res: Result) -> None:
         """Report jobs that ended, tasks that stopped, and what the detectors saw."""
         k = self.k
-        for t in k.sched.finished:
-            job = next((j for j in self.jobs.values() if j.task is t), None)
+        for t in k.sched.finished if self.jobs else ():
+            job = self.jobs.get(t.job) if t.job else None
+            if job is not None and job.task is not t:
+                job = None
             if job is None or job.reported:
                 continue
             job.reported = True
@@ -273,6 +277,8 @@ class Session:
             self.finished_jobs[job.id] = line
             del self.jobs[job.id]
         k.sched.finished.clear()
+        if not k.sched.events and len(k.events) == self.seen_events:
+            return
         for t, why in k.sched.events:
             if t.done or any(j.task is t for j in self.jobs.values()) or res.job == t.job:
                 if not t.done and t.job and t.job != res.job:
@@ -321,8 +327,9 @@ class Session:
         line = split(text)
         if not line.words:
             raise ArgError("empty command line", 0)
-        words = tuple(self._subst(w) for w in line.words)
-        line = Line(text, words, line.background)
+        if "$_" in text:
+            line = Line(text, tuple(self._subst(w) for w in line.words), line.background)
+        words = line.words
         cmd = lookup(words[0].text)
         args = cmd.parse(self, words)
         return cmd, cmd.run(self, args, line)

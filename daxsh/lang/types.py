@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..kernel.config import BY_NAME, PRESETS
 from ..kernel.sched import KFUNCS, TRACED
+from ..kernel.syscalls import find_mount
 from .registry import ArgError, ArgType, Choice, Number, Text
 
 if TYPE_CHECKING:
@@ -16,7 +17,6 @@ if TYPE_CHECKING:
 def list_dir(s: Session, path: str) -> list[str] | None:
     """Names in a directory of the model (read-only; no task runs)."""
     k = s.k
-    from ..kernel.syscalls import find_mount
     mnt, comps = find_mount(k, path)
     if mnt is None:
         if path not in k.rootdirs:
