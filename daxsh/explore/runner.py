@@ -304,9 +304,13 @@ class Run:
             out += [self.name_of(t) for t in kt]
         return out
 
-    def step(self, name: str) -> tuple[str, Footprint]:
+    def step(self, name: str, footprint: bool = True) -> tuple[str, Footprint]:
         """One step of thread ``name``: (result, canonical footprint).  The result is "point"
-        (it can go on), "sleep" (it blocked), "done" (its last line ended)."""
+        (it can go on), "sleep" (it blocked), "done" (its last line ended).
+
+        ``footprint=False`` when the caller knows the footprint already (the search replaying
+        the prefix it shares with the previous execution): the step runs the same, and
+        :data:`EMPTY` is returned instead of a footprint built again."""
         sched = self.sched
         fp: set[Any] = set()
         marks = self.marks.get(name)
@@ -333,6 +337,8 @@ class Run:
             if self.cur[name] is None:
                 r = "point" if self.next_line[name] < len(self.lines[name]) else "done"
         self.steps += 1
+        if not footprint:
+            return r, EMPTY
         mm = self.mm_names
         w: list[Any] = []
         a: list[Any] = []

@@ -165,7 +165,7 @@ class Limits:
 class Node:
     """A state on the current path: who could run, who ran, what is left to try."""
 
-    __slots__ = ("backtrack", "chosen", "done", "enabled", "fp_of", "sleep")
+    __slots__ = ("backtrack", "chosen", "done", "enabled", "fp_of", "result", "sleep")
 
     def __init__(self, enabled: list[str], sleep: dict[str, Footprint]) -> None:
         self.enabled = enabled
@@ -174,6 +174,7 @@ class Node:
         self.done: set[str] = set()
         self.backtrack: set[str] = set()
         self.fp_of: dict[str, Footprint] = {}
+        self.result = ""  # what the chosen step returned
 
 
 def explore_tree(machine: Machine, reduce: bool = True, bound: int | None = None,
@@ -278,12 +279,22 @@ def _execute(machine: Machine, stack: list[Node], reduce: bool, bound: int | Non
         p = node.chosen
         if prev and p != prev and prev in en:
             pre += 1
-        r, fp = run.step(p)
-        node.fp_of[p] = fp
+        if d < len(stack) - 1:
+            # the prefix shared with the previous execution: same step, same footprint (the
+            # model is deterministic), so it is not built again
+            r, _ = run.step(p, footprint=False)
+            fp = node.fp_of[p]
+            if r != node.result:
+                raise RuntimeError(f"the model is not deterministic: step {d} ({p}) gave {r}, "
+                                   f"before {node.result}")
+        else:
+            r, fp = run.step(p)
+            node.fp_of[p] = fp
+            node.result = r
         sched_.append(p)
         results.append(r)
         fps.append(fp)
-        if reduce:
+        if reduce and d + 1 >= len(stack):  # the next state is new: its sleep set is needed
             nxt = {q: f for q, f in node.sleep.items() if q != p and not f.dep(fp)}
             for q in node.done:
                 if q != p:

@@ -77,8 +77,9 @@ def split(text: str) -> Line:
     return Line(text, tuple(words), background)
 
 
+@lru_cache(maxsize=1024)
 def parse_number(s: str) -> int:
-    """Decimal or 0x hex, with an optional K/M/G/T binary suffix."""
+    """Decimal or 0x hex, with an optional K/M/G/T binary suffix (cached: it is pure)."""
     m = _NUM.match(s.strip())
     if not m:
         raise ValueError(f"'{s}' is not a number (decimal or 0x hex, optional K/M/G suffix)")
