@@ -77,6 +77,8 @@ def commands_per_second() -> tuple[float, int]:
 
 
 MEM_CHILD = """
+import resource
+
 from daxsh.lang import Session
 s = Session("v6.15", pmem=1 << 40)
 for line in ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/big 400M",
