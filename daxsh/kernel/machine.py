@@ -105,14 +105,8 @@ class Kernel:
             return
         if t is None:
             tb.add(self.clock.now, 0, "swapper", 0, func, args, kw)
-            return
-        tb.seq = seq = tb.seq + 1  # Trace.add(), inlined (as in the kfunc wrapper)
-        slots = tb.slots
-        tb.starts.append(len(slots))
-        slots += (seq, self.clock.now, t.tid, t.comm, len(t.stack), func, kw or None, len(args),
-                  *args)
-        if len(slots) > tb.limit:
-            tb.trim()
+        else:
+            tb.add(self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw)
 
     def printk(self, t: Any, text: str) -> None:
         self.dmesg.printk(self.clock.now, text)

@@ -418,7 +418,10 @@ def traced(fn: Callable[..., Any]) -> Callable[..., Any]:
     name = fn.__name__
 
     def wrapper(t: Task, *args: Any, **kw: Any) -> Any:
-        t.k.trace(t, name, *args, **kw)
+        k = t.k
+        tb = k.trace_buf
+        if tb.enabled:
+            tb.add(k.clock.now, t.tid, t.comm, len(t.stack), name, args, kw)
         t.stack.append(name)
         try:
             return fn(t, *args, **kw)
