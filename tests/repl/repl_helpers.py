@@ -14,21 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import race_steps
 
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # a checkout that is not pip-installed
     sys.path.insert(0, str(ROOT))
 
-RACE_2018 = [
-    "mkfs xfs /dev/pmem0",
-    "mount /dev/pmem0 /mnt -o dax",
-    "create /mnt/a 64K",
-    "mmap /mnt/a 64K",
-    "touch 0x7f0000000000 64K --write",
-    "pin 0x7f0000000000 4K",
-    "truncate /mnt/a 0",
-    "unpin pin1",
-]
+RACE_2018 = [*race_steps.RACE_2018, "unpin pin1"]  # and the unpin that ends it
 
 
 class Driver:

@@ -4,7 +4,7 @@ panes, resize, themes, NO_COLOR, the log filter, replay."""
 from __future__ import annotations
 
 import pytest
-from tui_steps import RACE_2018
+from race_steps import RACE_2018
 
 from daxsh.lang import Session
 from daxsh.tui.app import DaxApp

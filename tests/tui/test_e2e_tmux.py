@@ -11,7 +11,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from tui_steps import RACE_2018
+from race_steps import RACE_2018
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e,

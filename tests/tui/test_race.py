@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tui_steps import RACE_2018
+from race_steps import RACE_2018
 
 from daxsh.tui.app import DaxApp
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui_steps import RACE_2018
+from race_steps import RACE_2018
 
 from daxsh.tui.app import DaxApp
 
