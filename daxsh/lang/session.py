@@ -188,9 +188,7 @@ class Session:
         self._settle(res, t, sc)
 
     def _settle(self, res: Result, t: Task, sc: Syscall) -> None:
-        job = self.jobs.get(t.job) if t.job else None
-        if job is not None and job.task is not t:
-            job = None
+        job = self._job_of(t)
         if t.done:
             if job is not None:
                 return  # reported as a notice by _collect
@@ -241,6 +239,11 @@ class Session:
             self.last = hex(ret.value) if isinstance(ret.value, int) else str(ret.value)
             res.value = self.last
 
+    def _job_of(self, t: Task) -> Job | None:
+        """The live job whose task ``t`` is (``t.job`` is set when the job is made)."""
+        job = self.jobs.get(t.job) if t.job else None
+        return job if job is not None and job.task is t else None
+
     def _new_job(self, t: Task, sc: Syscall | None) -> Job:
         job = Job(self.next_job, t, t.cmdline, sc.fmt if sc else None, sc.on_done if sc else None)
         self.next_job += 1
@@ -259,9 +262,7 @@ class Session:
         """Report jobs that ended, tasks that stopped, and what the detectors saw."""
         k = self.k
         for t in k.sched.finished if self.jobs else ():
-            job = self.jobs.get(t.job) if t.job else None
-            if job is not None and job.task is not t:
-                job = None
+            job = self._job_of(t)
             if job is None or job.reported:
                 continue
             job.reported = True
