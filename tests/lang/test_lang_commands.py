@@ -18,54 +18,25 @@ from daxsh.lang.registry import REGISTRY
 
 MAP = "0x7f0000000000"
 
-SETUPS = {
-    "fresh": "",
-    "mounted": """
-        mkfs xfs /dev/pmem0
-        mount /dev/pmem0 /mnt -o dax
-    """,
-    "file": """
-        mkfs xfs /dev/pmem0
-        mount /dev/pmem0 /mnt -o dax
-        create /mnt/a 64K
-    """,
-    # /mnt/a mapped by sh, page 0 written and pinned (pin1); process p2 exists; cwd /
-    "base": """
-        mkfs xfs /dev/pmem0
-        mount /dev/pmem0 /mnt -o dax
-        create /mnt/a 64K
-        mmap /mnt/a 64K
-        touch 0x7f0000000000 4K --write
-        pin 0x7f0000000000 4K
-        proc p2
-        proc sh
-    """,
-    # as base, plus job %1: a truncate blocked on the pin
-    "blocked": """
-        mkfs xfs /dev/pmem0
-        mount /dev/pmem0 /mnt -o dax
-        create /mnt/a 64K
-        mmap /mnt/a 64K
-        touch 0x7f0000000000 4K --write
-        pin 0x7f0000000000 4K
-        proc p2
-        proc sh
-        truncate /mnt/a 0 &
-    """,
-    # job %1 created stopped before its first step
-    "stopped": """
-        mkfs xfs /dev/pmem0
-        mount /dev/pmem0 /mnt -o dax
-        create /mnt/a 64K
-        start stat /mnt/a
-    """,
+_MOUNTED = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax"]
+_FILE = [*_MOUNTED, "create /mnt/a 64K"]
+# /mnt/a mapped by sh, page 0 written and pinned (pin1); process p2 exists; cwd /
+_BASE = [*_FILE, "mmap /mnt/a 64K", f"touch {MAP} 4K --write", f"pin {MAP} 4K", "proc p2", "proc sh"]
+
+SETUPS: dict[str, list[str]] = {
+    "fresh": [],
+    "mounted": _MOUNTED,
+    "file": _FILE,
+    "base": _BASE,
+    "blocked": [*_BASE, "truncate /mnt/a 0 &"],  # job %1: a truncate blocked on the pin
+    "stopped": [*_FILE, "start stat /mnt/a"],  # job %1 created stopped before its first step
 }
 
 
 def make(shell: Any, setup: str, kernel: str = "v6.15") -> Any:
     sh = shell(kernel)
-    for line in SETUPS[setup].strip().splitlines():
-        r = sh.s.execute(line.strip())
+    for line in SETUPS[setup]:
+        r = sh.s.execute(line)
         assert r.status in ("done", "blocked", "stopped"), (line, r.text())
     return sh
 
@@ -225,8 +196,8 @@ SUCCESS += [
     ("mount", "formatted", "mount /dev/pmem0 /mnt", None),
     ("unbreak", "fresh", "unbreak do_truncate", None),
 ]
-SETUPS["unbound"] = "unbind pfn0.1"
-SETUPS["formatted"] = "mkfs xfs /dev/pmem0"
+SETUPS["unbound"] = ["unbind pfn0.1"]
+SETUPS["formatted"] = ["mkfs xfs /dev/pmem0"]
 
 
 @pytest.mark.parametrize(("cmd", "setup", "line", "check"), SUCCESS,
@@ -401,7 +372,7 @@ ERRORS: list[tuple[str, str, str, tuple[str, ...], str | None]] = [
     ("help", "fresh", "help trunate", ("unknown command 'trunate'", "did you mean 'truncate'"),
      "trunate"),
 ]
-SETUPS["cwd"] = SETUPS["mounted"] + "\ncd /mnt"
+SETUPS["cwd"] = [*_MOUNTED, "cd /mnt"]
 
 
 def caret_col(caret: str) -> tuple[int, int]:
@@ -477,20 +448,14 @@ def test_commands_needing_a_process_fail_after_it_exited(shell, name) -> None:
     sh("proc sh")
 
 
-OOPSED = SETUPS["file"].replace("create /mnt/a 64K", """
-    create /mnt/a 64K
-    mmap /mnt/a 64K
-    touch 0x7f0000000000 4K --write
-    munmap 0x7f0000000000
-    unbind pfn0.1
-    umount /mnt
-""")
+OOPSED = [*_FILE, "mmap /mnt/a 64K", f"touch {MAP} 4K --write", f"munmap {MAP}", "unbind pfn0.1",
+          "umount /mnt"]
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))
 def test_after_an_oops_only_inspection_and_reboot_run(shell, name) -> None:
     sh = shell("v6.6")
-    for line in OOPSED.strip().splitlines():
+    for line in OOPSED:
         sh.s.execute(line.strip())
     assert sh.k.crashed
     cmd = REGISTRY[name]
