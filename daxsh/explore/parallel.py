@@ -1,11 +1,15 @@
 """``--jobs N``: the search split over worker processes.
 
 Tree modes (``dfs``, ``dpor``, ``bfs``) split the schedule tree by prefixes: the first levels are
-enumerated plainly until there are at least 2 x N subtrees, and each worker searches its
-subtrees with the first choices forced.  Every subtree is searched in full (DPOR does not add
-backtrack points inside a forced prefix: the other prefixes cover those branches), so the verdict
-is the same as with one process; the executions may be more (sleep sets do not cross subtrees).
-Randomised modes split the budget, each worker with its own seed.
+enumerated plainly until there are at least 8 x N subtrees, and each subtree is one task, searched
+with its first choices forced by whichever worker is free.  Every subtree is searched in full
+(DPOR does not add backtrack points inside a forced prefix: the other prefixes cover those
+branches), so the verdict is the same as with one process; the executions may be more (sleep sets
+do not cross subtrees).  ``--budget`` counts the executions of all workers together.  Randomised
+modes split the budget, each worker with its own seed.
+
+Each worker gets the parent's :class:`Machine` (inherited through ``fork`` where there is one,
+pickled otherwise), so the setup is not run again.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .runner import Machine, Problem, Run
-from .search import Limits, Result, explore_random, explore_tree
+from .search import Limits, Result, Stop, explore_random, explore_tree
+
+TASKS_PER_JOB = 8  # subtrees per worker process (see explore_parallel)
 
 
 def prefixes(machine: Machine, want: int, max_depth: int = 6) -> list[tuple[str, ...]]:
@@ -51,6 +57,7 @@ def prefixes(machine: Machine, want: int, max_depth: int = 6) -> list[tuple[str,
 
 
 _BUSY = [False]
+_WORKER: dict[str, Any] = {}  # in a worker process: its machine and the shared counters
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -60,8 +67,33 @@ def _on_sigint(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
 
 
-def _init_worker() -> None:
+def _init_worker(machine: Machine, done: Any, bad: Any) -> None:
     signal.signal(signal.SIGINT, _on_sigint)
+    _WORKER.update(machine=machine, done=done, bad=bad)
+
+
+class _SharedLimits(Limits):
+    """The limits of the whole search, counted over every worker: executions done (the
+    budget, unless each worker has its own share) and whether any worker found a bad
+    execution (``stop_on_bad``)."""
+
+    own_budget = False
+
+    def check(self, res: Result) -> None:
+        done, bad = _WORKER["done"], _WORKER["bad"]
+        with done.get_lock():
+            done.value += 1
+            total = res.executions if self.own_budget else done.value
+        if res.positive:
+            bad.value = 1
+        if self.stop_on_bad and bad.value:
+            raise Stop
+        if self.budget is not None and total >= self.budget:
+            res.budget_hit = True
+            raise Stop
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            res.budget_hit = True
+            raise Stop
 
 
 def _worker(args: tuple[Any, ...]) -> Result:
@@ -73,49 +105,43 @@ def _worker(args: tuple[Any, ...]) -> Result:
 
 
 def _work(args: tuple[Any, ...]) -> Result:
-    problem, mode, bound, seed, budget, deadline, stop_on_bad, share = args
-    machine = Machine(problem)
-    limits = Limits(budget=budget, deadline=deadline, stop_on_bad=stop_on_bad)
+    mode, bound, seed, budget, deadline, stop_on_bad, pre = args
+    machine: Machine = _WORKER["machine"]
+    limits = _SharedLimits(budget=budget, deadline=deadline, stop_on_bad=stop_on_bad)
     if mode in ("random", "pct"):
+        limits.own_budget = True
         return explore_random(machine, seed, budget or 1000, pct=mode == "pct", limits=limits)
-    res = Result(mode, problem.kernel)
-    complete = True
-    for pre in share:
-        r = explore_tree(machine, reduce=mode != "dfs", bound=bound, limits=limits, forced=pre)
-        complete = complete and r.exhaustive
-        res.merge(r)
-        if r.budget_hit or r.interrupted or (stop_on_bad and res.positive):
-            complete = False
-            break
-        if budget is not None:
-            limits.budget = max(budget - res.executions, 1)
-    res.exhaustive = complete
+    if (stop_on_bad and _WORKER["bad"].value) or \
+            (budget is not None and _WORKER["done"].value >= budget):
+        return Result(mode, machine.problem.kernel, budget_hit=True)  # nothing left to do
+    res = explore_tree(machine, reduce=mode != "dfs", bound=bound, limits=limits, forced=pre)
+    res.mode = mode
     return res
 
 
 def explore_parallel(machine: Machine, mode: str, bound: int | None, seed: int,
                      budget: int | None, jobs: int, deadline: float | None,
                      stop_on_bad: bool) -> Result:
+    """The search over ``jobs`` worker processes.  The tree is cut into many more subtrees than
+    workers (``TASKS_PER_JOB`` each), handed to whichever worker is free, so that a worker
+    that drew small subtrees does not sit idle while another finishes a big one; the budget
+    and ``stop_on_bad`` hold for the whole search, not per worker."""
     problem: Problem = machine.problem
     t0 = time.monotonic()
     tasks: list[tuple[Any, ...]]
     if mode in ("random", "pct"):
         per = max(1, (budget or 1000) // jobs)
-        tasks = [(problem, mode, bound, seed * 1000 + i, per, deadline, stop_on_bad, [])
+        tasks = [(mode, bound, seed * 1000 + i, per, deadline, stop_on_bad, ())
                  for i in range(jobs)]
     else:
-        pres = prefixes(machine, 2 * jobs)
-        shares: list[list[tuple[str, ...]]] = [[] for _ in range(jobs)]
-        for i, pre in enumerate(pres):
-            shares[i % jobs].append(pre)
-        per_budget = None if budget is None else max(1, budget // jobs)
-        tasks = [(problem, mode, bound, seed, per_budget, deadline, stop_on_bad, sh)
-                 for sh in shares if sh]
+        tasks = [(mode, bound, seed, budget, deadline, stop_on_bad, pre)
+                 for pre in prefixes(machine, TASKS_PER_JOB * jobs)]
     res = Result(mode, problem.kernel)
     complete = True
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ProcessPoolExecutor(max_workers=len(tasks), mp_context=ctx,
-                             initializer=_init_worker) as pool:
+    done, bad = ctx.Value("q", 0), ctx.Value("b", 0)
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx,
+                             initializer=_init_worker, initargs=(machine, done, bad)) as pool:
         futures = [pool.submit(_worker, t) for t in tasks]
         try:
             for f in futures:

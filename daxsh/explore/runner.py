@@ -2,9 +2,12 @@
 
 A :class:`Problem` is what the explorer decides: a kernel, a machine, the setup lines, the
 threads and what counts as bad.  A :class:`Machine` runs the setup once and keeps the state after
-it as a pickled snapshot (no task is alive then, so there is no generator to copy); every
-execution starts from ``pickle.loads`` of that snapshot (about 0.2 ms; replaying the setup costs
-1-3 ms, ``copy.deepcopy`` about 1 ms -- see ``benchmarks/bench_explore.py``).
+it (no task is alive then, so there is no generator to copy).  Every execution starts from that
+state put back in place (:mod:`.snapshot`, about 0.03 ms); the other ways, kept for comparison
+and as fallbacks, are ``pickle.loads`` of a pickled copy (about 0.1 ms, plus the collector's work
+to free the previous copy), ``copy.deepcopy`` (about 0.5 ms) and replaying the setup (0.3-3 ms)
+-- see ``benchmarks/bench_explore.py``.  A restored-in-place Machine has one state: a new
+:class:`Run` ends the previous one.
 
 A :class:`Run` spawns one task per thread (every line of a thread runs in that one task, in the
 current process, as ``Session.thread_body`` does) and offers :meth:`Run.step`: resume one task
@@ -20,12 +23,12 @@ from typing import Any, NamedTuple
 
 from ..kernel import checks
 from ..kernel.locks import RwSem
-from ..kernel.locks import _down as _kernel_down
 from ..kernel.sched import Task
 from ..kernel.syscalls import Ret, strerror
 from ..lang.lexer import LexError, split
 from ..lang.registry import ArgError, lookup
 from ..lang.session import DONE, ERROR, Session, Syscall
+from .snapshot import Snapshot, Unsupported, close_tasks
 
 
 class ProblemError(ValueError):
@@ -64,7 +67,6 @@ class Problem:
                        self.live)
 
 
-_DOWN_CODE = _kernel_down.__code__  # the rwsem acquisition's generator (see _announced)
 LINES_KEY = ("lines",)  # a step that starts or ends a command line (reads/writes session state)
 
 
@@ -118,17 +120,16 @@ def _read_only(sem: RwSem, t: Task, held0: list[tuple[Any, str]],
 
 
 def _announced(t: Task) -> tuple[Any, str] | None:
-    """(sem, mode) when ``t`` stopped at the preemption point of a lock acquisition."""
-    g: Any = t.gen
-    while g is not None:
-        inner = getattr(g, "gi_yieldfrom", None)
-        if inner is None:
-            break
-        g = inner
-    if g is None or getattr(g, "gi_code", None) is not _DOWN_CODE:
+    """(sem, mode) when ``t`` stopped at the preemption point of a lock acquisition: ``_down``
+    is the one kernel path whose point declares a ``(sem, mode)`` pair (``preempt`` declares
+    ``(kind, name)`` keys)."""
+    pt = t.point
+    if pt is None or not pt.keys:
         return None
-    loc = g.gi_frame.f_locals
-    return loc.get("sem"), loc.get("mode", "W")
+    k0 = pt.keys[0]
+    if type(k0) is tuple and type(k0[0]) is RwSem:
+        return k0
+    return None
 
 
 # -- the machine after setup -----------------------------------------------------------------
@@ -137,17 +138,28 @@ def _announced(t: Task) -> tuple[Any, str] | None:
 class Machine:
     """The post-setup state of a :class:`Problem`, rebuilt cheaply for every execution."""
 
-    def __init__(self, problem: Problem, restore: str = "pickle") -> None:
+    RESTORES = ("inplace", "pickle", "deepcopy", "replay")
+
+    def __init__(self, problem: Problem, restore: str = "inplace") -> None:
+        if restore not in self.RESTORES:
+            raise ValueError(f"restore must be one of {', '.join(self.RESTORES)}")
         self.problem = problem
         self.restore = restore
+        self.epoch = 0  # how many times the state was rebuilt (a Run knows which one it has)
         s = self._setup()
         self.next_job = s.next_job
         s.k.trace_buf.clear()
         self.blob = b""
+        self._snap: Snapshot | None = None
         if s.k.sched.tasks:
             self.restore = "replay"  # live generators cannot be pickled or copied
-        else:
-            self.blob = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
+            return
+        self.blob = pickle.dumps(s, protocol=pickle.HIGHEST_PROTOCOL)
+        if self.restore == "inplace":
+            try:
+                self._snap = Snapshot(s)
+            except Unsupported:
+                self.restore = "pickle"
 
     def _setup(self) -> Session:
         p = self.problem
@@ -167,7 +179,13 @@ class Machine:
         return s
 
     def fresh(self, trace: bool = False) -> Session:
-        if self.restore == "replay":
+        """The post-setup state, ready for an execution (``trace``: record kernel events)."""
+        self.epoch += 1
+        if self._snap is not None:
+            s = self._snap.root
+            close_tasks(s.k.sched)  # the previous execution's, before its state is overwritten
+            self._snap.restore()
+        elif self.restore == "replay":
             s = self._setup()
             s.k.trace_buf.clear()
         elif self.restore == "deepcopy" and self.blob:
@@ -213,15 +231,16 @@ class Run:
     runs them after the command that started them, they run at once, with no choice.
     """
 
-    __slots__ = ("_syscalls", "announced", "cur", "eager", "jobs", "k", "lines", "marks",
-                 "mm_names",
-                 "names", "next_line", "problem", "rank", "s", "sched", "steps", "tasks",
-                 "threads")
+    __slots__ = ("_syscalls", "announced", "cur", "eager", "epoch", "jobs", "k", "lines",
+                 "machine", "marks", "mm_names", "names", "next_line", "problem", "rank", "s",
+                 "sched", "steps", "tasks", "threads")
 
     def __init__(self, machine: Machine, trace: bool = False, eager: bool = True) -> None:
         self.problem = machine.problem
         self.eager = eager
         self.s = s = machine.fresh(trace)
+        self.machine = machine
+        self.epoch = machine.epoch
         self.k = k = s.k
         self.sched = k.sched
         self.threads = list(self.problem.threads)
@@ -273,6 +292,8 @@ class Run:
     def enabled(self) -> list[str]:
         """Threads (and kernel tasks) that can take a step, in a stable order."""
         k = self.k
+        if self.epoch != self.machine.epoch and self.machine.restore == "inplace":
+            raise RuntimeError("this run's machine state was put back for a later run")
         if k.crashed:
             return []
         out = self._enabled()
@@ -288,17 +309,22 @@ class Run:
     def _enabled(self) -> list[str]:
         runq = self.sched.runq
         names = self.names
-        kt = [t for t in runq if not t.stopped and not t.done and
-              (id(t) not in names or names[id(t)] in self.tasks)]
+        kt: list[Task] = []  # kernel-started tasks that can run
+        for t in runq:
+            if not t.stopped and not t.done:
+                n = names.get(id(t))
+                if n is None or n in self.tasks:
+                    kt.append(t)
         if kt and self.eager:
             return [self.name_of(kt[0])]
         out = []
+        cur = self.cur
         for n in self.threads:
-            t = self.cur[n]
-            if t is None:
+            task = cur[n]
+            if task is None:
                 if self.next_line[n] < len(self.lines[n]):
                     out.append(n)
-            elif not t.done and t in runq:
+            elif not task.done and task in runq:
                 out.append(n)
         if kt:
             out += [self.name_of(t) for t in kt]
@@ -313,11 +339,14 @@ class Run:
         :data:`EMPTY` is returned instead of a footprint built again."""
         sched = self.sched
         fp: set[Any] = set()
-        marks = self.marks.get(name)
-        nmarks = len(marks) if marks is not None else 0
-        t = self.task_of(name)
-        held0 = list(t.held) if t is not None else []
-        ann0 = self.announced.get(name)
+        marks = self.marks.get(name)  # None: a kernel-started task
+        if marks is not None:
+            nmarks = len(marks)
+            t = self.cur[name]
+        else:
+            nmarks = 0
+            t = self.tasks.get(name)
+        held0 = list(t.held) if footprint and t is not None else []
         sched.footprint = fp
         try:
             if t is None:
@@ -329,6 +358,7 @@ class Run:
                 r = "point"
         finally:
             sched.footprint = None
+        ann0 = self.announced.get(name)
         ann1 = _announced(t) if r == "point" and t is not None else None
         self.announced[name] = ann1
         if marks is not None:
@@ -429,23 +459,8 @@ class Run:
                 self.mm_names[id(mm)] = p.name
 
     def close(self) -> None:
-        """Unwind the generators of tasks still alive, so that the garbage collector does not
-        close them later (kernel paths yield inside ``finally:``, e.g. ``pin_user_pages``
-        re-taking ``mmap_lock``, and ``generator.close()`` then reports "generator ignored
-        GeneratorExit" as an unraisable exception).  Each ``throw`` unwinds at least one
-        ``finally``; the machine is thrown away afterwards."""
-        for t in list(self.sched.tasks):
-            gen: Any = t.gen
-            if gen is None:
-                continue
-            for _ in range(10_000):
-                if gen.gi_frame is None:
-                    break
-                try:
-                    gen.throw(GeneratorExit)
-                except BaseException:
-                    break
-            t.gen = None
+        """End the tasks still alive (:func:`.snapshot.close_tasks`): the execution is over."""
+        close_tasks(self.sched)
 
     def outcome(self) -> checks.Outcome:
         return checks.outcome(self.k)

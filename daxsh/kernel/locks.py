@@ -91,7 +91,7 @@ def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k.sched.note((sem, mode))
     if t.stopped or k.sched.footprint is not None:  # a preemption point (see sched.preempt)
         dropped()
-        yield Point(func, ((sem, mode),))
+        yield Point(func, ((sem, mode),))  # the explorer reads the mode about to be taken here
     k.sched.note((sem, mode))
     if sem._can(mode):
         sem._grant(t, mode)

@@ -6,6 +6,7 @@ man page and the tests all read this registry; a command is defined once.
 from __future__ import annotations
 
 import difflib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -25,10 +26,15 @@ class ArgError(ValueError):
 
 
 class ArgType:
-    """How one argument is parsed and completed."""
+    """How one argument is parsed and completed.
+
+    ``pure``: what :meth:`parse` returns depends only on the text and the session's working
+    directory (not on pins, jobs or other state), so a command line whose arguments are all
+    pure is parsed once and its parse reused (:meth:`Command.parse`)."""
 
     metavar = "WORD"
     accepts_dash = False
+    pure = True
 
     def matches(self, text: str) -> bool:
         """Whether an optional positional of this type would take ``text``; a word it does not
@@ -64,6 +70,8 @@ class Number(ArgType):
 
 
 class Choice(ArgType):
+    pure = False  # the choices are the session's (pins, processes...)
+
     def __init__(self, metavar: str, choices: Callable[[Session], list[str]] | list[str],
                  what: str = "", accepts_dash: bool = False) -> None:
         self.metavar = metavar
@@ -77,7 +85,7 @@ class Choice(ArgType):
     def parse(self, s: Session, text: str) -> str:
         ch = self.choices(s)
         if text not in ch:
-            near = difflib.get_close_matches(text, ch, n=1)
+            near = difflib.get_close_matches(text, ch, n=1) if ch else []
             hint = f"; did you mean '{near[0]}'?" if near else ""
             shown = ", ".join(ch[:12]) + (f", ... ({len(ch)} in all; Tab completes them)"
                                           if len(ch) > 12 else "") if ch else "(none yet)"
@@ -146,18 +154,43 @@ class Command:
             parts.append(f"[{m}]" if p.optional else m)
         return " ".join(parts)
 
+    @functools.cached_property
+    def by_flag(self) -> dict[str, Option]:
+        return {f: o for o in self.options for f in o.flags}
+
+    @functools.cached_property
+    def _parsed(self) -> dict[tuple[tuple[Word, ...], str], dict[str, Any]] | None:
+        """Parses of lines already seen, when every argument type is pure (else None)."""
+        types = [p.type for p in self.params] + [o.type for o in self.options if o.type]
+        return {} if all(t.pure for t in types) else None
+
     def parse(self, s: Session, words: tuple[Word, ...]) -> dict[str, Any]:
+        """The line's arguments by name (commands read them and do not change them)."""
+        cache = self._parsed
+        if cache is None:
+            return self._parse(s, words)
+        key = (words, s.cwd)
+        ns = cache.get(key)
+        if ns is None:
+            ns = self._parse(s, words)
+            if len(cache) >= 1024:
+                cache.clear()
+            cache[key] = ns
+        return dict(ns)
+
+    def _parse(self, s: Session, words: tuple[Word, ...]) -> dict[str, Any]:
         ns: dict[str, Any] = {p.name: ([] if p.repeat else None) for p in self.params}
         for o in self.options:
             ns[o.dest] = False if o.type is None else None
+        by_flag = self.by_flag
         pi = 0
         i = 1
         while i < len(words):
             w = words[i].text
-            opt = next((o for o in self.options if w in o.flags), None)
+            opt = by_flag.get(w)
             if opt is None and w.startswith("--") and "=" in w:
                 head, val = w.split("=", 1)
-                opt = next((o for o in self.options if head in o.flags), None)
+                opt = by_flag.get(head)
                 if opt is not None and opt.type is not None:
                     ns[opt.dest] = _parse_at(s, opt.type, val, i)
                     i += 1

@@ -101,6 +101,7 @@ def _procs(s: Session) -> list[str]:
 
 class JobArg(ArgType):
     metavar = "%N"
+    pure = False  # the session's jobs
 
     def parse(self, s: Session, text: str) -> str:
         t = text.lstrip("%")
