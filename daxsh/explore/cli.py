@@ -136,7 +136,7 @@ def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -
     text = _summary(prob, res, expected, decided)
     rep: dict[str, Any] = {
         "kernel": prob.kernel,
-        "bad": prob.bad or "not clean",
+        "bad": prob.describe_bad(),
         "verdict": verdict,
         "expected": expected,
         "ok": ok,
@@ -169,7 +169,7 @@ def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -
 
 def _summary(prob: Problem, res: Result, expected: str | None, ok: bool | None) -> list[str]:
     name = prob.title or Path(prob.path).stem
-    out = [f"Test {name} on {prob.kernel}: bad = {prob.bad or 'any outcome but clean'}"]
+    out = [f"Test {name} on {prob.kernel}: bad = {prob.describe_bad()}"]
     out.append(f"States {len(res.outcomes)}")
     for o, n in sorted(res.outcomes.items()):
         out.append(f"  {o:<12} {n}")

@@ -28,6 +28,7 @@ from ..kernel.syscalls import Ret, strerror
 from ..lang.lexer import LexError, split
 from ..lang.registry import ArgError, lookup
 from ..lang.session import DONE, ERROR, Session, Syscall
+from ..scenario.bad import Bad
 from .snapshot import Snapshot, Unsupported, close_tasks
 
 
@@ -42,24 +43,33 @@ class Problem:
     seed: int = 0
     setup: list[str] = field(default_factory=list)
     threads: dict[str, list[str]] = field(default_factory=dict)
-    bad: str | None = None  # an outcome kind; None: anything but clean
+    bad: Bad | None = None  # what makes an execution bad; None: any outcome but clean
     title: str = ""
     path: str = ""
     live: bool = False  # setup may leave jobs alive: they are threads too ("explore from here")
+
+    def __post_init__(self) -> None:
+        if isinstance(self.bad, (str, dict)):  # as a scenario writes it: "corruption", {...}
+            self.bad = Bad.parse(self.bad)
 
     @classmethod
     def from_session(cls, s: Session, threads: dict[str, list[str]] | None = None,
                      bad: str | None = None) -> Problem:
         """"Explore from here": the lines an interactive session ran (``Session.executed``)
         are the setup; its live jobs -- stopped, blocked or runnable -- are threads named
-        ``%N``, with ``threads`` (more lines to run concurrently) beside them."""
-        return cls(s.kernel_spec, s.pmem, s.seed, list(s.executed), dict(threads or {}), bad,
-                   "explore from here", "<session>", live=True)
+        ``%N``, with ``threads`` (more lines to run concurrently) beside them; ``bad`` is an
+        outcome."""
+        return cls(s.kernel_spec, s.pmem, s.seed, list(s.executed), dict(threads or {}),
+                   Bad.parse(bad) if bad else None, "explore from here", "<session>", live=True)
 
-    def is_bad(self, o: checks.Outcome) -> bool:
+    def is_bad(self, s: Session, o: checks.Outcome) -> bool:
+        """Is the execution that ended in ``s`` with outcome ``o`` bad?"""
         if self.bad is None:
             return o.outcome != "clean"
-        return self.bad in o.found
+        return self.bad.holds(s, o)
+
+    def describe_bad(self) -> str:
+        return self.bad.describe() if self.bad is not None else "any outcome but clean"
 
     def with_lines(self, setup: list[str], threads: dict[str, list[str]]) -> Problem:
         return Problem(self.kernel, self.pmem, self.seed, list(setup),
@@ -464,3 +474,7 @@ class Run:
 
     def outcome(self) -> checks.Outcome:
         return checks.outcome(self.k)
+
+    def is_bad(self, o: checks.Outcome) -> bool:
+        """Is this execution, ended with outcome ``o``, bad (see :class:`Problem`)?"""
+        return self.problem.is_bad(self.s, o)

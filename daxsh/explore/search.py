@@ -313,8 +313,9 @@ def _execute(machine: Machine, stack: list[Node], reduce: bool, bound: int | Non
         res.blocked += 1
         return
     o = run.outcome()
+    bad = run.is_bad(o)
     run.close()
-    ex = Execution(sched_, results, fps, o.outcome, o.found, o.details, machine.problem.is_bad(o))
+    ex = Execution(sched_, results, fps, o.outcome, o.found, o.details, bad)
     res.add(ex)
 
 
@@ -418,9 +419,9 @@ def run_policy(machine: Machine, choose: Callable[[list[str], str, int], str],
         fps.append(fp)
         prev = p
     o = run.outcome()
+    bad = run.is_bad(o)
     run.close()
-    return Execution(sched_, results, fps, o.outcome, o.found, o.details,
-                     machine.problem.is_bad(o))
+    return Execution(sched_, results, fps, o.outcome, o.found, o.details, bad)
 
 
 def replay(machine: Machine, schedule: list[str], trace: bool = False) -> Execution:

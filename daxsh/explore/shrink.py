@@ -126,6 +126,17 @@ def scenario_text(prob: Problem, ex: Execution, pinned: Pinned, note: str = "") 
             lines.append(f"  {_q(text)},  # {comment}" if comment else f"  {_q(text)},")
         else:
             lines.append(f"  # {comment}")
+    bad = prob.bad
+    expect = [f"outcome = {_q(ex.outcome)}"]
+    if bad is not None and bad.dmesg is not None:
+        expect.append(f"dmesg = [{_q(bad.dmesg)}]")
+    if bad is not None and bad.query is not None:
+        # the bad condition on the final state, checked as the last step's output
+        out = f", output = {_q(bad.contains)}" if bad.contains is not None else ""
+        lines.append(f"  {{ run = {_q(bad.query)}{out} }},  # what makes it bad")
+        if bad.lacks is not None:
+            number = len(prob.setup) + sum(1 for text, _c in pinned.lines if text) + 1
+            expect.append(f"no_output = {{ {number} = {_q(bad.lacks)} }}")
     lines.append("]")
     mach = []
     if prob.pmem != 1 << 30:
@@ -134,7 +145,7 @@ def scenario_text(prob: Problem, ex: Execution, pinned: Pinned, note: str = "") 
         mach.append(f"seed = {prob.seed}")
     if mach:
         lines += ["", "[machine]", *mach]
-    lines += ["", "[expect]", f"outcome = {_q(ex.outcome)}"]
+    lines += ["", "[expect]", *expect]
     return "\n".join(lines) + "\n"
 
 

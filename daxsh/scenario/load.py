@@ -17,6 +17,7 @@ from ..kernel.checks import OUTCOMES
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang.lexer import LexError, parse_number, split
 from ..lang.registry import REGISTRY
+from .bad import Bad
 
 TOP_KEYS = ("title", "description", "refs", "tags", "kernel", "machine", "steps", "setup",
             "threads", "expect")
@@ -51,7 +52,7 @@ class Expect:
     steps: dict[int, str] = field(default_factory=dict)
     output: dict[int, str] = field(default_factory=dict)
     no_output: dict[int, str] = field(default_factory=dict)
-    bad: str | None = None
+    bad: Bad | None = None  # daxsh explore: what makes an execution bad
     verdict: str | None = None
 
     def merged(self, other: Expect) -> Expect:
@@ -311,10 +312,18 @@ def _expect(ctx: _Ctx, raw: dict[str, Any], where: str, sc: Scenario) -> Expect:
         ln = ctx.key_line(key, table if "." in where else "expect")
         if key not in EXPECT_KEYS:
             raise ctx.err(f"unknown key '{where}.{key}'{_near(key, EXPECT_KEYS)}", ln)
-        if key in ("outcome", "bad"):
-            if val not in OUTCOMES or (key == "bad" and val == "clean"):
+        if key == "outcome":
+            if val not in OUTCOMES:
                 raise ctx.err(f"{where}.{key} = '{val}'{_near(str(val), OUTCOMES)}", ln)
-            setattr(ex, key, val)
+            ex.outcome = val
+        elif key == "bad":
+            try:
+                ex.bad = Bad.parse(val)
+            except ValueError as e:
+                if isinstance(val, str):  # an outcome
+                    bad_outcomes = [o for o in OUTCOMES if o != "clean"]
+                    raise ctx.err(f"{where}.bad = '{val}'{_near(val, bad_outcomes)}", ln) from None
+                raise ctx.err(f"{where}.bad: {e}", ln or ctx.table_line(f"{table}.bad")) from None
         elif key == "verdict":
             if val not in VERDICTS:
                 raise ctx.err(f"{where}.verdict = '{val}'{_near(str(val), VERDICTS)}", ln)

@@ -9,6 +9,7 @@ import pytest
 from conftest import EXAMPLE_SETUP, EXAMPLE_THREADS, SMALL, small_machine
 
 from daxsh.explore import Machine, Problem, explore
+from daxsh.scenario.bad import Bad
 from daxsh.explore.search import (
     Limits,
     count_preemptions,
@@ -91,8 +92,10 @@ def test_always_and_never_wording() -> None:
     m = small_machine("unbind-vs-unpin", "v5.19")
     res = explore_tree(m)
     assert res.verdict == "sometimes"
-    m.problem.bad = "clean"  # nothing is "clean" as a bad kind: positive only if found
+    m.problem.bad = Bad(dmesg="no kernel says this")
     assert explore_tree(m).verdict == "never"
+    m.problem.bad = Bad(query="check", contains="outcome:")  # a condition every state meets
+    assert explore_tree(m).verdict == "always"
 
 
 def test_preemption_bound_zero_runs_threads_one_after_another() -> None:
