@@ -296,9 +296,6 @@ class Run:
             self.rank[n] = len(self.rank)
         return n
 
-    def task_of(self, name: str) -> Task | None:
-        return self.cur.get(name) if name in self.cur else self.tasks.get(name)
-
     def enabled(self) -> list[str]:
         """Threads (and kernel tasks) that can take a step, in a stable order."""
         k = self.k

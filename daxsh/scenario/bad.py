@@ -117,15 +117,3 @@ class Bad:
         if self.lacks is not None:
             parts.append(f"`{self.query}` does not show '{self.lacks}'")
         return ", and ".join(parts) or "any outcome but clean"
-
-    def as_toml(self) -> str:
-        """``bad = ...`` as a scenario writes it."""
-        if not self.has_conditions and self.outcome is not None:
-            return f"bad = {_q(self.outcome)}"
-        fields = [f"{k} = {_q(v)}" for k in KEYS if (v := getattr(self, k)) is not None]
-        return "bad = { " + ", ".join(fields) + " }"
-
-
-def _q(s: str) -> str:
-    import json
-    return json.dumps(s, ensure_ascii=False)
