@@ -1,11 +1,14 @@
-"""Instructions per command line, counted by valgrind (callgrind): a figure that does not move
-with the machine's load, for comparing two versions of the model on a noisy machine.
+"""Instructions per command line, or per explorer execution, counted by valgrind (callgrind): a
+figure that does not move with the machine's load, for comparing two versions of the model on a
+noisy machine.
 
-    python benchmarks/instructions.py [FIRST LAST]     # default: lines 300..2300
+    python benchmarks/instructions.py [FIRST LAST]            # default: lines 300..2300
+    python benchmarks/instructions.py --explore [FIRST LAST]  # default: executions 200..1200
 
-It runs the 10,000-line script of benchmarks/run.py up to FIRST and up to LAST lines in two
-processes and prints (instructions(LAST) - instructions(FIRST)) / (LAST - FIRST), so start-up
-and imports cancel out.  Needs valgrind (apt-get install valgrind); not part of CI.
+It runs the 10,000-line script of benchmarks/run.py up to FIRST and up to LAST lines (or the
+plain enumeration of bench_explore.py's 2-thread scenario up to FIRST and LAST executions) in two
+processes and prints (instructions(LAST) - instructions(FIRST)) / (LAST - FIRST), so start-up,
+imports and the setup cancel out.  Needs valgrind (apt-get install valgrind); not part of CI.
 """
 
 from __future__ import annotations
@@ -29,12 +32,22 @@ for line in run.script_10k()[:int(os.environ["DAXSH_LINES"])]:
     s.execute(line)
 """
 
+EXPLORE_CHILD = """
+import os, sys
+sys.path.insert(0, "benchmarks")
+from bench_explore import TWO_THREADS
+from daxsh.explore import Machine
+from daxsh.explore.search import Limits, explore_tree
+explore_tree(Machine(TWO_THREADS), reduce=False,
+             limits=Limits(budget=int(os.environ["DAXSH_LINES"])))
+"""
 
-def instructions(lines: int) -> int:
+
+def instructions(lines: int, child: str = CHILD) -> int:
     env = dict(os.environ, DAXSH_LINES=str(lines), PYTHONHASHSEED="0")
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                          sys.executable, "-c", CHILD], cwd=ROOT, env=env, capture_output=True,
+                          sys.executable, "-c", child], cwd=ROOT, env=env, capture_output=True,
                          text=True, check=True)
     m = re.search(r"Collected : (\d+)", out.stderr)
     if m is None:
@@ -46,10 +59,19 @@ def main() -> int:
     if shutil.which("valgrind") is None:
         print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
         return 2
-    first, last = (int(x) for x in sys.argv[1:3]) if len(sys.argv) >= 3 else (300, 2300)
-    per_line = (instructions(last) - instructions(first)) / (last - first)
-    print(f"{per_line:,.0f} instructions per command line (lines {first}..{last} of the "
-          "10,000-line script)")
+    args = sys.argv[1:]
+    explore = "--explore" in args
+    args = [a for a in args if a != "--explore"]
+    first, last = (int(x) for x in args[:2]) if len(args) >= 2 else \
+        ((200, 1200) if explore else (300, 2300))
+    child = EXPLORE_CHILD if explore else CHILD
+    per = (instructions(last, child) - instructions(first, child)) / (last - first)
+    if explore:
+        print(f"{per:,.0f} instructions per execution (executions {first}..{last} of the "
+              "2-thread scenario's plain enumeration)")
+    else:
+        print(f"{per:,.0f} instructions per command line (lines {first}..{last} of the "
+              "10,000-line script)")
     return 0
 
 
