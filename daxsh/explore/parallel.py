@@ -21,7 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from .runner import Machine, Problem, Run
-from .search import Limits, Result, Stop, explore_random, explore_tree
+from .search import Limits, Result, explore_random, explore_tree
 
 TASKS_PER_JOB = 8  # subtrees per worker process (see explore_parallel)
 
@@ -79,21 +79,14 @@ class _SharedLimits(Limits):
 
     own_budget = False
 
-    def check(self, res: Result) -> None:
+    def counts(self, res: Result) -> tuple[int, bool]:
         done, bad = _WORKER["done"], _WORKER["bad"]
         with done.get_lock():
             done.value += 1
             total = res.executions if self.own_budget else done.value
         if res.positive:
             bad.value = 1
-        if self.stop_on_bad and bad.value:
-            raise Stop
-        if self.budget is not None and total >= self.budget:
-            res.budget_hit = True
-            raise Stop
-        if self.deadline is not None and time.monotonic() > self.deadline:
-            res.budget_hit = True
-            raise Stop
+        return total, bool(bad.value)
 
 
 def _worker(args: tuple[Any, ...]) -> Result:

@@ -146,12 +146,17 @@ class Limits:
     stop_on_bad: bool = False
     progress: Callable[[Result], None] | None = None
 
+    def counts(self, res: Result) -> tuple[int, bool]:
+        """(executions so far, whether a bad one was found), after ``res`` added one."""
+        return res.executions, bool(res.positive)
+
     def check(self, res: Result) -> None:
         if self.progress is not None and res.executions % 64 == 0:
             self.progress(res)
-        if self.stop_on_bad and res.positive:
+        done, found_bad = self.counts(res)
+        if self.stop_on_bad and found_bad:
             raise Stop
-        if self.budget is not None and res.executions >= self.budget:
+        if self.budget is not None and done >= self.budget:
             res.budget_hit = True
             raise Stop
         if self.deadline is not None and time.monotonic() > self.deadline:
