@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..lang.session import Session
+from ..scenario.bad import Bad
 from .runner import Machine, Problem
 from .search import Execution, Result, explore
 from .shrink import pin_schedule
@@ -34,7 +35,7 @@ class FromHere:
 
 
 def explore_session(s: Session, threads: dict[str, list[str]] | None = None,
-                    bad: str | None = None, **kw: Any) -> FromHere:
+                    bad: Bad | str | None = None, **kw: Any) -> FromHere:
     prob = Problem.from_session(s, threads, bad)
     machine = Machine(prob)
     kw.setdefault("count", False)

@@ -54,13 +54,14 @@ class Problem:
 
     @classmethod
     def from_session(cls, s: Session, threads: dict[str, list[str]] | None = None,
-                     bad: str | None = None) -> Problem:
+                     bad: Bad | str | None = None) -> Problem:
         """"Explore from here": the lines an interactive session ran (``Session.executed``)
         are the setup; its live jobs -- stopped, blocked or runnable -- are threads named
-        ``%N``, with ``threads`` (more lines to run concurrently) beside them; ``bad`` is an
-        outcome."""
+        ``%N``, with ``threads`` (more lines to run concurrently) beside them; ``bad`` is
+        what counts as bad (an outcome or conditions, as in a scenario)."""
         return cls(s.kernel_spec, s.pmem, s.seed, list(s.executed), dict(threads or {}),
-                   Bad.parse(bad) if bad else None, "explore from here", "<session>", live=True)
+                   Bad.parse(bad) if isinstance(bad, str) else bad, "explore from here",
+                   "<session>", live=True)
 
     def is_bad(self, s: Session, o: checks.Outcome) -> bool:
         """Is the execution that ended in ``s`` with outcome ``o`` bad?"""

@@ -105,6 +105,48 @@ only.
 .TP
 .B tui
 Open the live screen on this session; what is typed there joins this session's history.
+.SS Exploring from here
+.TP
+.BI explore " [\-\-bad OUTCOME] [\-\-dmesg TEXT] [\-\-query CMD \-\-contains TEXT | \-\-lacks TEXT] [\-\-thread 'LINE; LINE'] ..."
+Run every interleaving, at the model's preemption points, of the session's live jobs
+(stopped, blocked or runnable) and of each
+.B \-\-thread
+(command lines run one after another beside them), starting from the state being viewed,
+as
+.B daxsh explore
+does for a scenario's
+.BR [threads] .
+Print the verdict (never, sometimes, always) with its Positive and Negative counts.
+An execution is bad when all the conditions given hold, as in a scenario's
+.B [expect.bad]
+table:
+.B \-\-bad
+an outcome
+.RB ( corruption ,
+.BR oops ,
+.BR deadlock ,
+.BR hung ),
+.B \-\-dmesg
+a text of the final kernel log,
+.B \-\-query
+a command that reads the state
+.RB ( show ,
+.BR check ,
+.BR dmesg ...)
+whose output has a line with the
+.B \-\-contains
+text, or none with the
+.B \-\-lacks
+text.
+With no condition, any outcome but clean is bad.
+The session is not changed; a bad interleaving opens as a new branch, its schedule typed as
+.B start
+and
+.B step
+lines, to step through,
+.B diff
+and
+.BR record .
 .SS Journal and resume
 Every session is journaled as it goes, one JSON line per state-changing command (flushed
 each time) in

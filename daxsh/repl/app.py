@@ -273,33 +273,38 @@ class DaxShell(cmd2.Cmd):
 
     # -- explore from here ------------------------------------------------------------------------
     def do_explore(self, statement: Statement) -> None:
-        """explore [--bad OUTCOME] [--thread 'LINE; LINE' ...]: decide the race from here."""
+        """explore [--bad OUTCOME] [--dmesg T] [--query CMD --contains T | --lacks T]
+        [--thread 'LINE; LINE' ...]: decide the race from here.  The conditions are those of
+        a scenario's ``[expect.bad]`` table (daxsh-scenario(5)); ``--bad`` is its outcome."""
         import shlex
 
         from ..explore.live import explore_session
-        from ..kernel.checks import OUTCOMES
+        from ..scenario.bad import KEYS, Bad
         try:
             words = shlex.split(statement.args)
         except ValueError as e:
             self._usage("explore", str(e))
             return
-        bad: str | None = None
+        conds: dict[str, str] = {}
         threads: dict[str, list[str]] = {}
-        i = 0
-        while i < len(words):
+        flags = {"--bad": "outcome", **{f"--{k}": k for k in KEYS if k != "outcome"}}
+        for i in range(0, len(words), 2):
             w = words[i]
-            if w in ("--bad", "--thread") and i + 1 < len(words):
-                if w == "--bad":
-                    bad = words[i + 1]
-                else:
-                    threads[f"t{len(threads) + 1}"] = [x.strip() for x in words[i + 1].split(";")
-                                                       if x.strip()]
-                i += 2
-                continue
-            self._usage("explore", f"unexpected '{w}'")
-            return
-        if bad is not None and (bad not in OUTCOMES or bad == "clean"):
-            self._usage("explore", f"--bad takes one of {', '.join(o for o in OUTCOMES if o != 'clean')}")
+            if w not in flags and w != "--thread":
+                self._usage("explore", f"unexpected '{w}' (options: {', '.join(flags)}, --thread)")
+                return
+            if i + 1 == len(words) or words[i + 1] in flags or words[i + 1] == "--thread":
+                self._usage("explore", f"{w} needs a value")
+                return
+            if w == "--thread":
+                threads[f"t{len(threads) + 1}"] = [x.strip() for x in words[i + 1].split(";")
+                                                   if x.strip()]
+            else:
+                conds[flags[w]] = words[i + 1]
+        try:
+            bad = Bad.parse(conds, flags=True) if conds else None
+        except ValueError as e:
+            self._usage("explore", str(e))
             return
         live = [j for j in self.tl.session.jobs.values() if not j.task.done]
         if not threads and not live:
@@ -317,7 +322,7 @@ class DaxShell(cmd2.Cmd):
         res = found.result
         self.poutput(f"{res.verdict.capitalize()}  (Positive: {res.positive}, Negative: "
                      f"{res.negative}), {res.executions} executions"
-                     + (f", bad = {bad}" if bad else ""))
+                     + (f", bad: {bad.describe()}" if bad else ""))
         if not found.lines:
             return
         name = self.tl.fork_here()

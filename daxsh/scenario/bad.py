@@ -49,9 +49,14 @@ class Bad:
     lacks: str | None = None
 
     @classmethod
-    def parse(cls, raw: object) -> Bad:
+    def parse(cls, raw: object, flags: bool = False) -> Bad:
         """``bad`` as written in a scenario: an outcome or a table.  Raises ``ValueError``
-        with what to write instead."""
+        with what to write instead -- as TOML, or with ``flags`` as the shell's ``explore``
+        options (``--bad OUTCOME``, ``--query CMD``...)."""
+        def say(key: str, val: str | None = None) -> str:
+            name = (f"--{'bad' if key == 'outcome' else key}" if flags else key)
+            return name if val is None else f"{name} '{val}'" if flags else f'{name} = "{val}"'
+
         if isinstance(raw, str):
             raw = {"outcome": raw}
         if not isinstance(raw, dict):
@@ -61,24 +66,26 @@ class Bad:
             if key not in KEYS:
                 raise ValueError(f"unknown condition '{key}' (one of: {', '.join(KEYS)})")
             if not isinstance(val, str) or not val:
-                raise ValueError(f"{key} must be a non-empty string")
+                raise ValueError(f"{say(key)} must be a non-empty string")
         bad = cls(**raw)
         if bad.outcome is not None and (bad.outcome not in OUTCOMES or bad.outcome == "clean"):
-            raise ValueError(f"outcome '{bad.outcome}' is not a bad outcome (one of: "
+            raise ValueError(f"{say('outcome')} '{bad.outcome}' is not a bad outcome (one of: "
                              f"{', '.join(o for o in OUTCOMES if o != 'clean')})")
         if (bad.query is None) != (bad.contains is None and bad.lacks is None):
-            raise ValueError("a query needs contains = \"TEXT\" or lacks = \"TEXT\", and "
-                             "contains/lacks need query = \"COMMAND\" (e.g. query = \"show "
-                             "blocks\", contains = \"ino 14\")")
+            raise ValueError(f"a query needs {say('contains', 'TEXT')} or {say('lacks', 'TEXT')}"
+                             f", and {say('contains')}/{say('lacks')} need "
+                             f"{say('query', 'COMMAND')} (e.g. {say('query', 'show blocks')}, "
+                             f"{say('contains', 'ino 14')})")
         if bad.query is not None:
             try:
                 words = split(bad.query).words
             except LexError as e:
-                raise ValueError(f"query: {e}") from None
+                raise ValueError(f"{say('query')}: {e}") from None
             cmd = REGISTRY.get(words[0].text) if words else None
             if cmd is None or cmd.changes_state or cmd.task:
-                raise ValueError(f"query '{bad.query}': a query is one command that reads the "
-                                 f"state and runs no kernel task ({', '.join(query_commands())})")
+                raise ValueError(f"{say('query')} '{bad.query}': a query is one command that "
+                                 "reads the state and runs no kernel task "
+                                 f"({', '.join(query_commands())})")
         return bad
 
     @property

@@ -61,9 +61,11 @@ SHELL_COMMANDS: dict[str, tuple[str, str, str]] = {
     "replay": ("replay [FILE.toml]", "run a scenario's steps on a fresh machine, stopping at "
                "the first that blocks or fails; `replay` alone goes on", "replay race.toml"),
     "tui": ("tui", "open the live screen on this session", "tui"),
-    "explore": ("explore [--bad OUTCOME] [--thread 'LINE; LINE' ...]",
+    "explore": ("explore [--bad OUTCOME] [--dmesg TEXT] [--query CMD --contains TEXT | --lacks "
+                "TEXT] [--thread 'LINE; LINE' ...]",
                 "every interleaving of the live jobs (and --thread lines) from here; a bad one "
-                "opens as a new branch", "explore --bad corruption --thread 'pin 0x7f0000000000'"),
+                "(all the conditions hold) opens as a new branch",
+                "explore --bad corruption --thread 'pin 0x7f0000000000'"),
     "quit": ("quit", "leave the shell (Ctrl-D too); the journal stays for `daxsh --resume`",
              "quit"),
 }
