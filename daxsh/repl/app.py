@@ -279,7 +279,7 @@ class DaxShell(cmd2.Cmd):
         import shlex
 
         from ..explore.live import explore_session
-        from ..scenario.bad import KEYS, Bad
+        from ..scenario.bad import FLAGS, Bad
         try:
             words = shlex.split(statement.args)
         except ValueError as e:
@@ -287,20 +287,19 @@ class DaxShell(cmd2.Cmd):
             return
         conds: dict[str, str] = {}
         threads: dict[str, list[str]] = {}
-        flags = {"--bad": "outcome", **{f"--{k}": k for k in KEYS if k != "outcome"}}
         for i in range(0, len(words), 2):
             w = words[i]
-            if w not in flags and w != "--thread":
-                self._usage("explore", f"unexpected '{w}' (options: {', '.join(flags)}, --thread)")
+            if w not in FLAGS and w != "--thread":
+                self._usage("explore", f"unexpected '{w}' (options: {', '.join(FLAGS)}, --thread)")
                 return
-            if i + 1 == len(words) or words[i + 1] in flags or words[i + 1] == "--thread":
+            if i + 1 == len(words) or words[i + 1] in FLAGS or words[i + 1] == "--thread":
                 self._usage("explore", f"{w} needs a value")
                 return
             if w == "--thread":
                 threads[f"t{len(threads) + 1}"] = [x.strip() for x in words[i + 1].split(";")
                                                    if x.strip()]
             else:
-                conds[flags[w]] = words[i + 1]
+                conds[FLAGS[w]] = words[i + 1]
         try:
             bad = Bad.parse(conds, flags=True) if conds else None
         except ValueError as e:

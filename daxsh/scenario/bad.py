@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..lang.session import Session
 
 KEYS = ("outcome", "dmesg", "query", "contains", "lacks")
+FLAGS = {("--bad" if k == "outcome" else f"--{k}"): k for k in KEYS}  # the shell's `explore`
 
 
 def query_commands() -> list[str]:
@@ -54,7 +55,7 @@ class Bad:
         with what to write instead -- as TOML, or with ``flags`` as the shell's ``explore``
         options (``--bad OUTCOME``, ``--query CMD``...)."""
         def say(key: str, val: str | None = None) -> str:
-            name = (f"--{'bad' if key == 'outcome' else key}" if flags else key)
+            name = next(f for f, k in FLAGS.items() if k == key) if flags else key
             return name if val is None else f"{name} '{val}'" if flags else f'{name} = "{val}"'
 
         if isinstance(raw, str):
