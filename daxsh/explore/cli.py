@@ -204,15 +204,13 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
     from .shrink import itf, pin_schedule, scenario_text, shrink, trace_lines, verify
     out: list[str] = []
     cprob, cmachine, cex = prob, machine, ex
-    shrunk_note = ""
-    if shrink_it:
-        sh = shrink(prob)
-        if sh is not None:
-            cprob, cex = sh.problem, sh.execution
-            cmachine = Machine(cprob)
-            shrunk_note = (f"shrunk in {sh.elapsed:.2f} s ({sh.tests} tests): "
-                           f"{_nlines(prob)} -> {_nlines(cprob)} lines, "
-                           f"{ex.preemptions} -> {cex.preemptions} preemptions")
+    shrunk_note = ""  # written into the scenario: no time in it, the file is deterministic
+    sh = shrink(prob) if shrink_it else None
+    if sh is not None:
+        cprob, cex = sh.problem, sh.execution
+        cmachine = Machine(cprob)
+        shrunk_note = (f"shrunk ({sh.tests} tests): {_nlines(prob)} -> {_nlines(cprob)} lines, "
+                       f"{ex.preemptions} -> {cex.preemptions} preemptions")
     pinned = pin_schedule(cmachine, cex.schedule)
     text = scenario_text(cprob, cex, pinned, shrunk_note)
     cx: dict[str, Any] = {
@@ -232,8 +230,8 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
         ok, why = verify(text, prob.kernel)
         cx["reproduces"] = ok
         cx["scenario"] = text
-        if shrunk_note:
-            out.append(f"  {shrunk_note}")
+        if sh is not None:
+            out.append(f"  {shrunk_note}, in {sh.elapsed:.2f} s")
         out.append(f"  replays with `daxsh run`: {'yes' if ok else 'NO: ' + why}")
         if args.out:
             path = Path(args.out)

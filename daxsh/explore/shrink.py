@@ -185,7 +185,11 @@ def _build(p: Problem, items: list[tuple[str, int]]) -> Problem:
 
 
 def shrink(prob: Problem, time_limit: float = 10.0, budget: int = 5000) -> Shrunk | None:
-    """ddmin over the lines, then fewest preemptions.  None when the problem has no bad run."""
+    """ddmin over the lines, then fewest preemptions.  None when the problem has no bad run.
+
+    Each test is bounded by ``budget`` executions, the whole by ``time_limit`` seconds: a
+    shrink that ends within them (every shipped scenario's does, in under a second) gives
+    the same result every time; one cut short by the clock keeps the smallest found so far."""
     t0 = time.monotonic()
     deadline = t0 + time_limit
     tests = [0]

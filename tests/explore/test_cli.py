@@ -127,8 +127,7 @@ def _explore_with_hash_seed(path: Path, seed: str) -> dict:
     p = subprocess.run([sys.executable, "-m", "daxsh", "explore", str(path), "--json", "--shrink",
                         "--trace"], capture_output=True, text=True, env=env, timeout=120)
     assert p.returncode == 0, p.stderr
-    text = re.sub(r'"time": [0-9.e-]+', '"time": 0', p.stdout)
-    return json.loads(re.sub(r"shrunk in [0-9.]+ s", "shrunk in 0 s", text))
+    return json.loads(re.sub(r'"time": [0-9.e-]+', '"time": 0', p.stdout))
 
 
 @pytest.mark.parametrize("name", ["dma-vs-truncate-xfs", "truncate-frees-pinned-block"])
