@@ -1,6 +1,7 @@
 """`explore` at the prompt: decide the race from the session's state; a bad interleaving opens
 as a new branch that the timeline can record."""
 
+import contextlib
 import io
 
 import pytest
@@ -45,7 +46,6 @@ def test_explore_says_never_on_the_fixed_kernel_and_changes_nothing() -> None:
 def test_explore_with_nothing_to_interleave_says_how() -> None:
     out, err = io.StringIO(), io.StringIO()
     sh = DaxShell(Timeline("v6.15"), stdout=out)
-    import contextlib
     with contextlib.redirect_stderr(err):
         sh.onecmd_plus_hooks("explore")
         sh.onecmd_plus_hooks("explore --bad nope --thread sync")
@@ -93,7 +93,6 @@ def test_explore_bad_conditions_are_checked_before_anything_runs(args: str, msg:
     sh, out = shell("v4.16")
     before = list(sh.tl.lines)
     err = io.StringIO()
-    import contextlib
     with contextlib.redirect_stderr(err):
         sh.onecmd_plus_hooks(f"explore {args} --thread 'pin 0x7f0000000000 4K'")
     assert msg in err.getvalue()
