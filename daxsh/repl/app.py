@@ -328,7 +328,7 @@ class DaxShell(cmd2.Cmd):
         self.poutput(f"a bad interleaving, on the new branch {name} (`goto` back; `record` it):",
                      style="yellow")
         for line in found.lines:
-            self.poutput(f"{self.prompt}{line}")
+            self.poutput(f"{self.make_prompt()}{line}")
             if self.run_line(line) is None:
                 break
 

@@ -165,6 +165,45 @@ def test_ctrl_r_finds_an_earlier_line_and_ctrl_c_keeps_the_session(tmp_path: Pat
         t.kill()
 
 
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_explore_from_here_opens_a_branch_that_is_recorded_and_run(tmp_path: Path) -> None:
+    """"Explore from here" as typed: a truncate left stopped, then `explore` with a condition
+    on the final state; the bad interleaving is a new branch, stepped to its end, recorded,
+    and `daxsh run` replays the recording."""
+    env = _env(tmp_path / "state")
+    t = Tmux(tmp_path, env, [sys.executable, "-m", "daxsh", "--kernel", "v4.16"])
+    try:
+        t.wait_text("v4.16 sh:/>")
+        for line in ("mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 4K",
+                     "mmap /mnt/a 4K", "touch 0x7f0000000000 4K --write",
+                     "start truncate /mnt/a 0"):
+            t.type_line([(line, "")])
+        t.keys("explore --query 'show blocks' --contains freed-while-pinned "
+               "--thread 'pin 0x7f0000000000 4K; unpin pin1'")
+        t.key("Enter")  # the branch's lines echo prompts too: wait for its last point's
+        s = t.wait(lambda s: t.last_line() == "v4.16 sh:/ b1@11>", "the branch's last point")
+        assert "Sometimes  (Positive:" in s
+        assert "bad: `show blocks` shows 'freed-while-pinned'" in s
+        assert "a bad interleaving, on the new branch b1" in s
+        # its lines, each after the prompt of its own point: the stopped truncate runs
+        # its lines, each after the prompt of its own point on the branch
+        assert "sh:/ [1 stopped] b1@6> start pin 0x7f0000000000 4K" in s
+        assert "sh:/ b1@9> start unpin pin1" in s and "[1]+ Done  truncate /mnt/a 0" in s
+        s = t.type_line([("show blocks", "")])
+        assert "freed-while-pinned" in s
+        t.type_line([("record cx.toml", "")])
+        t.wait_text("to cx.toml")
+        t.key("C-d")
+        t.wait(lambda s: t.dead(), "exit on Ctrl-D")
+    finally:
+        t.kill()
+    steps = tomllib.loads((tmp_path / "cx.toml").read_text())["steps"]
+    assert "start truncate /mnt/a 0" in steps and any(x.startswith("step %") for x in steps)
+    run = subprocess.run([sys.executable, "-m", "daxsh", "run", "cx.toml"], cwd=tmp_path,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
 def test_sigkill_then_resume_restores_the_state(tmp_path: Path) -> None:
     pexpect = pytest.importorskip("pexpect")
     env = _env(tmp_path / "state")
