@@ -33,13 +33,21 @@ for line in run.script_10k()[:int(os.environ["DAXSH_LINES"])]:
 """
 
 EXPLORE_CHILD = """
-import os, sys
-sys.path.insert(0, "benchmarks")
-from bench_explore import TWO_THREADS
-from daxsh.explore import Machine
-from daxsh.explore.search import Limits, explore_tree
-explore_tree(Machine(TWO_THREADS), reduce=False,
-             limits=Limits(budget=int(os.environ["DAXSH_LINES"])))
+import os
+from daxsh.explore import Machine, Problem
+from daxsh.explore.search import Limits, Result, Stop, explore_dfs
+BASE = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax"]
+TWO_THREADS = Problem(
+    "v4.16",
+    setup=[*BASE, "create /mnt/a 4K", "mmap /mnt/a 4K", "touch 0x7f0000000000 4K --write"],
+    threads={"truncator": ["truncate /mnt/a 0", "create /mnt/b 24K"],
+             "device": ["pin 0x7f0000000000 4K", "dma pin1", "unpin pin1"]},
+    bad="corruption")
+try:
+    explore_dfs(Machine(TWO_THREADS), Limits(budget=int(os.environ["DAXSH_LINES"])),
+                Result("dfs", "v4.16"))
+except Stop:
+    pass
 """
 
 

@@ -62,16 +62,19 @@ class ScenarioItem(pytest.Item):
 
 
 class VerdictItem(ScenarioItem):
-    """`daxsh explore` of a scenario's [threads] on one kernel: the verdict must match."""
+    """`daxsh explore` of a scenario's [threads] on one kernel: the verdict must match; an
+    undecided search fails with its reason."""
 
     def runtest(self) -> None:
-        from .explore.scenarios import problems, verdict_matches
+        from .explore.report import verdict_line, verdict_matches
+        from .explore.scenarios import problems
         from .explore.search import explore
 
         for prob, expected in problems(str(self.path), self.spec):
-            res = explore(prob, count=False)
-            if not verdict_matches(res, expected):
+            res = explore(prob)
+            ok = verdict_matches(res, expected)
+            if ok is not True:
+                why = "MISMATCH" if ok is False else f"UNDECIDED ({res.reason})"
                 raise ScenarioFailure(
-                    f"{self.path.name} on {self.spec}: verdict {res.verdict} (Positive "
-                    f"{res.positive}, Negative {res.negative}, {res.executions} executions), "
-                    f"expected {expected}")
+                    f"{self.path.name} on {self.spec}: {verdict_line(res)}, {res.traces} "
+                    f"traces, {res.executions} executions; expected {expected}: {why}")

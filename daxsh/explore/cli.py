@@ -1,50 +1,69 @@
 """``daxsh explore FILE``: decide a scenario's race over the interleavings of its threads.
 
 Prints, for each kernel the scenario names (or ``--kernel``), the verdict with Positive/Negative
-counts as herd7 does, the executions explored against the interleavings that exist, the time,
-and whether the verdict is the one the scenario expects.  Exit status: 0 every verdict matches,
-1 one does not, 2 invalid input (130 interrupted).
+counts as herd7 does, the traces and executions explored, the time, and whether the verdict is
+the one the scenario expects.  Exit status: 0 every verdict matches, 1 a decided verdict
+contradicts what is expected, 2 invalid input, 3 a search ended undecided (budget, time limit,
+Ctrl-C, preemption bound, sampling) and nothing contradicted.
+
+Before a search that looks too big for this machine (:func:`.search.estimate_traces`), a note on
+standard error says so, with the estimate, and suggests ``--preemptions`` or ``--mode random``.
+On a terminal a progress line runs on standard error; elsewhere a line every 10 s says how far
+the search is.  Ctrl-C ends the search (every worker of ``--jobs``) and prints what it found,
+``undecided (interrupted)``.
 
 A counterexample (a bad execution) is shrunk and written as a scenario that pins the schedule
 when the verdict does not match the expectation, or when ``--out``, ``--itf`` or ``--shrink``
-asks for it; otherwise the fewest-preemption bad schedule found is summarised.
+asks for it; otherwise the fewest-preemption bad execution found is summarised.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from .report import expectation_line, search_line, verdict_line, verdict_matches
 from .runner import Machine, Problem, ProblemError
 from .scenarios import Invalid as _Invalid
-from .scenarios import problems, verdict_matches
-from .search import MODES, Execution, Result, explore
+from .scenarios import problems
+from .search import MODES, Execution, Result, estimate_traces, explore
 
-EXIT_OK, EXIT_MISMATCH, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_MISMATCH, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
+TOO_BIG = 200_000  # estimated traces past which the search is said up front to be too big
+QUIET_PROGRESS_S = 10.0
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh explore",
         description="Decide a race over every interleaving of a scenario's [threads] at the "
-                    "model's preemption points (herd7-style verdict: never/sometimes/always).")
+                    "model's preemption points (herd7-style verdict: never/sometimes/always, "
+                    "or undecided with the reason when the search was cut short).")
     p.add_argument("file", help="scenario (TOML) with setup, [threads] and [expect] bad/verdict")
     p.add_argument("--kernel", metavar="K", help="explore on this kernel only (default: every "
                    "kernel the scenario names)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--mode", choices=MODES, default="dpor",
-                   help="dpor (default): partial-order reduction; dfs: plain enumeration; bfs: "
-                        "also a counterexample with the fewest preemptions; random, pct: sampling")
-    p.add_argument("--preemptions", type=int, metavar="N", help="at most N preemptions")
+    p.add_argument("--mode", choices=MODES, default="auto",
+                   help="auto (default): bug hunting with 0, 1, 2 preemptions, then optimal "
+                        "DPOR over every trace; dpor: optimal DPOR only; dfs: plain "
+                        "enumeration; random, pct: sampling (never decides never/always)")
+    p.add_argument("--preemptions", type=int, metavar="N",
+                   help="at most N preemptions (the search is then not exhaustive)")
     p.add_argument("--seed", type=int, default=0, help="seed of random and pct (default 0)")
     p.add_argument("--budget", type=int, metavar="N",
                    help="at most N executions (random/pct default 1000)")
     p.add_argument("--time-limit", type=float, metavar="SECS", help="stop after SECS seconds")
     p.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes")
+    p.add_argument("--cluster", metavar="ADDRESS",
+                   help="run the search's shares on a Dask cluster (scheduler address, e.g. "
+                        "tcp://host:8786; needs `pip install 'daxsh[cluster]'`)")
+    p.add_argument("--count-all", action="store_true",
+                   help="explore every trace even once the verdict is decided (full counts)")
     p.add_argument("--pct-depth", type=int, default=3, metavar="D", help=argparse.SUPPRESS)
     p.add_argument("--shrink", action="store_true", help="always shrink a counterexample")
     p.add_argument("--no-shrink", action="store_true", help="never shrink")
@@ -59,10 +78,20 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.jobs < 1 or (args.budget is not None and args.budget < 1) or \
-            (args.preemptions is not None and args.preemptions < 0):
-        print("daxsh explore: --jobs and --budget must be positive, --preemptions >= 0",
-              file=sys.stderr)
+            (args.preemptions is not None and args.preemptions < 0) or \
+            (args.time_limit is not None and not args.time_limit > 0):
+        print("daxsh explore: --jobs and --budget must be at least 1, --preemptions at least "
+              "0 and --time-limit a positive number of seconds", file=sys.stderr)
         return EXIT_INVALID
+    if (args.jobs > 1 or args.cluster) and (args.preemptions is not None or args.mode == "dfs"):
+        print("daxsh explore: --jobs and --cluster split a DPOR or sampling search: leave out "
+              "--preemptions and --mode dfs", file=sys.stderr)
+        return EXIT_INVALID
+    for out in (args.out, args.itf):
+        if out and not Path(out).resolve().parent.is_dir():
+            print(f"daxsh explore: cannot write {out}: no directory "
+                  f"{Path(out).resolve().parent}", file=sys.stderr)
+            return EXIT_INVALID
     try:
         todo = problems(args.file, args.kernel)
     except _Invalid as e:
@@ -78,86 +107,135 @@ def main(argv: list[str] | None = None) -> int:
             print(f"daxsh explore: {args.file} (kernel {prob.kernel}): {e}", file=sys.stderr)
             return EXIT_INVALID
         reports.append(rep)
+        text = rep.pop("_text")
         if not args.json:
-            print("\n".join(rep.pop("_text")))
-        else:
-            rep.pop("_text")
-        if rep["interrupted"]:
-            status = EXIT_INTERRUPTED
-            break
-        if not rep["ok"] and status == EXIT_OK:
+            _print_safely("\n".join(text))
+        if rep["matches"] is False:
             status = EXIT_MISMATCH
+        elif rep["matches"] is None and status == EXIT_OK:
+            status = EXIT_UNDECIDED
+        if rep["interrupted"]:
+            break
     if args.json:
         top = dict(reports[0]) if reports else {}
         top["file"] = args.file
         top["ok"] = all(r["ok"] for r in reports)
         top["runs"] = reports
-        print(json.dumps(top, indent=2))
+        _print_safely(json.dumps(top, indent=2))
     return status
 
 
-def _progress_bar(prob: Problem) -> tuple[Any, Any]:
-    """A rich progress line on a terminal (rich is imported only here)."""
-    if not sys.stderr.isatty():
-        return None, None
+def _print_safely(text: str) -> None:
+    """Print with Ctrl-C ignored meanwhile: a second Ctrl-C does not cut the summary."""
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    except ImportError:  # pragma: no cover
-        return None, None
-    prog = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
-                    console=Console(stderr=True), transient=True)
-    task = prog.add_task(f"exploring on {prob.kernel}")
-    t0 = time.monotonic()
+        print(text, flush=True)
+    finally:
+        signal.signal(signal.SIGINT, old)
 
-    def cb(res: Result) -> None:
-        rate = res.executions / max(time.monotonic() - t0, 1e-9)
-        prog.update(task, description=f"exploring on {prob.kernel}: {res.executions} executions "
-                    f"({rate:.0f}/s), positive {res.positive}, negative {res.negative}")
 
-    return prog, cb
+class _Progress:
+    """A progress line on a terminal (rich, imported only here); elsewhere a line on standard
+    error every 10 s: executions, rate, traces, and the best counterexample so far."""
+
+    def __init__(self, prob: Problem, quiet: bool) -> None:
+        self.prob = prob
+        self.t0 = time.monotonic()
+        self.last = self.t0
+        self.bar: Any = None
+        self.task: Any = None
+        if quiet:
+            self.tty = False
+            return
+        self.tty = sys.stderr.isatty()
+        if self.tty:
+            try:
+                from rich.console import Console
+                from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            except ImportError:  # pragma: no cover
+                self.tty = False
+                return
+            self.bar = Progress(SpinnerColumn(), TextColumn("{task.description}"),
+                                TimeElapsedColumn(), console=Console(stderr=True), transient=True)
+            self.task = self.bar.add_task(f"exploring on {prob.kernel}")
+            self.bar.start()
+
+    def text(self, res: Result) -> str:
+        now = time.monotonic()
+        rate = res.executions / max(now - self.t0, 1e-9)
+        best = ""
+        if res.best_bad is not None:
+            best = (f"; bad found: {res.best_bad.outcome} with {res.best_bad.preemptions} "
+                    f"preemption(s)")
+        return (f"exploring on {self.prob.kernel}: {res.executions} executions ({rate:.0f}/s), "
+                f"{res.traces} traces, positive {res.positive}, negative {res.negative}{best}")
+
+    def __call__(self, res: Result) -> None:
+        if self.bar is not None:
+            if res.executions % 16 == 0:
+                self.bar.update(self.task, description=self.text(res))
+            return
+        now = time.monotonic()
+        if now - self.last >= QUIET_PROGRESS_S:
+            self.last = now
+            print(f"daxsh explore: {self.text(res)}", file=sys.stderr, flush=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -> dict[str, Any]:
     machine = Machine(prob)
-    prog, cb = _progress_bar(prob) if not args.json else (None, None)
-    if prog is not None:
-        prog.start()
+    est = None
+    if args.mode in ("auto", "dpor") and args.preemptions is None and not args.budget \
+            and not args.time_limit:
+        est = estimate_traces(machine)
+        if est > TOO_BIG:
+            print(f"daxsh explore: {prob.path} on {prob.kernel}: this race has about {est:,} "
+                  "traces (an estimate from one execution), more than one machine searches in "
+                  "reasonable time. Try --preemptions 2 (a bounded search, for bugs), --mode "
+                  "random --budget N, --time-limit SECS, fewer or shorter threads, or --jobs / "
+                  "--cluster.", file=sys.stderr)
+    progress = _Progress(prob, args.json)
     try:
         res = explore(machine, mode=args.mode, preemptions=args.preemptions, seed=args.seed,
                       budget=args.budget, jobs=args.jobs, time_limit=args.time_limit,
-                      progress=cb)
+                      progress=progress, count_all=args.count_all, cluster=args.cluster)
     finally:
-        if prog is not None:
-            prog.stop()
-    verdict = res.verdict
-    decided = verdict_matches(res, expected)
-    ok = decided is True
-    text = _summary(prob, res, expected, decided)
+        progress.stop()
+    matches = verdict_matches(res, expected)
+    text = _summary(prob, res, expected)
     rep: dict[str, Any] = {
         "kernel": prob.kernel,
         "bad": prob.describe_bad(),
-        "verdict": verdict,
+        "verdict": res.verdict,
+        "reason": res.reason,
+        "decided": res.verdict != "undecided",
         "expected": expected,
-        "ok": ok,
-        "decided": decided is not None,
+        "matches": matches,
+        "ok": matches is True,
         "positive": res.positive,
         "negative": res.negative,
+        "traces": res.traces,
         "executions": res.executions,
-        "interleavings": res.interleavings,
-        "interleavings_exact": res.interleavings_exact,
-        "exhaustive": res.exhaustive and not res.bounded,
+        "sleep_set_blocked": res.blocked,
+        "redundant": max(0, res.executions - res.blocked - res.traces),
+        "counts_complete": res.complete_counts,
+        "exhaustive": res.exhaustive,
         "preemption_bound": args.preemptions,
         "mode": res.mode,
+        "phases": [{"phase": n, "executions": c, "time": round(t, 4)} for n, c, t in res.phases],
+        "found_at": res.found_at or None,
         "outcomes": dict(res.outcomes),
-        "sleep_set_blocked": res.blocked,
+        "estimated_traces": est,
         "time": round(res.elapsed, 4),
         "interrupted": res.interrupted,
         "counterexample": None,
     }
     ex = res.best_bad
-    if ex is not None:
-        want_full = (not ok) or args.shrink or args.out or args.itf or args.trace
+    if ex is not None and not res.interrupted:
+        want_full = (matches is False) or args.shrink or args.out or args.itf or args.trace
         cx, lines = _counterexample(prob, machine, ex, res, args,
                                     shrink_it=bool(want_full) and not args.no_shrink,
                                     full=bool(want_full))
@@ -167,34 +245,22 @@ def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -
     return rep
 
 
-def _summary(prob: Problem, res: Result, expected: str | None, ok: bool | None) -> list[str]:
+def _summary(prob: Problem, res: Result, expected: str | None) -> list[str]:
     name = prob.title or Path(prob.path).stem
     out = [f"Test {name} on {prob.kernel}: bad = {prob.describe_bad()}"]
     out.append(f"States {len(res.outcomes)}")
     for o, n in sorted(res.outcomes.items()):
         out.append(f"  {o:<12} {n}")
-    word = {"never": "Never", "sometimes": "Sometimes", "always": "Always"}[res.verdict]
-    out.append(f"{word}  (Positive: {res.positive}, Negative: {res.negative})")
-    inter = "?" if res.interleavings is None else \
-        (str(res.interleavings) if res.interleavings_exact else f"~{res.interleavings}")
-    factor = ""
-    if res.interleavings and res.executions and res.exhaustive and not res.bounded:
-        factor = f", {res.interleavings / res.executions:.1f}x fewer"
-    how = res.mode + (f", <= {res.bound} preemptions" if res.bounded else "")
-    out.append(f"Executions {res.executions} of {inter} interleavings ({how}{factor}), "
-               f"{res.elapsed:.2f} s")
-    if not res.exhaustive or res.bounded:
-        why = "interrupted" if res.interrupted else "budget or time limit" if res.budget_hit else \
-            "preemption bound" if res.bounded else "sampling"
-        out.append(f"  (not exhaustive: {why})")
+    out.append(verdict_line(res))
+    out.append(search_line(res))
+    if res.stopped_decided:
+        out.append("  (the search stopped once the verdict was decided; --count-all explores "
+                   "every trace)")
+    if res.found_at:
+        out.append(f"  first bad execution found by: {res.found_at}")
     if res.interrupted:
         out.append("  interrupted: the counts are what was explored so far")
-    if expected is None:
-        out.append("Expected: (no verdict in [expect])")
-    elif ok is None:
-        out.append(f"Expected: {expected} -> UNDECIDED (the search was not exhaustive)")
-    else:
-        out.append(f"Expected: {expected} -> {'ok' if ok else 'MISMATCH'}")
+    out.append(expectation_line(res, expected))
     return out
 
 
@@ -219,6 +285,7 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
         "preemptions": cex.preemptions,
         "steps": len(cex.schedule),
         "schedule": _runs(cex.schedule),
+        "found_by": ex.phase,
         "shrunk": bool(shrunk_note),
     }
     out.append(f"Counterexample: {cex.outcome}, {cex.preemptions} preemption(s), "
@@ -237,15 +304,22 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
             path = Path(args.out)
             if len(getattr(args, "_kernels", [])) > 1:
                 path = path.with_name(f"{path.stem}.{prob.kernel.replace(' ', '_')}{path.suffix}")
-            path.write_text(text, encoding="utf-8")
-            out.append(f"  written to {path}")
+            try:
+                path.write_text(text, encoding="utf-8")
+                out.append(f"  written to {path}")
+            except OSError as e:
+                out.append(f"  NOT written to {path}: {e.strerror}")
         else:
             out.append("  as a scenario (--out FILE writes it):")
             out += ["    " + x for x in text.splitlines() if x.startswith("  ") and '"' in x
                     and "# setup" not in x]
         if args.itf:
-            Path(args.itf).write_text(json.dumps(itf(cmachine, cex), indent=1), encoding="utf-8")
-            out.append(f"  ITF trace written to {args.itf}")
+            try:
+                Path(args.itf).write_text(json.dumps(itf(cmachine, cex), indent=1),
+                                          encoding="utf-8")
+                out.append(f"  ITF trace written to {args.itf}")
+            except OSError as e:
+                out.append(f"  ITF trace NOT written to {args.itf}: {e.strerror}")
         if args.trace:
             out += ["    " + x for x in trace_lines(cmachine, cex.schedule)]
     return cx, out

@@ -38,7 +38,6 @@ def explore_session(s: Session, threads: dict[str, list[str]] | None = None,
                     bad: Bad | str | None = None, **kw: Any) -> FromHere:
     prob = Problem.from_session(s, threads, bad)
     machine = Machine(prob)
-    kw.setdefault("count", False)
     res = explore(machine, **kw)
     ex = res.best_bad
     lines: list[str] = []

@@ -1,15 +1,22 @@
-"""``--jobs N``: the search split over worker processes.
+"""``--jobs N``: the search split over worker processes (``--cluster``: over a cluster's workers).
 
-Tree modes (``dfs``, ``dpor``, ``bfs``) split the schedule tree by prefixes: the first levels are
-enumerated plainly until there are at least 8 x N subtrees, and each subtree is one task, searched
-with its first choices forced by whichever worker is free.  Every subtree is searched in full
-(DPOR does not add backtrack points inside a forced prefix: the other prefixes cover those
-branches), so the verdict is the same as with one process; the executions may be more (sleep sets
-do not cross subtrees).  ``--budget`` counts the executions of all workers together.  Randomised
-modes split the budget, each worker with its own seed.
+The tree of executions is cut into subtrees: the first events are enumerated with sleep sets
+(Godefroid 1996) until there are at least 8 x N states -- a *share* is the schedule that leads to
+one of them and the sleep set there.  Each share is searched in full by optimal DPOR
+(:mod:`.dpor`) with its first events forced and that sleep set, by whichever worker is free.
+Every trace has an execution in some share (DPOR from a state explores every trace from it;
+the sleep sets only drop shares whose traces another share has), and a trace reached in two
+shares is counted once: :class:`~.search.Result` counts traces by their fingerprints.  So the
+verdict and the counts (traces, positive, negative, outcomes) are those of one process; only the
+number of executions run may be higher (``redundant``).
 
-Each worker gets the parent's :class:`Machine` (inherited through ``fork`` where there is one,
-pickled otherwise), so the setup is not run again.
+Randomised modes split the budget, each worker with its own seed.  ``--budget`` counts the
+executions of all workers together; so does stopping once the verdict is decided.
+
+Each worker gets the parent's :class:`Machine` (inherited through ``fork``), so the setup is not
+run again; a cluster's workers build theirs from the :class:`Problem` once per process.
+Ctrl-C stops every worker at once: each returns what it explored, the parent adds them up and
+reports ``undecided (interrupted)``.
 """
 
 from __future__ import annotations
@@ -17,141 +24,222 @@ from __future__ import annotations
 import multiprocessing as mp
 import signal
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
+from ..kernel.footprint import Footprint
 from .runner import Machine, Problem, Run
-from .search import Limits, Result, explore_random, explore_tree
+from .search import Limits, Result, Stop, explore_dpor, explore_random
 
-TASKS_PER_JOB = 8  # subtrees per worker process (see explore_parallel)
+SHARES_PER_JOB = 8
 
 
-def prefixes(machine: Machine, want: int, max_depth: int = 6) -> list[tuple[str, ...]]:
-    """Schedule prefixes that split the tree into at least ``want`` subtrees (or as many as
-    there are within ``max_depth`` steps)."""
-    frontier: list[tuple[str, ...]] = [()]
+@dataclass(frozen=True)
+class Share:
+    """A part of the search: the first events (forced) and the sleep set they lead to."""
+
+    prefix: tuple[str, ...]
+    sleep: tuple[tuple[str, Footprint], ...] = ()
+
+
+def shares(machine: Machine, want: int, max_depth: int = 8) -> tuple[list[Share], list[Any]]:
+    """Cut the tree into at least ``want`` shares (or as many as ``max_depth`` events give).
+    Returns the shares and the executions that ended within the cut (they are complete)."""
+    frontier: list[Share] = [Share(())]
+    finished: list[Any] = []
     for _ in range(max_depth):
         if len(frontier) >= want:
             break
-        nxt: list[tuple[str, ...]] = []
+        nxt: list[Share] = []
         grew = False
-        for pre in frontier:
+        for sh in frontier:
             run = Run(machine)
-            ok = True
-            for p in pre:
-                if p not in run.enabled():
-                    ok = False
-                    break
-                run.step(p)
-            en = run.enabled() if ok else []
-            run.close()
+            for p in sh.prefix:
+                run.step(p, footprint=False)
+            en = run.enabled()
             if not en:
-                nxt.append(pre)
+                run.close()
+                finished.append(sh)
                 continue
+            sleep = dict(sh.sleep)
+            choices = [q for q in en if q not in sleep]
+            run.close()
+            if not choices:
+                continue  # every thread here is asleep: its traces are another share's
             grew = True
-            nxt.extend((*pre, p) for p in en)
+            done: dict[str, Footprint] = {}
+            for p in choices:
+                r2 = Run(machine)
+                for q in sh.prefix:
+                    r2.step(q, footprint=False)
+                e = r2.step(p)
+                r2.close()
+                child = {q: f for q, f in {**sleep, **done}.items()
+                         if q != p and not f.dep(e.fp)}
+                nxt.append(Share((*sh.prefix, p), tuple(sorted(child.items()))))
+                done[p] = e.fp
         frontier = nxt
         if not grew:
             break
-    return frontier
+    return frontier, finished
 
 
+# -- the worker side --------------------------------------------------------------------------
+
+_WORKER: dict[str, Any] = {}
 _BUSY = [False]
-_WORKER: dict[str, Any] = {}  # in a worker process: its machine and the shared counters
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
-    """Ctrl-C in a worker: a busy one stops its search and returns what it explored; an idle
-    one ignores it (the parent collects the results)."""
+    """Ctrl-C in a worker: a busy one stops its search and returns what it explored."""
     if _BUSY[0]:
         raise KeyboardInterrupt
 
 
-def _init_worker(machine: Machine, done: Any, bad: Any) -> None:
+def _init_worker(machine: Machine | None, problem: Problem | None, stop: Any, count: Any) -> None:
     signal.signal(signal.SIGINT, _on_sigint)
-    _WORKER.update(machine=machine, done=done, bad=bad)
+    _WORKER.update(machine=machine, problem=problem, stop=stop, count=count)
 
 
 class _SharedLimits(Limits):
-    """The limits of the whole search, counted over every worker: executions done (the
-    budget, unless each worker has its own share) and whether any worker found a bad
-    execution (``stop_on_bad``)."""
+    """The limits of the whole search, over every worker: the budget, and stopping once any
+    worker decided the verdict (a shared flag)."""
 
-    own_budget = False
+    def check(self, res: Result) -> None:
+        stop, count = _WORKER.get("stop"), _WORKER.get("count")
+        if count is not None:
+            with count.get_lock():
+                count.value += 1
+                total = count.value
+        else:
+            total = res.executions
+        if stop is not None and stop.value:
+            raise Stop
+        decided = res.positive and res.negative and self.stop_when_decided
+        if (self.stop_on_bad and res.positive) or decided:
+            if stop is not None:
+                stop.value = 1
+            res.stopped_decided = bool(decided)
+            raise Stop
+        if self.budget is not None and total >= self.budget:
+            res.budget_hit = True
+            raise Stop
+        if self.deadline is not None and time.monotonic() > self.deadline:
+            res.time_hit = True
+            raise Stop
 
-    def counts(self, res: Result) -> tuple[int, bool]:
-        done, bad = _WORKER["done"], _WORKER["bad"]
-        with done.get_lock():
-            done.value += 1
-            total = res.executions if self.own_budget else done.value
-        if res.positive:
-            bad.value = 1
-        return total, bool(bad.value)
 
-
-def _worker(args: tuple[Any, ...]) -> Result:
+def run_share(task: tuple[Any, ...]) -> Result:
+    """Search one share (in a worker process): the unit of work ``--jobs`` and ``--cluster``
+    hand out."""
     _BUSY[0] = True
     try:
-        return _work(args)
+        return _run_share(task)
+    except KeyboardInterrupt:
+        res = Result(task[0], "", interrupted=True)
+        return res
     finally:
         _BUSY[0] = False
 
 
-def _work(args: tuple[Any, ...]) -> Result:
-    mode, bound, seed, budget, deadline, stop_on_bad, pre = args
-    machine: Machine = _WORKER["machine"]
-    limits = _SharedLimits(budget=budget, deadline=deadline, stop_on_bad=stop_on_bad)
-    if mode in ("random", "pct"):
-        limits.own_budget = True
-        return explore_random(machine, seed, budget or 1000, pct=mode == "pct", limits=limits)
-    if (stop_on_bad and _WORKER["bad"].value) or \
-            (budget is not None and _WORKER["done"].value >= budget):
-        return Result(mode, machine.problem.kernel, budget_hit=True)  # nothing left to do
-    res = explore_tree(machine, reduce=mode != "dfs", bound=bound, limits=limits, forced=pre)
-    res.mode = mode
+def _machine(problem: Problem | None) -> Machine:
+    m = _WORKER.get("machine")
+    if m is None:
+        assert problem is not None
+        m = _WORKER["machine"] = Machine(problem)
+    return m
+
+
+def _run_share(task: tuple[Any, ...]) -> Result:
+    mode, share, seed, limits, problem = task
+    machine = _machine(problem or _WORKER.get("problem"))
+    res = Result(mode, machine.problem.kernel)
+    try:
+        if mode in ("random", "pct"):
+            explore_random(machine, limits, res, seed, pct=mode == "pct")
+        else:
+            explore_dpor(machine, limits, res, share.prefix, dict(share.sleep))
+    except Stop:
+        pass
+    except KeyboardInterrupt:
+        res.interrupted = True
     return res
 
 
-def explore_parallel(machine: Machine, mode: str, bound: int | None, seed: int,
-                     budget: int | None, jobs: int, deadline: float | None,
-                     stop_on_bad: bool) -> Result:
-    """The search over ``jobs`` worker processes.  The tree is cut into many more subtrees than
-    workers (``TASKS_PER_JOB`` each), handed to whichever worker is free, so that a worker
-    that drew small subtrees does not sit idle while another finishes a big one; the budget
-    and ``stop_on_bad`` hold for the whole search, not per worker."""
-    problem: Problem = machine.problem
-    t0 = time.monotonic()
+# -- the parent side ----------------------------------------------------------------------------
+
+
+def explore_parallel(machine: Machine, res: Result, limits: Limits, mode: str,
+                     bound: int | None, seed: int, jobs: int, cluster: str | None) -> None:
+    """The search over ``jobs`` worker processes (or a cluster's workers); see the module doc."""
+    if bound is not None or mode == "dfs":
+        raise ValueError("--jobs and --cluster search with DPOR or by sampling: use them "
+                         "without --preemptions and --mode dfs")
+    wl = _SharedLimits(budget=limits.budget, deadline=limits.deadline,
+                       stop_on_bad=limits.stop_on_bad, stop_when_decided=limits.stop_when_decided)
     tasks: list[tuple[Any, ...]]
     if mode in ("random", "pct"):
-        per = max(1, (budget or 1000) // jobs)
-        tasks = [(mode, bound, seed * 1000 + i, per, deadline, stop_on_bad, ())
-                 for i in range(jobs)]
+        per = max(1, (limits.budget or 1000) // jobs)
+        wl.budget = per
+        tasks = [(mode, Share(()), seed * 1000 + i, wl, None) for i in range(max(jobs, 1))]
     else:
-        tasks = [(mode, bound, seed, budget, deadline, stop_on_bad, pre)
-                 for pre in prefixes(machine, TASKS_PER_JOB * jobs)]
-    res = Result(mode, problem.kernel)
-    complete = True
+        parts, finished = shares(machine, SHARES_PER_JOB * max(jobs, 1))
+        for sh in finished:  # executions that ended within the cut: count them here
+            from .search import replay
+            res.add(replay(machine, list(sh.prefix)))
+        tasks = [(mode, sh, seed, wl, None) for sh in parts]
+    if cluster:
+        from .cluster import run_on_cluster
+        results, complete = run_on_cluster(cluster, machine.problem, tasks, limits.progress, res)
+    else:
+        results, complete = _run_local(machine, tasks, jobs, limits.progress, res)
+    for r in results:
+        res.merge(r)
+    res.exhaustive = complete and mode not in ("random", "pct") and not res.interrupted \
+        and not res.budget_hit and not res.time_hit and not res.stopped_decided
+
+
+def _run_local(machine: Machine, tasks: list[tuple[Any, ...]], jobs: int,
+               progress: Callable[[Result], None] | None, res: Result
+               ) -> tuple[list[Result], bool]:
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    done, bad = ctx.Value("q", 0), ctx.Value("b", 0)
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx,
-                             initializer=_init_worker, initargs=(machine, done, bad)) as pool:
-        futures = [pool.submit(_worker, t) for t in tasks]
+    stop, count = ctx.Value("b", 0), ctx.Value("q", 0)
+    results: list[Result] = []
+    complete = True
+    pool = ProcessPoolExecutor(max_workers=min(jobs, max(len(tasks), 1)), mp_context=ctx,
+                               initializer=_init_worker, initargs=(machine, None, stop, count))
+    futures: list[Future[Result]] = [pool.submit(run_share, t) for t in tasks]
+    collected: set[int] = set()
+    try:
+        for i, f in enumerate(futures):
+            r = f.result()
+            results.append(r)
+            collected.add(i)
+            complete = complete and r.exhaustive
+            if progress is not None:
+                snapshot = Result(res.mode, res.kernel)
+                for x in results:
+                    snapshot.merge(x)
+                progress(snapshot)
+    except KeyboardInterrupt:
+        # the workers got the SIGINT too and return what they explored; a second Ctrl-C
+        # while they do is ignored (no traceback)
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            for f in futures:
-                r = f.result()
-                res.merge(r)
-                complete = complete and r.exhaustive
-        except KeyboardInterrupt:
-            # the workers got the SIGINT too and return what they explored
+            stop.value = 1
             res.interrupted = True
-            complete = False
-            for f in futures:
-                try:
-                    if not f.cancel():
-                        res.merge(f.result(timeout=5))
-                except BaseException:
+            for i, f in enumerate(futures):
+                if i in collected or f.cancel():
                     continue
-    res.exhaustive = complete and mode not in ("random", "pct")
-    res.bounded = bound is not None
-    res.elapsed = time.monotonic() - t0
-    return res
+                try:
+                    results.append(f.result(timeout=10))
+                except Exception:  # a worker that died: its share is simply not counted
+                    continue
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            signal.signal(signal.SIGINT, old)
+        return results, False
+    pool.shutdown(wait=True)
+    return results, complete

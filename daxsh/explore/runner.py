@@ -4,15 +4,31 @@ A :class:`Problem` is what the explorer decides: a kernel, a machine, the setup 
 threads and what counts as bad.  A :class:`Machine` runs the setup once and keeps the state after
 it (no task is alive then, so there is no generator to copy).  Every execution starts from that
 state put back in place (:mod:`.snapshot`, about 0.03 ms); the other ways, kept for comparison
-and as fallbacks, are ``pickle.loads`` of a pickled copy (about 0.1 ms, plus the collector's work
-to free the previous copy), ``copy.deepcopy`` (about 0.5 ms) and replaying the setup (0.3-3 ms)
--- see ``benchmarks/bench_explore.py``.  A restored-in-place Machine has one state: a new
+and as fallbacks, are ``pickle.loads`` of a pickled copy, ``copy.deepcopy`` and replaying the
+setup -- see ``benchmarks/bench_explore.py``.  A restored-in-place Machine has one state: a new
 :class:`Run` ends the previous one.
 
-A :class:`Run` spawns one task per thread (every line of a thread runs in that one task, in the
-current process, as ``Session.thread_body`` does) and offers :meth:`Run.step`: resume one task
-to its next preemption point and return the shared objects the step touched (its footprint,
-canonicalised so that it compares equal across executions).
+A :class:`Run` offers :meth:`Run.step`: one *event* of a thread -- resume its task to the next
+preemption point, or start its next line -- and what the event touched (its
+:class:`~daxsh.kernel.footprint.Footprint`, the rule of dependency the search uses).  The
+granularity is the model's:
+
+* Each line of a thread runs as its own task, started when the thread reaches it -- exactly what
+  ``start LINE`` does in the shell -- so that any schedule can be written as ``start`` and
+  ``step`` lines and replayed by ``daxsh run``.  The gap between two lines (the return to user
+  space) is a preemption point.  A line that cannot be parsed (or whose process has exited) ends
+  the thread.
+* A step that touched nothing another task can see (only its own task) is not a scheduling
+  point: the thread goes on in the same event (nobody could have looked in between).
+* Tasks the kernel starts by itself (a process exit) are not threads: as in the shell, which runs
+  them after the command that started them, they run within the event that started or woke them,
+  until they sleep or end.
+* When no thread can run but a timer is pending, the next event is the pseudo-thread
+  :data:`TIME`: model time passes to the next timer (a step that touches everything, so nothing
+  is reordered across it: every step takes no model time, as in the shell).
+* Each thread has its own current process and ``$_`` (``proc`` and a line's value change only
+  its own), and allocates pids from its own range, so that two threads starting tasks in either
+  order leave the same state.
 """
 
 from __future__ import annotations
@@ -22,14 +38,18 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..kernel import checks
-from ..kernel.locks import RwSem
-from ..kernel.sched import Task
+from ..kernel.footprint import CRASH, EVERYTHING, Footprint, R, W
+from ..kernel.sched import LivelockError, Task
 from ..kernel.syscalls import Ret, strerror
 from ..lang.lexer import LexError, split
-from ..lang.registry import ArgError, lookup
+from ..lang.registry import ArgError, lookup, thread_refusal
 from ..lang.session import DONE, ERROR, Session, Syscall
 from ..scenario.bad import Bad
 from .snapshot import Snapshot, Unsupported, close_tasks
+
+TIME = "(time)"  # the pseudo-thread that lets model time pass
+PID_BLOCK = 1000  # thread number n allocates pids from (n + 1) * PID_BLOCK
+MERGE_LIMIT = 100_000  # invisible steps in a row before the model is taken to be looping
 
 
 class ProblemError(ValueError):
@@ -63,6 +83,11 @@ class Problem:
                    Bad.parse(bad) if isinstance(bad, str) else bad, "explore from here",
                    "<session>", live=True)
 
+    def refusals(self) -> list[str]:
+        """The thread lines that cannot run inside a thread, each with its reason."""
+        return [f"thread {name}, line {i}: {why}" for name, lines in self.threads.items()
+                for i, text in enumerate(lines, 1) if (why := thread_refusal(text))]
+
     def is_bad(self, s: Session, o: checks.Outcome) -> bool:
         """Is the execution that ended in ``s`` with outcome ``o`` bad?"""
         if self.bad is None:
@@ -78,71 +103,6 @@ class Problem:
                        self.live)
 
 
-LINES_KEY = ("lines",)  # a step that starts or ends a command line (reads/writes session state)
-
-
-# -- footprint keys --------------------------------------------------------------------------
-
-
-def canon_key(key: Any, mm_names: dict[int, str]) -> Any:
-    """A footprint key that compares equal across executions (no ``id()``, no object)."""
-    if type(key) is tuple:
-        if key and key[0] == "mm":
-            return ("mm", key[1] if isinstance(key[1], str) else mm_names.get(key[1], "?"))
-        return key
-    if isinstance(key, RwSem):
-        return ("sem", key.name, key.label)
-    name = getattr(key, "name", None)
-    return ("obj", type(key).__name__, str(name) if name is not None else repr(key))
-
-
-class Footprint(NamedTuple):
-    """What a step touched: ``w`` the objects it changed (or may have: every key but a rwsem
-    taken or released in read mode), ``a`` every object it touched.  Two steps are dependent
-    when one changed what the other touched: readers of one rwsem commute."""
-
-    w: frozenset[Any]
-    a: frozenset[Any]
-
-    def dep(self, other: Footprint) -> bool:
-        return not (self.w.isdisjoint(other.a) and self.a.isdisjoint(other.w))
-
-    def keys(self) -> frozenset[Any]:
-        return self.a
-
-
-EMPTY = Footprint(frozenset(), frozenset())
-
-
-def _read_only(sem: RwSem, t: Task, held0: list[tuple[Any, str]],
-               ann0: tuple[Any, str] | None, ann1: tuple[Any, str] | None) -> bool:
-    """Did the step only take, wait for, release or announce ``sem`` in read mode?
-
-    Every acquisition is announced by the preemption point in ``_down`` that ends the step
-    before it, so the modes are those held before or after, waited for, or announced at either
-    end of the step.  Unknown: no."""
-    modes = {m for s, m in held0 if s is sem}
-    modes.update(m for s, m in t.held if s is sem)
-    modes.update(m for x, m in sem.waiting if x is t)
-    for ann in (ann0, ann1):
-        if ann is not None and ann[0] is sem:
-            modes.add(ann[1])
-    return modes == {"R"}
-
-
-def _announced(t: Task) -> tuple[Any, str] | None:
-    """(sem, mode) when ``t`` stopped at the preemption point of a lock acquisition: ``_down``
-    is the one kernel path whose point declares a ``(sem, mode)`` pair (``preempt`` declares
-    ``(kind, name)`` keys)."""
-    pt = t.point
-    if pt is None or not pt.keys:
-        return None
-    k0 = pt.keys[0]
-    if type(k0) is tuple and type(k0[0]) is RwSem:
-        return k0
-    return None
-
-
 # -- the machine after setup -----------------------------------------------------------------
 
 
@@ -154,6 +114,9 @@ class Machine:
     def __init__(self, problem: Problem, restore: str = "inplace") -> None:
         if restore not in self.RESTORES:
             raise ValueError(f"restore must be one of {', '.join(self.RESTORES)}")
+        bad = problem.refusals()
+        if bad:
+            raise ProblemError("; ".join(bad))
         self.problem = problem
         self.restore = restore
         self.epoch = 0  # how many times the state was rebuilt (a Run knows which one it has)
@@ -228,27 +191,39 @@ class LineMark:
     message: str = ""
 
 
+class Event(NamedTuple):
+    """What one call of :meth:`Run.step` did."""
+
+    result: str  # "point" (the thread can go on), "sleep" (it blocked), "done" (it has ended)
+    fp: Footprint
+    tid: int  # the task the event ran (0: none, a line that ran at once or time passing)
+    points: int  # preemption points of that task it ran through (a `step %N` count)
+    kernel: bool  # tasks the kernel started ran within it
+
+
+@dataclass
+class _Ctx:
+    """A thread's own shell state: its current process and ``$_``; its pid counter."""
+
+    proc: str
+    last: str
+    pid: int
+
+
+_QUERY_FP = Footprint.of({EVERYTHING: R})
+NO_FP = Footprint(frozenset(), frozenset(), frozenset())  # a footprint not built
+_TIME_FP = Footprint.of({EVERYTHING: W})
+
+
 class Run:
-    """A fresh machine on which the threads are stepped by the caller.
+    """A fresh machine on which the threads are stepped by the caller (see the module doc)."""
 
-    Each line of a thread runs as its own task, started when the thread reaches it -- exactly
-    what ``start LINE`` does in the shell -- so that any schedule can be written as ``start`` and
-    ``step`` lines and replayed by ``daxsh run``.  A thread's step either starts its next line
-    (parse it, spawn the task stopped, run it to its first preemption point) or resumes the task
-    of its current line.  The gap between two lines (the return to user space) is a preemption
-    point.  A line that cannot be parsed (or whose process has exited) ends the thread.
+    __slots__ = ("_syscalls", "ctx", "cur", "epoch", "jobs", "k", "lines", "machine", "marks",
+                 "names", "next_line", "problem", "rank", "s", "sched", "stepping", "steps",
+                 "thread_tasks", "threads")
 
-    Tasks the kernel starts by itself (a process exit) are not threads: as in the shell, which
-    runs them after the command that started them, they run at once, with no choice.
-    """
-
-    __slots__ = ("_syscalls", "announced", "cur", "eager", "epoch", "jobs", "k", "lines",
-                 "machine", "marks", "mm_names", "names", "next_line", "problem", "rank", "s",
-                 "sched", "steps", "tasks", "threads")
-
-    def __init__(self, machine: Machine, trace: bool = False, eager: bool = True) -> None:
+    def __init__(self, machine: Machine, trace: bool = False) -> None:
         self.problem = machine.problem
-        self.eager = eager
         self.s = s = machine.fresh(trace)
         self.machine = machine
         self.epoch = machine.epoch
@@ -258,15 +233,13 @@ class Run:
         self.lines = dict(self.problem.threads)
         self.next_line: dict[str, int] = dict.fromkeys(self.threads, 0)
         self.cur: dict[str, Task | None] = dict.fromkeys(self.threads)
-        self.tasks: dict[str, Task] = {}  # kernel-started tasks by name
-        self.names: dict[int, str] = {}  # id(task) -> thread (or kernel task) name
-        self.rank: dict[str, int] = {n: i for i, n in enumerate(self.threads)}
+        self.names: dict[int, str] = {}  # tid -> thread (or kernel task) name
+        self.thread_tasks: set[int] = set()  # tids of the threads' current tasks
         self.marks: dict[str, list[LineMark]] = {n: [] for n in self.threads}
-        self.mm_names: dict[int, str] = {}
-        self.announced: dict[str, tuple[Any, str] | None] = {}
         self.steps = 0
+        self.stepping = ""
         self._syscalls: dict[int, Syscall] = {}
-        self.jobs: dict[int, int] = {}  # id(task) -> job number, for jobs alive after setup
+        self.jobs: dict[int, int] = {}  # tid -> job number, for jobs alive after setup
         if self.problem.live:
             for job in s.jobs.values():
                 t = job.task
@@ -277,54 +250,37 @@ class Run:
                 self.lines[n] = []
                 self.next_line[n] = 0
                 self.cur[n] = t
-                self.names[id(t)] = n
-                self.rank[n] = len(self.rank)
+                self.names[t.tid] = n
+                self.thread_tasks.add(t.tid)
                 self.marks[n] = []
-                self.jobs[id(t)] = job.id
+                self.jobs[t.tid] = job.id
         elif s.proc is None:
             raise ProblemError(f"process {s.proc_name} has exited during setup")
+        self.rank: dict[str, int] = {n: i for i, n in enumerate(self.threads)}
+        self.ctx: dict[str, _Ctx] = {
+            n: _Ctx(s.proc_name, s.last, (i + 1) * PID_BLOCK) for i, n in enumerate(self.threads)}
+        self.ctx[TIME] = _Ctx(s.proc_name, s.last, (len(self.threads) + 1) * PID_BLOCK)
+        k.pid_alloc = self._alloc_pid
+
+    def _alloc_pid(self) -> int:
+        c = self.ctx[self.stepping or TIME]
+        c.pid += 1
+        return c.pid
 
     def name_of(self, t: Task) -> str:
-        n = self.names.get(id(t))
-        if n is None:
-            base = t.comm
-            i = 1
-            while f"{base}#{i}" in self.tasks:
-                i += 1
-            n = f"{base}#{i}"
-            self.tasks[n] = t
-            self.names[id(t)] = n
-            self.rank[n] = len(self.rank)
-        return n
+        """The thread a task belongs to, or a name for a task the kernel started."""
+        return self.names.get(t.tid) or f"{t.comm}:{t.tid}"
 
+    # -- who can run --------------------------------------------------------------------------
     def enabled(self) -> list[str]:
-        """Threads (and kernel tasks) that can take a step, in a stable order."""
+        """Threads that can take a step, in their order; [TIME] when none can but a timer is
+        pending; [] when the execution is over."""
         k = self.k
         if self.epoch != self.machine.epoch and self.machine.restore == "inplace":
             raise RuntimeError("this run's machine state was put back for a later run")
         if k.crashed:
             return []
-        out = self._enabled()
-        if not out and self.sched.tasks:
-            nxt = self.sched.next_timer()
-            if nxt is not None:  # only time can wake someone: let it pass (not a choice)
-                k.clock.now = max(k.clock.now, nxt)
-                self.sched.fire_timers(k.clock.now)
-                k.check_hung()
-                out = self._enabled()
-        return out
-
-    def _enabled(self) -> list[str]:
         runq = self.sched.runq
-        names = self.names
-        kt: list[Task] = []  # kernel-started tasks that can run
-        for t in runq:
-            if not t.stopped and not t.done:
-                n = names.get(id(t))
-                if n is None or n in self.tasks:
-                    kt.append(t)
-        if kt and self.eager:
-            return [self.name_of(kt[0])]
         out = []
         cur = self.cur
         for n in self.threads:
@@ -334,119 +290,158 @@ class Run:
                     out.append(n)
             elif not task.done and task in runq:
                 out.append(n)
-        if kt:
-            out += [self.name_of(t) for t in kt]
+        if not out and self.sched.next_timer() is not None:
+            return [TIME]
         return out
 
-    def step(self, name: str, footprint: bool = True) -> tuple[str, Footprint]:
-        """One step of thread ``name``: (result, canonical footprint).  The result is "point"
-        (it can go on), "sleep" (it blocked), "done" (its last line ended).
-
-        ``footprint=False`` when the caller knows the footprint already (the search replaying
-        the prefix it shares with the previous execution): the step runs the same, and
-        :data:`EMPTY` is returned instead of a footprint built again."""
+    # -- one event ----------------------------------------------------------------------------
+    def step(self, name: str, footprint: bool = True) -> Event:
+        """One event of thread ``name`` (or :data:`TIME`): see the module docstring.
+        ``footprint=False`` when the caller knows the footprint already (a search replaying the
+        prefix it shares with the previous execution): :data:`NO_FP` is returned instead."""
         sched = self.sched
-        fp: set[Any] = set()
-        marks = self.marks.get(name)  # None: a kernel-started task
-        if marks is not None:
-            nmarks = len(marks)
-            t = self.cur[name]
-        else:
-            nmarks = 0
-            t = self.tasks.get(name)
-        held0 = list(t.held) if footprint and t is not None else []
+        fp: dict[Any, int] = {CRASH: R}
         sched.footprint = fp
+        self.stepping = name
+        points = 0
+        tid = 0
         try:
-            if t is None:
-                t = self._start(name)
-                r = "done" if t is None else sched.step(t)
-            else:
-                r = sched.step(t)
-            if r == "stop":  # a debugger stop (a job started stopped): still runnable
+            if name == TIME:
+                self._tick()
                 r = "point"
+            else:
+                r, tid, points = self._step_thread(name, fp)
+            kernel = self._run_kernel_tasks(fp)
         finally:
             sched.footprint = None
-        ann0 = self.announced.get(name)
-        ann1 = _announced(t) if r == "point" and t is not None else None
-        self.announced[name] = ann1
-        if marks is not None:
-            if r == "done" and t is not None:
-                self._finish(name, t)
-            if self.cur[name] is None:
-                r = "point" if self.next_line[name] < len(self.lines[name]) else "done"
+            self.stepping = ""
         self.steps += 1
-        if not footprint:
-            return r, EMPTY
-        mm = self.mm_names
-        w: list[Any] = []
-        a: list[Any] = []
-        if marks is not None and len(marks) != nmarks:
-            w.append(LINES_KEY)
-        for key in fp:
-            if type(key) is tuple and len(key) == 2 and isinstance(key[0], RwSem):
-                # (sem, mode), should the kernel note the mode itself
-                sem = key[0]
-                ck = ("sem", sem.name, sem.label)
-                if key[1] == "R":
-                    a.append(ck)
-                    if sem.name == "mmap_lock":
-                        a.append(("mm", sem.label))
-                else:
-                    w.append(ck)
-                continue
-            if type(key) is tuple:
-                if key and key[0] == "mm" and type(key[1]) is int and key[1] not in mm:
-                    self._refresh_mm()
-                w.append(canon_key(key, mm))
-            elif isinstance(key, RwSem):
-                ck = ("sem", key.name, key.label)
-                if key.name == "mmap_lock":
-                    # page-table walks under mmap_lock (GUP, user access: lookup_pte) note
-                    # nothing themselves; zaps and inserts note ("mm", ...): count a step that
-                    # took the process's mmap_lock as reading its page tables
-                    a.append(("mm", key.label))
-                if t is not None and _read_only(key, t, held0, ann0, ann1):
-                    a.append(ck)
-                else:
-                    w.append(ck)
-            else:
-                w.append(canon_key(key, mm))
-        wf = frozenset(w)
-        return r, Footprint(wf, wf.union(a))
+        if name == TIME:
+            return Event(r, _TIME_FP, 0, 0, kernel)
+        return Event(r, Footprint.of(fp) if footprint else NO_FP, tid, points, kernel)
 
-    def _start(self, name: str) -> Task | None:
-        """``start LINE``: parse the thread's next line and spawn its task (None: the line ran
-        at once, or failed and ended the thread)."""
+    def _step_thread(self, name: str, fp: dict[Any, int]) -> tuple[str, int, int]:
+        sched = self.sched
+        t = self.cur[name]
+        points = 0
+        if t is None:
+            t = self._start(name, fp)
+            if t is None:  # the line ran at once (or failed): the thread goes on or ends
+                return ("point" if self.next_line[name] < len(self.lines[name]) else "done"), 0, 0
+        own = ("task", t.tid)
+        fp[own] = fp.get(own, 0) | R
+        for _ in range(MERGE_LIMIT):
+            one: dict[Any, int] = {}
+            sched.footprint = one
+            r = sched.step(t)
+            sched.footprint = fp
+            points += 1
+            for key, mode in one.items():
+                fp[key] = fp.get(key, 0) | mode
+            if r == "stop":  # a debugger stop (a job started stopped): still runnable
+                r = "point"
+            if r != "point" or self.k.crashed or any(key != own for key in one):
+                break  # it touched something another task can see: a scheduling point
+        else:
+            raise LivelockError(f"thread {name} ran {MERGE_LIMIT} steps touching nothing shared")
+        if r == "done":
+            self._finish(name, t)
+            r = "point" if self.next_line[name] < len(self.lines[name]) else "done"
+        return r, t.tid, points
+
+    def _tick(self) -> None:
+        """Model time passes to the next timer: timers fire, hung tasks are reported."""
+        k = self.k
+        nxt = self.sched.next_timer()
+        if nxt is not None:
+            k.clock.now = max(k.clock.now, nxt)
+            self.sched.fire_timers(k.clock.now)
+        k.check_hung()
+
+    def _run_kernel_tasks(self, fp: dict[Any, int]) -> bool:
+        """Run the tasks the kernel started (not threads) until they sleep or end."""
+        sched = self.sched
+        ran = False
+        for _ in range(MERGE_LIMIT):
+            if self.k.crashed:
+                break
+            kts = [t for t in sched.runq if t.tid not in self.thread_tasks and not t.stopped
+                   and not t.done]
+            if not kts:
+                break
+            t = min(kts, key=lambda x: x.tid)
+            ran = True
+            self.names.setdefault(t.tid, f"{t.comm}:{t.tid}")
+            fp[("task", t.tid)] = fp.get(("task", t.tid), 0) | R
+            sched.step(t)
+        else:
+            raise LivelockError("the kernel's own tasks do not settle")
+        return ran
+
+    def _start(self, name: str, fp: dict[Any, int]) -> Task | None:
+        """``start LINE``: parse the thread's next line (with the thread's own process and
+        ``$_``) and spawn its task; None when the line ran at once, or failed and ended the
+        thread."""
         s = self.s
+        ctx = self.ctx[name]
         i = self.next_line[name]
         text = self.lines[name][i]
         self.next_line[name] = i + 1
         marks = self.marks[name]
+        s.proc_name, s.last = ctx.proc, ctx.last
+        # what parsing reads: the process table, the process's cwd and mappings, and, for an
+        # argument that names something the session holds (a pin), that table
+        parse_reads = [("procs",), ("proc", ctx.proc), ("proc", ctx.proc, "cwd"), ("vmas", ctx.proc)]
+        try:
+            cmd0 = lookup(split(text).words[0].text)
+            if not all(p.type.pure for p in cmd0.params):
+                parse_reads.append(("pins",))
+        except (ArgError, LexError, IndexError):
+            pass
+        for key in parse_reads:
+            fp[key] = fp.get(key, 0) | R
+        s.thread = name
         try:
             if s.proc is None and lookup(split(text).words[0].text).needs_process:
                 raise ArgError(f"process {s.proc_name} has exited")
-            _cmd, out = s.compile(text)
+            cmd, out = s.compile(text)
         except (ArgError, LexError, IndexError) as e:
             marks.append(LineMark("start", i, False))
             marks.append(LineMark("end", i, False, ERROR, str(e)))
             self.next_line[name] = len(self.lines[name])  # the thread ends
             return None
+        finally:
+            s.thread = None
+            ctx.proc = s.proc_name
         if not isinstance(out, Syscall):
+            # ran at once: a query reads the whole machine; `mem` and `proc` say what they change
+            if cmd.name == "mem":
+                fp[("memory",)] = W
+            elif cmd.name == "proc":
+                fp[("procs",)] = W
+                fp[("proc", ctx.proc)] = W
+            elif not cmd.changes_state:
+                for key, mode in _QUERY_FP.modes().items():
+                    fp[key] = fp.get(key, 0) | mode
+            else:  # pragma: no cover - every other immediate command is refused at load time
+                raise ProblemError(f"{cmd.name} cannot run inside a thread")
             marks.append(LineMark("start", i, False))
             marks.append(LineMark("end", i, False, DONE, ""))
             return None
         marks.append(LineMark("start", i, True))
         t = s.spawn(out, text)
         self.cur[name] = t
-        self.names[id(t)] = name
-        self._syscalls[id(t)] = out
+        self.names[t.tid] = name
+        self.thread_tasks.add(t.tid)
+        self._syscalls[t.tid] = out
         return t
 
     def _finish(self, name: str, t: Task) -> None:
         """The line's task ended: what the shell does when a job ends."""
-        out = self._syscalls.pop(id(t), None)
+        out = self._syscalls.pop(t.tid, None)
         i = self.next_line[name] - 1
         ret = t.result
+        self.thread_tasks.discard(t.tid)
         if not isinstance(ret, Ret):
             ret = Ret(0, ret)
         if t.killed:
@@ -455,19 +450,36 @@ class Run:
             self.marks[name].append(LineMark("end", i, True, ERROR, strerror(ret.err)))
         else:
             if out is not None and out.on_done is not None:
+                ctx = self.ctx[name]
+                s = self.s
+                s.proc_name = ctx.proc
+                self.sched.note(("proc", ctx.proc, "cwd"))
                 out.on_done(ret)
+            if out is not None and out.value is not None:
+                self.ctx[name].last = out.value(ret)
+            elif isinstance(ret.value, (str, int)) and ret.value != "":
+                self.ctx[name].last = hex(ret.value) if isinstance(ret.value, int) else str(ret.value)
             self.marks[name].append(LineMark("end", i, True, DONE, "; ".join(ret.lines)))
         self.cur[name] = None
 
-    def _refresh_mm(self) -> None:
-        k = self.k
-        for p in list(k.processes.values()) + list(k.dead.values()):
-            mm = getattr(p, "mm", None)
-            if mm is not None:
-                self.mm_names[id(mm)] = p.name
+    # -- the end ------------------------------------------------------------------------------
+    def pending(self) -> list[str]:
+        """Threads that could still run when the execution ended (after a crash; [] when it
+        ended because none could)."""
+        if not self.k.crashed:
+            return []
+        runq = self.sched.runq
+        out = []
+        for n in self.threads:
+            task = self.cur[n]
+            if (task is None and self.next_line[n] < len(self.lines[n])) or \
+                    (task is not None and not task.done and task in runq):
+                out.append(n)
+        return out
 
     def close(self) -> None:
         """End the tasks still alive (:func:`.snapshot.close_tasks`): the execution is over."""
+        self.k.pid_alloc = None
         close_tasks(self.sched)
 
     def outcome(self) -> checks.Outcome:
@@ -476,3 +488,7 @@ class Run:
     def is_bad(self, o: checks.Outcome) -> bool:
         """Is this execution, ended with outcome ``o``, bad (see :class:`Problem`)?"""
         return self.problem.is_bad(self.s, o)
+
+
+__all__ = ["TIME", "Event", "LineMark", "Machine", "Problem", "ProblemError", "Run",
+           "thread_refusal"]

@@ -1,12 +1,11 @@
-"""Scenario files as explorer problems, and whether a verdict matches (no UI: the pytest
-plugin uses these too)."""
+"""Scenario files as explorer problems (no UI: the pytest plugin and `daxsh run` use these
+too)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .runner import Problem
-from .search import Result
 
 
 class Invalid(Exception):
@@ -44,19 +43,3 @@ def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
                        {n: _lines(v) for n, v in sc.threads.items()}, ex.bad, sc.title, path)
         out.append((prob, ex.verdict))
     return out
-
-
-
-def verdict_matches(res: Result, expected: str | None) -> bool | None:
-    """Does the verdict match?  None: undecided (a partial search saw nothing that settles it:
-    sampling, a budget, a preemption bound or Ctrl-C cannot prove `never` or `always`)."""
-    if expected is None:
-        return True
-    if res.exhaustive and not res.bounded and not res.interrupted:
-        return res.verdict == expected
-    if expected == "never":
-        return False if res.positive else None
-    if expected == "always":
-        return False if res.negative else None
-    return True if res.positive and res.negative else None
-

@@ -1,57 +1,76 @@
-"""Stateless search over the interleavings of a scenario's threads.
-
-Every execution starts from the post-setup snapshot and is driven step by step: a step resumes
-one thread to its next preemption point (``Scheduler.step``).  Nothing but the schedule is kept
-between executions, so memory stays flat however long the search runs.
+"""Deciding a race: search the executions of a scenario's threads, and say what was decided.
 
 Modes
 -----
-``dfs``     plain enumeration of every schedule (the reference the reduction is tested against).
-``dpor``    dynamic partial-order reduction (Flanagan & Godefroid, POPL 2005) with sleep sets
-            (Godefroid 1996).  Two steps are *dependent* when their footprints -- the shared
-            objects the kernel noted while the step ran (``sched.note``: locks, pages, i_pages
-            entries, inodes, the allocator, page tables) -- intersect.  After each execution the
-            races (dependent steps of two threads not ordered by happens-before through other
-            steps) are found from vector clocks, and the later thread is added to the backtrack
-            set before the earlier step (or every enabled thread, when it was not enabled then).
-``bfs``     the verdict by ``dpor``, and a counterexample with the fewest preemptions: bounded
-            searches with 0, 1, 2... preemptions until a bad execution appears (iterative context
-            bounding, as CHESS does).
-``random``  uniformly random schedules, ``--seed``.
+``auto``    (the default) bug hunting first: the schedules with at most 0, then 1, then 2
+            preemptions (iterative context bounding, Musuvathi & Qadeer, PLDI 2007), each
+            searched by DPOR pruned at the bound (Coons et al., OOPSLA 2013: it may miss some
+            schedules within the bound, which is why this phase only ever finds bugs) with a
+            budget of its own, to find a shallow counterexample fast; then optimal DPOR
+            (:mod:`.dpor`) over every trace for ``never``/``always``.  The
+            search stops as soon as the verdict is decided (``sometimes``: a bad and a good
+            execution) unless ``count_all``.
+``dpor``    optimal DPOR alone: one execution per Mazurkiewicz trace.
+``dfs``     plain enumeration of every schedule (the reference the reduction is tested
+            against; ``count_traces`` groups its executions into traces).
+``random``  uniformly random schedules, ``--seed``; never exhaustive.
 ``pct``     probabilistic concurrency testing (Burckhardt et al., ASPLOS 2010): random thread
-            priorities and d-1 random priority change points per execution, ``--seed``.
+            priorities and d-1 random priority change points per execution; never exhaustive.
 
-``--preemptions N`` bounds the number of preemptions (switching away from a thread that could
-have gone on).  With ``dpor`` the bound is applied as in bounded partial-order reduction (Coons
-et al., OOPSLA 2013): a backtrack point is also added where the racing step's run of steps began,
-so that the reversal is reachable within the bound when it exists at all.
+``--preemptions N`` bounds the preemptions (switching away from a thread that could go on) of
+the tree modes; such a search is not exhaustive.
+
+Verdicts
+--------
+``never``/``always`` only from a search that explored every trace; ``sometimes`` from one bad
+and one good execution, whatever found them; otherwise ``undecided``, with its reason:
+``budget``, ``time-limit``, ``interrupted``, ``preemption-bound`` or ``sampling``.
+
+Counts
+------
+Every execution's trace is fingerprinted (:meth:`.trace.HB.fingerprint`); ``traces``,
+``positive`` and ``negative`` count distinct traces, so the bug-hunting phases, the exhaustive
+phase and the processes of ``--jobs`` together count each trace once.  ``executions`` counts
+every execution run, ``blocked`` those the sleep sets cut short.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import random as _random
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from .runner import Footprint, Machine, Problem, Run
+from ..kernel.footprint import Footprint
+from .dpor import OptimalDPOR, Outcome
+from .runner import TIME, Machine, Problem, Run
+from .trace import HB, Ev, count_preemptions
 
-MODES = ("dpor", "dfs", "bfs", "random", "pct")
+MODES = ("auto", "dpor", "dfs", "random", "pct")
+REASONS = ("budget", "time-limit", "interrupted", "preemption-bound", "sampling")
+HUNT_BOUNDS = (0, 1, 2)  # the bug-hunting phases of `auto`
+HUNT_BUDGET = 32  # executions per bug-hunting phase
 
 
 @dataclass
 class Execution:
-    """One complete execution: who ran at each step, and what came out."""
+    """One complete execution: who ran at each event, and what came out."""
 
     schedule: list[str]
-    results: list[str]
-    footprints: list[Footprint]
+    events: list[Ev]
     outcome: str
     found: list[str]
     details: list[str]
     bad: bool
+    phase: str = ""  # which phase found it ("bound 0", "dpor", ...)
+    fingerprint: bytes = b""
+
+    @property
+    def results(self) -> list[str]:
+        return [e.result for e in self.events]
 
     @property
     def preemptions(self) -> int:
@@ -61,82 +80,115 @@ class Execution:
         return (self.preemptions, len(self.schedule))
 
 
-def count_preemptions(schedule: list[str], results: list[str]) -> int:
-    """Switches away from a thread whose last step left it runnable."""
-    n = 0
-    for i in range(1, len(schedule)):
-        if schedule[i] != schedule[i - 1] and results[i - 1] == "point":
-            n += 1
-    return n
-
-
 @dataclass
 class Result:
     mode: str
     kernel: str
-    positive: int = 0
-    negative: int = 0
-    executions: int = 0
-    blocked: int = 0  # executions cut short by sleep sets (redundant)
+    positive: int = 0  # distinct bad traces
+    negative: int = 0  # distinct good traces
+    executions: int = 0  # every execution run
+    blocked: int = 0  # executions cut short by sleep sets
     steps: int = 0
-    interleavings: int | None = None
-    interleavings_exact: bool = False
-    exhaustive: bool = False  # the whole tree (within the bound) was searched
-    bounded: bool = False
-    bound: int | None = None
+    exhaustive: bool = False  # every trace was explored (no bound, no limit)
+    bound: int | None = None  # --preemptions
     interrupted: bool = False
     budget_hit: bool = False
-    outcomes: Counter[str] = field(default_factory=Counter)
+    time_hit: bool = False
+    outcomes: Counter[str] = field(default_factory=Counter)  # per distinct trace
     elapsed: float = 0.0
     first_bad: Execution | None = None
-    best_bad: Execution | None = None  # fewest preemptions, then fewest steps
+    best_bad: Execution | None = None  # fewest preemptions, then fewest events
+    found_at: str = ""  # the phase of the first bad execution ("bound 1", "dpor", ...)
     max_preemptions: int = 0
-    count_time: float = 0.0  # counting the interleavings (not part of the verdict's time)
+    seen: dict[bytes, bool] = field(default_factory=dict, repr=False)  # fingerprint -> bad
+    phases: list[tuple[str, int, float]] = field(default_factory=list)  # name, executions, s
+    stopped_decided: bool = False  # stopped once `sometimes` was certain
+
+    @property
+    def traces(self) -> int:
+        return len(self.seen)
 
     @property
     def verdict(self) -> str:
-        if self.positive == 0:
-            return "never"
-        if self.negative == 0:
-            return "always"
-        return "sometimes"
+        if self.positive and self.negative:
+            return "sometimes"
+        if self.exhaustive:
+            return "always" if self.positive else "never"
+        return "undecided"
 
-    def add(self, ex: Execution) -> None:
+    @property
+    def reason(self) -> str:
+        """Why an undecided search is undecided ("" when it is decided)."""
+        if self.verdict != "undecided":
+            return ""
+        if self.interrupted:
+            return "interrupted"
+        if self.mode in ("random", "pct"):
+            return "sampling"
+        if self.time_hit:
+            return "time-limit"
+        if self.budget_hit:
+            return "budget"
+        if self.bound is not None:
+            return "preemption-bound"
+        return "sampling"
+
+    @property
+    def complete_counts(self) -> bool:
+        """Are the counts those of every trace (an exhaustive search that was not stopped)?"""
+        return self.exhaustive and not self.stopped_decided
+
+    def add(self, ex: Execution) -> bool:
+        """Count an execution; False when its trace was seen before."""
         self.executions += 1
         self.steps += len(ex.schedule)
-        self.outcomes[ex.outcome] += 1
         pre = ex.preemptions
         self.max_preemptions = max(self.max_preemptions, pre)
         if ex.bad:
-            self.positive += 1
             if self.first_bad is None:
                 self.first_bad = ex
+                self.found_at = ex.phase
             if self.best_bad is None or ex.key() < self.best_bad.key():
                 self.best_bad = ex
+        if ex.fingerprint in self.seen:
+            return False
+        self.seen[ex.fingerprint] = ex.bad
+        self.outcomes[ex.outcome] += 1
+        if ex.bad:
+            self.positive += 1
         else:
             self.negative += 1
+        return True
 
     def merge(self, other: Result) -> None:
-        self.positive += other.positive
-        self.negative += other.negative
+        """Add another search's counts (a worker's share): traces seen by both count once."""
         self.executions += other.executions
         self.blocked += other.blocked
         self.steps += other.steps
-        self.outcomes.update(other.outcomes)
         self.interrupted = self.interrupted or other.interrupted
         self.budget_hit = self.budget_hit or other.budget_hit
+        self.time_hit = self.time_hit or other.time_hit
         self.max_preemptions = max(self.max_preemptions, other.max_preemptions)
+        for fpr, bad in other.seen.items():
+            if fpr not in self.seen:
+                self.seen[fpr] = bad
+                if bad:
+                    self.positive += 1
+                else:
+                    self.negative += 1
+        self.outcomes.update(other.outcomes)  # approximate when shares overlap; see counts()
         for ex in (other.first_bad, other.best_bad):
             if ex is None:
                 continue
             if self.first_bad is None:
                 self.first_bad = ex
+                self.found_at = ex.phase
             if self.best_bad is None or ex.key() < self.best_bad.key():
                 self.best_bad = ex
 
 
 class Stop(Exception):
-    pass
+    """The search must end now (a limit, or the verdict is decided)."""
 
 
 @dataclass
@@ -144,289 +196,214 @@ class Limits:
     budget: int | None = None  # executions
     deadline: float | None = None  # time.monotonic()
     stop_on_bad: bool = False
+    stop_when_decided: bool = False
     progress: Callable[[Result], None] | None = None
-
-    def counts(self, res: Result) -> tuple[int, bool]:
-        """(executions so far, whether a bad one was found), after ``res`` added one."""
-        return res.executions, bool(res.positive)
+    phase_budget: int | None = None  # executions of the current phase (bug hunting)
+    phase_start: int = 0
 
     def check(self, res: Result) -> None:
-        if self.progress is not None and res.executions % 64 == 0:
+        if self.progress is not None:
             self.progress(res)
-        done, found_bad = self.counts(res)
-        if self.stop_on_bad and found_bad:
+        if self.stop_on_bad and res.positive:
             raise Stop
-        if self.budget is not None and done >= self.budget:
+        if self.stop_when_decided and res.positive and res.negative:
+            res.stopped_decided = True
+            raise Stop
+        if self.budget is not None and res.executions >= self.budget:
             res.budget_hit = True
             raise Stop
         if self.deadline is not None and time.monotonic() > self.deadline:
-            res.budget_hit = True
+            res.time_hit = True
             raise Stop
+        if self.phase_budget is not None and res.executions - self.phase_start >= self.phase_budget:
+            raise _PhaseDone
 
 
-# -- the tree search (dfs and dpor) ------------------------------------------------------------
+class _PhaseDone(Exception):
+    """A bug-hunting phase used its budget (not a reason to stop the search)."""
 
 
-class Node:
-    """A state on the current path: who could run, who ran, what is left to try."""
+def record(out: Outcome, phase: str) -> Execution:
+    """The :class:`Execution` of a finished run (called before the machine is reused)."""
+    run = out.run
+    o = run.outcome()
+    bad = run.is_bad(o)
+    return Execution([e.thread for e in out.events], out.events, o.outcome, o.found, o.details,
+                     bad, phase, out.hb.fingerprint())
 
-    __slots__ = ("backtrack", "chosen", "done", "enabled", "fp_of", "result", "sleep")
 
-    def __init__(self, enabled: list[str], sleep: dict[str, Footprint]) -> None:
+# -- optimal DPOR --------------------------------------------------------------------------------
+
+
+def explore_dpor(machine: Machine, limits: Limits, res: Result, forced: tuple[str, ...] = (),
+                 sleep: dict[str, Footprint] | None = None, bound: int | None = None) -> bool:
+    """Optimal DPOR until every trace is explored (``res.exhaustive``, unless ``bound`` limits
+    the preemptions) or a limit stops it.  Returns whether the search ran to its end."""
+    search = OptimalDPOR(machine, forced, sleep, bound=bound)
+    blocked = [0]
+    phase = "dpor" if bound is None else f"bound {bound}"
+
+    def finish(out: Outcome) -> Execution:
+        if out.blocked:
+            blocked[0] += 1
+        return record(out, phase)
+
+    while True:
+        ex = search.next(finish)
+        if ex is None:
+            # a bounded search that the bound never cut explored every trace
+            res.exhaustive = res.bound is None and (bound is None or search.pruned == 0)
+            return True
+        if blocked[0]:
+            res.blocked += blocked[0]
+            res.executions += 1
+            blocked[0] = 0
+        else:
+            res.add(ex)
+        limits.check(res)
+
+
+# -- plain enumeration (with a preemption bound, with sleep sets) --------------------------------
+
+
+class _DNode:
+    __slots__ = ("chosen", "enabled", "ev", "pre", "prev", "sleep", "todo")
+
+    def __init__(self, enabled: list[str], sleep: dict[str, Footprint], pre: int, prev: str,
+                 prev_runnable: bool) -> None:
         self.enabled = enabled
         self.sleep = sleep
+        self.pre = pre  # preemptions before this state
+        self.prev = prev if prev_runnable else ""  # switching away from it is a preemption
         self.chosen = ""
-        self.done: set[str] = set()
-        self.backtrack: set[str] = set()
-        self.fp_of: dict[str, Footprint] = {}
-        self.result = ""  # what the chosen step returned
+        self.todo: list[str] = []
+        self.ev: Ev | None = None
 
 
-def explore_tree(machine: Machine, reduce: bool = True, bound: int | None = None,
-                 limits: Limits | None = None, forced: tuple[str, ...] = (),
-                 res: Result | None = None) -> Result:
-    """Depth-first search of the schedule tree; ``reduce`` turns on DPOR and sleep sets.
-
-    ``forced`` fixes the first choices (a worker's share of the tree)."""
-    limits = limits or Limits()
-    prob = machine.problem
-    if res is None:
-        res = Result("dpor" if reduce else "dfs", prob.kernel)
-    t0 = time.monotonic()
-    stack: list[Node] = []
+def explore_dfs(machine: Machine, limits: Limits, res: Result, bound: int | None = None,
+                sleep_sets: bool = False, forced: tuple[str, ...] = (), phase: str = "dfs",
+                on: Callable[[Execution, HB], None] | None = None) -> None:
+    """Depth-first search of the schedules: every one (``sleep_sets=False``: plain
+    enumeration), at most ``bound`` preemptions each; ``forced`` fixes the first events."""
+    stack: list[_DNode] = []
     nforced = len(forced)
-    try:
-        while True:
-            _execute(machine, stack, reduce, bound, forced, res)
-            limits.check(res)
-            # backtrack: the deepest node with something left to try
-            d = len(stack) - 1
-            while d >= nforced:
-                node = stack[d]
-                nxt = ""
-                for p in node.enabled:
-                    if p in node.backtrack and p not in node.done and p not in node.sleep \
-                            and (bound is None or _cost(stack, d, p) <= bound):
-                        nxt = p
-                        break
-                if nxt:
-                    node.done.add(nxt)
-                    node.chosen = nxt
-                    del stack[d + 1:]
-                    break
-                d -= 1
-            if d < nforced:
-                res.exhaustive = True
-                res.bounded = bound is not None
-                break
-    except Stop:
-        pass
-    except KeyboardInterrupt:
-        res.interrupted = True
-    res.elapsed += time.monotonic() - t0
-    if not reduce and bound is None and res.exhaustive and not forced and not res.blocked:
-        res.interleavings = res.executions
-        res.interleavings_exact = True
-    return res
-
-
-def _cost(stack: list[Node], d: int, p: str) -> int:
-    """Preemptions of the path through ``stack[:d]`` then ``p``."""
-    n = 0
-    for i in range(1, d + 1):
-        prev = stack[i - 1].chosen
-        cur = stack[i].chosen if i < d else p
-        if cur != prev and prev in stack[i].enabled:
-            n += 1
-    return n
-
-
-def _execute(machine: Machine, stack: list[Node], reduce: bool, bound: int | None,
-             forced: tuple[str, ...], res: Result) -> None:
-    run = Run(machine)
-    sched_: list[str] = []
-    results: list[str] = []
-    fps: list[Footprint] = []
-    prev = ""
-    pre = 0
-    sleep_next: dict[str, Footprint] = {}
-    d = 0
-    blocked = False
     while True:
-        en = run.enabled()
-        if not en:
-            break
-        if d < len(stack):
-            node = stack[d]
-            if node.enabled != en:
-                raise RuntimeError(f"the model is not deterministic: at step {d} "
-                                   f"{node.enabled} could run before, now {en}")
+        run = Run(machine)
+        events: list[Ev] = []
+        n = len(stack)
+        for d, node in enumerate(stack):
+            p = node.chosen
+            if d == n - 1:
+                e = run.step(p)
+                node.ev = Ev(p, e.fp, e.result, e.tid, e.points, e.kernel)
+            else:
+                run.step(p, footprint=False)
+            assert node.ev is not None
+            events.append(node.ev)
+        if stack:
+            last = stack[-1]
+            assert last.ev is not None and last.ev.fp is not None
+            sleep = {q: f for q, f in last.sleep.items()
+                     if q != last.chosen and not f.dep(last.ev.fp)} if sleep_sets else {}
+            pre = last.pre + (1 if last.prev and last.chosen != last.prev
+                              and last.prev in last.enabled else 0)
+            prev, runnable = last.chosen, last.ev.result == "point"
         else:
-            node = Node(en, sleep_next if reduce else {})
-            if d < len(forced):
+            sleep, pre, prev, runnable = {}, 0, "", False
+        blocked = False
+        d = n
+        while True:
+            en = run.enabled()
+            if not en:
+                break
+            node = _DNode(en, sleep, pre, prev, runnable and prev != TIME)
+            if d < nforced:
                 choices = [forced[d]] if forced[d] in en else []
                 node.sleep = {}
             else:
-                choices = [p for p in en if p not in node.sleep]
-                if bound is not None:
-                    choices = [p for p in choices if pre + (prev in en and p != prev) <= bound]
+                choices = [q for q in en if q not in sleep]
+                if bound is not None and node.prev in en:
+                    choices = [q for q in choices if q == node.prev or pre + 1 <= bound]
             if not choices:
                 blocked = True
                 break
-            pick = prev if prev in choices else choices[0]
-            node.chosen = pick
-            node.done.add(pick)
-            if reduce or d < len(forced):
-                node.backtrack.add(pick)
-            else:
-                node.backtrack.update(choices)
+            p = node.prev if node.prev in choices else choices[0]
+            node.chosen = p
+            node.todo = [q for q in choices if q != p]
+            e = run.step(p)
+            node.ev = Ev(p, e.fp, e.result, e.tid, e.points, e.kernel)
             stack.append(node)
-        p = node.chosen
-        if prev and p != prev and prev in en:
-            pre += 1
-        if d < len(stack) - 1:
-            # the prefix shared with the previous execution: same step, same footprint (the
-            # model is deterministic), so it is not built again
-            r, _ = run.step(p, footprint=False)
-            fp = node.fp_of[p]
-            if r != node.result:
-                raise RuntimeError(f"the model is not deterministic: step {d} ({p}) gave {r}, "
-                                   f"before {node.result}")
+            events.append(node.ev)
+            if sleep_sets:
+                sleep = {q: f for q, f in node.sleep.items() if q != p and not f.dep(e.fp)}
+            pre = pre + (1 if node.prev and p != node.prev and node.prev in en else 0)
+            prev, runnable = p, e.result == "point"
+            d += 1
+        hb = HB.of(events, run.threads, want_races=False)
+        if blocked:
+            res.blocked += 1
+            res.executions += 1
+            run.close()
         else:
-            r, fp = run.step(p)
-            node.fp_of[p] = fp
-            node.result = r
-        sched_.append(p)
-        results.append(r)
-        fps.append(fp)
-        if reduce and d + 1 >= len(stack):  # the next state is new: its sleep set is needed
-            nxt = {q: f for q, f in node.sleep.items() if q != p and not f.dep(fp)}
-            for q in node.done:
-                if q != p:
-                    f = node.fp_of.get(q)
-                    if f is not None and not f.dep(fp):
-                        nxt[q] = f
-            sleep_next = nxt
-        prev = p
-        d += 1
-    if reduce:
-        pending = [] if not run.k.crashed else [
-            run.name_of(t) for t in run.sched.runq if not t.stopped and not t.done]
-        _races(stack, sched_, fps, pending, len(forced), bound)
-    if blocked:
-        run.close()
-        res.blocked += 1
-        return
-    o = run.outcome()
-    bad = run.is_bad(o)
-    run.close()
-    ex = Execution(sched_, results, fps, o.outcome, o.found, o.details, bad)
-    res.add(ex)
-
-
-ALL_RACES = False  # True: a backtrack point for every race, not only the latest (FG) one
-
-
-def _races(stack: list[Node], sched_: list[str], fps: list[Footprint], pending: list[str],
-           nforced: int, bound: int | None, all_races: bool | None = None) -> None:
-    """Find the races of the execution just run and add backtrack points for them."""
-    if all_races is None:
-        all_races = ALL_RACES
-
-    def add(i: int, p: str) -> None:
-        for at in (i, _block_start(sched_, i)) if bound is not None else (i,):
-            # a state with one choice (a kernel task that runs at once) cannot be reordered
-            # there: go back to the last state with a choice
-            while at > nforced and len(stack[at].enabled) == 1 and p not in stack[at].enabled:
-                at -= 1
-            if at < nforced:
-                continue
-            node = stack[at]
-            if p in node.enabled:
-                node.backtrack.add(p)
-            else:
-                node.backtrack.update(node.enabled)
-
-    last_w: dict[Any, int] = {}  # key -> the last step that changed it
-    reads: dict[Any, list[int]] = {}  # key -> steps that only read it since
-    clocks: list[dict[str, int]] = []
-    last_of: dict[str, int] = {}
-    for j, p in enumerate(sched_):
-        fp = fps[j]
-        pj = last_of.get(p)
-        base = clocks[pj] if pj is not None else {}
-        vc = dict(base)
-        touchers = {last_w[key] for key in fp.a if key in last_w}
-        for key in fp.w:
-            rs = reads.get(key)
-            if rs:
-                touchers.update(rs)
-        racing = -1
-        for i in touchers:
-            q = sched_[i]
-            if q != p and base.get(q, -1) < i and \
-                    not any(k > i and clocks[k].get(q, -1) >= i for k in touchers if k != i):
-                if all_races:
-                    add(i, p)
-                elif i > racing:
-                    racing = i
-            for th, v in clocks[i].items():
-                if vc.get(th, -1) < v:
-                    vc[th] = v
-        if racing >= 0:
-            add(racing, p)
-        vc[p] = j
-        clocks.append(vc)
-        for key in fp.w:
-            last_w[key] = j
-            reads.pop(key, None)
-        for key in fp.a:
-            if key not in fp.w:
-                reads.setdefault(key, []).append(j)
-        last_of[p] = j
-    # threads still runnable when the kernel crashed: their next step is unknown, so it is
-    # taken as dependent with every step of another thread it is not ordered after
-    for p in pending:
-        pj = last_of.get(p)
-        base = clocks[pj] if pj is not None else {}
-        for i in range(len(sched_) - 1, -1, -1):
-            q = sched_[i]
-            if q != p and base.get(q, -1) < i:
-                add(i, p)
+            ex = record(Outcome(run, events, hb), phase)
+            run.close()
+            res.add(ex)
+            if on is not None:
+                on(ex, hb)
+        limits.check(res)
+        # backtrack: the deepest state with something left to try
+        d = len(stack) - 1
+        while d >= nforced:
+            node = stack[d]
+            if sleep_sets and node.ev is not None and node.ev.fp is not None:
+                node.sleep = dict(node.sleep)
+                node.sleep[node.chosen] = node.ev.fp
+            while node.todo:
+                q = node.todo.pop(0)
+                if q in node.sleep:
+                    continue
+                node.chosen = q
                 break
+            else:
+                d -= 1
+                continue
+            del stack[d + 1:]
+            break
+        if d < nforced:
+            res.exhaustive = bound is None
+            return
 
 
-def _block_start(sched_: list[str], i: int) -> int:
-    b = i
-    while b > 0 and sched_[b - 1] == sched_[i]:
-        b -= 1
-    return b
+def count_traces(machine: Machine, limits: Limits | None = None) -> Result:
+    """Plain enumeration of every schedule, grouped into Mazurkiewicz traces by fingerprint:
+    the number the optimal search must match (``res.traces``; ``res.executions`` is the number
+    of schedules)."""
+    res = Result("dfs", machine.problem.kernel)
+    with contextlib.suppress(Stop):
+        explore_dfs(machine, limits or Limits(), res)
+    return res
 
 
 # -- randomised modes ---------------------------------------------------------------------------
 
 
 def run_policy(machine: Machine, choose: Callable[[list[str], str, int], str],
-               trace: bool = False) -> Execution:
+               trace: bool = False, phase: str = "random") -> Execution:
     run = Run(machine, trace=trace)
-    sched_: list[str] = []
-    results: list[str] = []
-    fps: list[Footprint] = []
+    events: list[Ev] = []
     prev = ""
     while True:
         en = run.enabled()
         if not en:
             break
-        p = choose(en, prev, len(sched_))
-        r, fp = run.step(p)
-        sched_.append(p)
-        results.append(r)
-        fps.append(fp)
+        p = choose(en, prev, len(events))
+        e = run.step(p)
+        events.append(Ev(p, e.fp, e.result, e.tid, e.points, e.kernel))
         prev = p
-    o = run.outcome()
-    bad = run.is_bad(o)
+    hb = HB.of(events, run.threads, want_races=False)
+    ex = record(Outcome(run, events, hb), phase)
     run.close()
-    return Execution(sched_, results, fps, o.outcome, o.found, o.details, bad)
+    return ex
 
 
 def replay(machine: Machine, schedule: list[str], trace: bool = False) -> Execution:
@@ -440,33 +417,21 @@ def replay(machine: Machine, schedule: list[str], trace: bool = False) -> Execut
             return want
         return prev if prev in en else en[0]
 
-    return run_policy(machine, choose, trace)
+    return run_policy(machine, choose, trace, "replay")
 
 
-def explore_random(machine: Machine, seed: int = 0, budget: int = 1000, pct: bool = False,
-                   depth: int = 3, limits: Limits | None = None) -> Result:
-    limits = limits or Limits(budget=budget)
-    if limits.budget is None:
-        limits.budget = budget
-    res = Result("pct" if pct else "random", machine.problem.kernel)
+def explore_random(machine: Machine, limits: Limits, res: Result, seed: int = 0,
+                   pct: bool = False, depth: int = 3) -> None:
     rng = _random.Random(seed)
-    t0 = time.monotonic()
     length = 0
-    try:
-        while True:
-            if pct:
-                ex = _pct_once(machine, rng, depth, max(length, 1))
-            else:
-                ex = run_policy(machine, lambda en, prev, n: rng.choice(en))
-            length = max(length, len(ex.schedule))
-            res.add(ex)
-            limits.check(res)
-    except Stop:
-        pass
-    except KeyboardInterrupt:
-        res.interrupted = True
-    res.elapsed += time.monotonic() - t0
-    return res
+    while True:
+        if pct:
+            ex = _pct_once(machine, rng, depth, max(length, 1))
+        else:
+            ex = run_policy(machine, lambda en, prev, n: rng.choice(en))
+        length = max(length, len(ex.schedule))
+        res.add(ex)
+        limits.check(res)
 
 
 def _pct_once(machine: Machine, rng: _random.Random, depth: int, length: int) -> Execution:
@@ -486,88 +451,134 @@ def _pct_once(machine: Machine, rng: _random.Random, depth: int, length: int) ->
             best = max(en, key=prio.__getitem__)
         return best
 
-    return run_policy(machine, choose)
+    return run_policy(machine, choose, phase="pct")
 
 
-# -- how many interleavings there are ---------------------------------------------------------
+# -- how big the search is ----------------------------------------------------------------------
 
 
-def estimate_interleavings(machine: Machine, samples: int = 64, seed: int = 1) -> int:
-    """Knuth's estimator of the number of leaves of the schedule tree: the mean, over random
-    walks, of the product of the branching factors met on the way."""
-    rng = _random.Random(seed)
-    total = 0.0
-    prod = [1]
+def estimate_traces(machine: Machine) -> int:
+    """A rough count of the traces, from one execution: threads that share no dependent event
+    do not multiply; within a group of threads that do, every order of their events that
+    conflict with another thread's might be a trace of its own.  Returns the product over the
+    groups of the multinomial of those event counts (1 when nothing conflicts).  An estimate to
+    warn with, not a bound: other executions may have other events."""
+    ex = run_policy(machine, lambda en, prev, n: prev if prev in en else en[0])
+    events = ex.events
+    threads = sorted({e.thread for e in events})
+    group = {t: t for t in threads}
 
-    def choose(en: list[str], prev: str, n: int) -> str:
-        prod[0] *= len(en)
-        return rng.choice(en)
+    def find(t: str) -> str:
+        while group[t] != t:
+            t = group[t]
+        return t
 
-    for _ in range(samples):
-        prod[0] = 1
-        run_policy(machine, choose)
-        total += prod[0]
-    return max(1, round(total / samples))
+    hit: set[int] = set()  # events that conflict with another thread's
+    for j, b in enumerate(events):
+        for i, a in enumerate(events[:j]):
+            if a.thread != b.thread and a.fp is not None and b.fp is not None and a.fp.dep(b.fp):
+                hit.update((i, j))
+                ra, rb = find(a.thread), find(b.thread)
+                if ra != rb:
+                    group[ra] = rb
+    conflicting: Counter[str] = Counter(events[i].thread for i in hit)
+    total = 1
+    by_group: dict[str, list[int]] = {}
+    for t in threads:
+        by_group.setdefault(find(t), []).append(conflicting[t])
+    for counts in by_group.values():
+        n = sum(counts)
+        m = math.factorial(n)
+        for c in counts:
+            m //= math.factorial(c)
+        total *= m
+    return total
 
 
 # -- the front door -----------------------------------------------------------------------------
 
 
-def explore(problem: Problem | Machine, mode: str = "dpor", preemptions: int | None = None,
+def explore(problem: Problem | Machine, mode: str = "auto", preemptions: int | None = None,
             seed: int = 0, budget: int | None = None, jobs: int = 1,
-            time_limit: float | None = None, count: bool = True,
-            progress: Callable[[Result], None] | None = None, stop_on_bad: bool = False,
-            exact_limit: int = 300) -> Result:
-    """Decide ``problem`` in ``mode``; see the module docstring."""
+            time_limit: float | None = None, progress: Callable[[Result], None] | None = None,
+            stop_on_bad: bool = False, count_all: bool = False, cluster: str | None = None,
+            hunt_budget: int = HUNT_BUDGET) -> Result:
+    """Decide ``problem`` in ``mode``; see the module docstring.  Ctrl-C ends the search with
+    what it found (``interrupted``)."""
     machine = problem if isinstance(problem, Machine) else Machine(problem)
+    if mode == "bfs":
+        mode = "auto"
     if mode not in MODES:
         raise ValueError(f"unknown mode {mode!r} (one of {', '.join(MODES)})")
     deadline = time.monotonic() + time_limit if time_limit else None
-    limits = Limits(budget=budget, deadline=deadline, stop_on_bad=stop_on_bad, progress=progress)
+    limits = Limits(budget=budget, deadline=deadline, stop_on_bad=stop_on_bad,
+                    stop_when_decided=not count_all and mode in ("auto",), progress=progress)
+    res = Result(mode, machine.problem.kernel, bound=preemptions)
     t0 = time.monotonic()
-    if jobs > 1:
+    if jobs > 1 or cluster:
         from .parallel import explore_parallel
-        res = explore_parallel(machine, mode, preemptions, seed, budget, jobs, deadline,
-                               stop_on_bad)
-    elif mode in ("dpor", "dfs", "bfs"):
-        res = explore_tree(machine, reduce=mode != "dfs", bound=preemptions, limits=limits)
-        res.mode = mode
-    else:
-        res = explore_random(machine, seed, budget or 1000, pct=mode == "pct", limits=limits)
-    res.bound = preemptions
-    res.bounded = preemptions is not None
-    if mode == "bfs" and res.positive and not res.interrupted and not stop_on_bad:
-        best = shortest_bad(machine, max_bound=res.max_preemptions if res.exhaustive else None,
-                            deadline=deadline)
-        if best is not None:
-            res.best_bad = best
-    res.elapsed = time.monotonic() - t0  # the time to the verdict
-    if count and res.interleavings is None and not res.interrupted:
-        t1 = time.monotonic()
-        est = estimate_interleavings(machine)
-        res.interleavings = est
-        if est <= exact_limit and (deadline is None or time.monotonic() < deadline):
-            ref = explore_tree(machine, reduce=False,
-                               limits=Limits(budget=exact_limit * 2, deadline=deadline))
-            if ref.exhaustive:
-                res.interleavings = ref.executions
-                res.interleavings_exact = True
-        res.count_time = time.monotonic() - t1
+        explore_parallel(machine, res, limits, mode, preemptions, seed, jobs, cluster)
+        res.elapsed = time.monotonic() - t0
+        return res
+    try:
+        if mode in ("random", "pct"):
+            if limits.budget is None and deadline is None:
+                limits.budget = 1000
+            explore_random(machine, limits, res, seed, pct=mode == "pct")
+        elif mode == "dfs":
+            explore_dfs(machine, limits, res, bound=preemptions)
+        elif mode == "dpor" or preemptions is not None:
+            explore_dpor(machine, limits, res, bound=preemptions)
+        else:
+            _auto(machine, limits, res, hunt_budget)
+    except Stop:
+        pass
+    except KeyboardInterrupt:
+        res.interrupted = True
+    res.elapsed = time.monotonic() - t0
     return res
 
 
+def _auto(machine: Machine, limits: Limits, res: Result, hunt_budget: int) -> None:
+    """Bug hunting with 0, 1, 2 preemptions, then the exhaustive optimal search."""
+    for b in HUNT_BOUNDS:
+        t0 = time.monotonic()
+        n0 = res.executions
+        limits.phase_budget = hunt_budget
+        limits.phase_start = res.executions
+        try:
+            explore_dpor(machine, limits, res, bound=b)
+        except _PhaseDone:
+            pass
+        finally:
+            limits.phase_budget = None
+            res.phases.append((f"bound {b}", res.executions - n0, time.monotonic() - t0))
+        if res.exhaustive:
+            return  # the bound never cut anything: that was the whole search
+        if res.positive:
+            break
+    t0 = time.monotonic()
+    n0 = res.executions
+    try:
+        explore_dpor(machine, limits, res)
+    finally:
+        res.phases.append(("dpor", res.executions - n0, time.monotonic() - t0))
+
+
 def shortest_bad(machine: Machine, max_bound: int | None = None,
-                 deadline: float | None = None, reduce: bool = True) -> Execution | None:
+                 deadline: float | None = None) -> Execution | None:
     """A bad execution with the fewest preemptions (iterative context bounding)."""
     b = 0
     while max_bound is None or b <= max_bound:
-        r = explore_tree(machine, reduce=reduce, bound=b,
-                         limits=Limits(stop_on_bad=True, deadline=deadline))
-        if r.best_bad is not None:
-            return r.best_bad
-        if r.budget_hit or r.interrupted:
+        res = Result("dfs", machine.problem.kernel, bound=b)
+        with contextlib.suppress(Stop):
+            explore_dfs(machine, Limits(stop_on_bad=True, deadline=deadline), res, bound=b,
+                        sleep_sets=True)
+        if res.best_bad is not None:
+            return res.best_bad
+        if res.time_hit or res.interrupted:
             return None
-        if r.exhaustive and r.max_preemptions < b:
+        if res.max_preemptions < b:
             return None  # the bound no longer limits anything
         b += 1
     return None

@@ -15,14 +15,16 @@ line ending and the ``start`` of the next.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..kernel.footprint import Footprint
 from ..lang.session import DONE
-from .runner import EMPTY, LINES_KEY, Footprint, Machine, Problem, ProblemError, Run
-from .search import Execution, Limits, explore_tree, shortest_bad
+from .runner import TIME, Machine, Problem, ProblemError, Run
+from .search import Execution, Limits, Result, Stop, shortest_bad
 
 
 @dataclass
@@ -30,67 +32,72 @@ class Pinned:
     """A schedule written as command lines (``start``/``step``) with who each line belongs to."""
 
     lines: list[tuple[str, str]] = field(default_factory=list)  # (command line, comment)
-    unpinned: list[str] = field(default_factory=list)  # kernel tasks no line can pin
 
 
 def pin_schedule(machine: Machine, schedule: list[str]) -> Pinned:
     """``schedule`` as command lines: ``start LINE`` when a thread begins a line (the job is
-    created stopped), ``step %N K`` for K steps in a row of that job."""
+    created stopped), ``step %N K`` for the K preemption points its events ran through in a
+    row, ``sleep S`` where model time passed.  A ``step`` ends where the kernel's own tasks
+    ran within an event (the shell runs them after each command), and a line is preceded by
+    ``proc NAME`` when its thread runs in another process than the last line did."""
     run = Run(machine)
+    s = run.s
     out = Pinned()
     next_job = machine.next_job
-    job_of: dict[int, int] = dict(run.jobs)  # id(task) -> job number
-    last: list[Any] = [None, 0, "", ""]  # job, count, last result, comment
+    job_of: dict[int, int] = dict(run.jobs)  # tid -> job number
+    proc = s.proc_name
+    last: list[Any] = [None, 0, ""]  # job, points, comment
 
     def flush() -> None:
         if last[0] is not None:
-            out.lines.append((f"step %{last[0]} {last[1]}", last[3]))
+            out.lines.append((f"step %{last[0]} {last[1]}", last[2]))
         last[0] = None
-
-    def step(job: int, r: str, comment: str) -> None:
-        if last[0] == job and last[2] == "point":
-            last[1] += 1
-            last[2] = r
-            return
-        flush()
-        last[:] = [job, 1, r, comment]
 
     for p in schedule:
         if p not in run.enabled():
             raise ValueError(f"the schedule runs {p}, which cannot run there")
-        if p not in run.cur:
-            # a task the kernel started: `daxsh run` runs it after the command that started it
-            run.step(p)
-            out.unpinned.append(p)
+        if p == TIME:
             flush()
+            t0 = run.k.clock.now
+            run.step(p)
+            secs = (run.k.clock.now - t0) / 1e9
+            out.lines.append((f"sleep {secs:.9f}".rstrip("0").rstrip("."), "time passes"))
             continue
         t = run.cur[p]
+        if t is not None:
+            e = run.step(p)
+            job = job_of[t.tid]
+            if last[0] != job:
+                flush()
+                last[:] = [job, 0, f"[{p}]"]
+            last[1] += e.points
+            if e.kernel or e.result != "point":
+                flush()
+            continue
         marks = run.marks[p]
         n0 = len(marks)
-        if t is not None:
-            run.step(p)
-            step(job_of[id(t)], "point" if not t.done and t in run.sched.runq else "sleep", p)
-            continue
-        _r, _fp = run.step(p)
-        m = marks[n0]
-        text = run.lines[p][m.index]
+        i = run.next_line[p]
+        text = run.lines[p][i].replace("$_", run.ctx[p].last) if "$_" in run.lines[p][i] \
+            else run.lines[p][i]
         flush()
+        if run.ctx[p].proc != proc:
+            out.lines.append((f"proc {run.ctx[p].proc}", f"[{p}] runs in process {run.ctx[p].proc}"))
+            proc = run.ctx[p].proc
+        e = run.step(p)
+        m = marks[n0]
         if not m.syscall:
             ended = marks[n0 + 1] if len(marks) > n0 + 1 else None
             if ended is not None and ended.status != DONE:
                 out.lines.append(("", f"[{p}] {text}: {ended.message} (the thread ends)"))
             else:
                 out.lines.append((text, f"[{p}]"))
+            proc = run.ctx[p].proc
             continue
-        task = run.cur[p]
-        if task is None:  # it ran to its end in its first step
-            task = next(x for x in run.sched.finished[::-1] if x.cmdline == text) \
-                if run.sched.finished else None
         out.lines.append((f"start {text}", f"[{p}] job %{next_job}"))
-        if task is not None:
-            job_of[id(task)] = next_job
-        step(next_job, "point" if task is not None and not task.done and task in run.sched.runq
-             else "sleep", f"[{p}]")
+        job_of[e.tid] = next_job
+        last[:] = [next_job, e.points, f"[{p}]"]
+        if e.kernel or e.result != "point" or run.cur[p] is None:
+            flush()
         next_job += 1
     flush()
     run.close()
@@ -114,6 +121,7 @@ def scenario_text(prob: Problem, ex: Execution, pinned: Pinned, note: str = "") 
             desc.append(f"  {t}: " + "; ".join(prob.threads[t]))
     if ex.details:
         desc.append("Outcome: " + ex.details[0])
+    desc.append("(pids differ from the explorer's: it gives each thread its own pid range)")
     lines = [f"title = {_q(title)}",
              'description = """\n' + "\n".join(d.replace('"""', "'''") for d in desc) + '\n"""']
     if prob.kernel:
@@ -205,8 +213,10 @@ def shrink(prob: Problem, time_limit: float = 10.0, budget: int = 5000) -> Shrun
         if cand.threads:
             try:
                 m = Machine(cand)
-                r = explore_tree(m, reduce=True, limits=Limits(
-                    budget=budget, stop_on_bad=True, deadline=deadline))
+                from .search import explore_dpor
+                r = Result("dpor", cand.kernel)
+                with contextlib.suppress(Stop):
+                    explore_dpor(m, Limits(budget=budget, stop_on_bad=True, deadline=deadline), r)
                 ex = r.best_bad
             except ProblemError:
                 ex = None
@@ -246,26 +256,24 @@ def shrink(prob: Problem, time_limit: float = 10.0, budget: int = 5000) -> Shrun
 
 
 def trace_lines(machine: Machine, schedule: list[str]) -> list[str]:
-    """The kernel functions each step called, with a rule where another thread takes over."""
+    """The kernel functions each event called, with a rule where another thread takes over."""
     run = Run(machine, trace=True)
     tb = run.k.trace_buf
     out: list[str] = []
     prev = ""
     for n, p in enumerate(schedule, 1):
-        if p not in run.enabled():
+        en = run.enabled()
+        if p not in en:
             out.append(f"(step {n}: {p} cannot run; schedule ends)")
             break
         if p != prev:
-            why = ""
-            if prev and prev in run.enabled():
-                why = " (preemption)"
+            why = " (preemption)" if prev and prev in en and prev != TIME else ""
             out.append(f"──── {p}{why} ────")
         seq = tb.seq
-        r, _fp = run.step(p)
-        evs = tb.since(seq)
-        for ev in evs:
+        e = run.step(p)
+        for ev in tb.since(seq):
             out.append("  " + ev.format().strip())
-        if r == "sleep":
+        if e.result == "sleep":
             out.append(f"  ({p} sleeps)")
         prev = p
     o = run.outcome()
@@ -277,38 +285,40 @@ def trace_lines(machine: Machine, schedule: list[str]) -> list[str]:
 
 def itf(machine: Machine, ex: Execution, description: str = "") -> dict[str, Any]:
     """The execution in the Informal Trace Format (ITF) of Apalache/Quint: one state before the
-    threads run and one after each step."""
+    threads run and one after each event, with the event's footprint."""
     prob = machine.problem
     run = Run(machine, trace=True)
     tb = run.k.trace_buf
     cur: dict[str, str] = {}
 
-    def state(i: int, thread: str, result: str, fp: Footprint, trace: list[str]) -> dict[str, Any]:
+    def state(i: int, thread: str, result: str, fp: Footprint | None,
+              trace: list[str]) -> dict[str, Any]:
         o = run.outcome()
+        modes = fp.modes() if fp is not None else {}
         return {
             "#meta": {"index": i},
             "step": i,
             "thread": thread,
             "line": cur.get(thread, ""),
             "result": result,
-            "footprint": {"#set": sorted(_key_str(k) for k in fp.a if k != LINES_KEY)},
-            "changed": {"#set": sorted(_key_str(k) for k in fp.w if k != LINES_KEY)},
+            "footprint": {"#set": sorted(_key_str(k) for k in modes)},
+            "changed": {"#set": sorted(_key_str(k) for k, m in modes.items() if m != 1)},
             "trace": trace,
             "blocked": {"#set": sorted(run.name_of(t) for t in run.sched.blocked())},
             "outcome": o.outcome,
         }
 
-    states = [state(0, "", "", EMPTY, [])]
+    states = [state(0, "", "", None, [])]
     for i, p in enumerate(ex.schedule, 1):
         seq = tb.seq
         marks = run.marks.get(p)
         n0 = len(marks) if marks is not None else 0
-        r, fp = run.step(p)
+        e = run.step(p)
         if marks is not None:
             for m in marks[n0:]:
                 if m.kind == "start":
                     cur[p] = run.lines[p][m.index]
-        states.append(state(i, p, r, fp, [ev.format().strip() for ev in tb.since(seq)]))
+        states.append(state(i, p, e.result, e.fp, [ev.format().strip() for ev in tb.since(seq)]))
     run.close()
     return {
         "#meta": {

@@ -17,6 +17,7 @@ from .config import (
     DAX_REFCOUNT_0,
     UNMAP_NO_EVEN_COWS,
 )
+from .footprint import C, R
 from .nvdimm import LLONG_MAX, PAGE_SIZE, PMD_ORDER, PMD_PAGES, Page
 from .sched import (
     ERESTARTSYS,
@@ -77,8 +78,31 @@ class DaxEntry:
         return PMD_PAGES if self.pmd else 1
 
 
+def note_entry(k: Kernel, mapping: AddressSpace, index: int, mode: int = R) -> None:
+    """Footprint of a look-up of ``index``: its own slot, and whether a PMD entry covers it
+    (``("pmd_entry", ino, base)``, written only when a PMD entry comes or goes)."""
+    sched = k.sched
+    if sched.footprint is not None:
+        ino = mapping.host.ino
+        sched.note(("entry", ino, index), mode)
+        sched.note(("pmd_entry", ino, index - index % PMD_PAGES), R)
+
+
+def note_entry_change(k: Kernel, mapping: AddressSpace, index: int, e: DaxEntry | None) -> None:
+    """An entry added at or removed from ``index``: its slot, the xarray's set of entries, and,
+    for a PMD entry, the coverage of its 2 MiB range."""
+    sched = k.sched
+    if sched.footprint is not None:
+        ino = mapping.host.ino
+        sched.note(("entry", ino, index))
+        sched.note(("i_pages", ino), C)
+        if e is not None and e.pmd:
+            sched.note(("pmd_entry", ino, index))
+
+
 def lookup_entry(mapping: AddressSpace, index: int) -> tuple[int, DaxEntry] | None:
-    """Find the entry covering ``index``: (its first index, the entry)."""
+    """Find the entry covering ``index``: (its first index, the entry).  Callers note the
+    look-up (:func:`note_entry`)."""
     e = mapping.i_pages.get(index)
     if e is not None:
         return index, e
@@ -89,7 +113,10 @@ def lookup_entry(mapping: AddressSpace, index: int) -> tuple[int, DaxEntry] | No
     return None
 
 
-def dax_entries(mapping: AddressSpace) -> list[tuple[int, DaxEntry]]:
+def dax_entries(mapping: AddressSpace, k: Kernel | None = None) -> list[tuple[int, DaxEntry]]:
+    """Every DAX entry of the file, by index (with ``k``: noted as a scan of the xarray)."""
+    if k is not None:
+        k.sched.note(("i_pages", mapping.host.ino), R)
     return sorted((i, e) for i, e in mapping.i_pages.items() if isinstance(e, DaxEntry))
 
 
@@ -98,11 +125,13 @@ def dax_entries(mapping: AddressSpace) -> list[tuple[int, DaxEntry]]:
 
 def page_is_idle(k: Kernel, page: Page) -> bool:
     """``dax_page_is_idle``: refcount 1 (<= v6.14, 1-based) or 0 (v6.15, 0-based)."""
+    k.sched.note(("ref", page.pfn), R)
     return page.refcount == (0 if k.has(DAX_REFCOUNT_0) else 1)
 
 
 def page_busy(k: Kernel, page: Page) -> bool:
     """``dax_busy_page``: a reference not explained by page-table mappings."""
+    k.sched.note(("ref", page.pfn), R)
     if k.has(DAX_REFCOUNT_0):
         return page.refcount - page.mapcount > 0
     return page.refcount > 1
@@ -113,6 +142,7 @@ def folio_head(k: Kernel, t: Task, mapping: Any, pfn: int) -> Page:
     page = k.pfn_to_page(t, pfn)
     if k.has(DAX_REFCOUNT_0):
         base = pfn - pfn % PMD_PAGES
+        k.sched.note(("page", base), R)  # its order
         if base != pfn and base in k.nvdimm.pgmap.pages:  # type: ignore[union-attr]
             head = k.nvdimm.pgmap.pages[base]  # type: ignore[union-attr]
             if head.order == PMD_ORDER:
@@ -134,6 +164,7 @@ def dax_associate_entry(t: Task, e: DaxEntry, mapping: AddressSpace, index: int)
         pages[0].order = PMD_ORDER  # dax_folio_init: prep_compound_page
         t.k.trace(t, "dax_folio_init", pages[0], order=PMD_ORDER)
     for i, page in enumerate(pages):
+        k.sched.note(("page", page.pfn))
         if page.mapping is not None and page.mapping is not mapping:
             k.warn(t, "fs/dax.c", "dax_associate_entry", "WARN_ON_ONCE(page->mapping)")
         page.mapping = mapping
@@ -147,6 +178,7 @@ def dax_disassociate_entry(t: Task, e: DaxEntry, mapping: AddressSpace, trunc: b
         return
     pages = entry_pages(k, t, e)  # touches struct page: oops if the memmap is gone
     for page in pages:
+        k.sched.note(("page", page.pfn))
         head = folio_head(k, t, mapping, page.pfn)
         if trunc and page_busy(k, head) and not k.has(DAX_BREAK_LAYOUT):
             k.warn(t, "fs/dax.c", "dax_disassociate_entry",
@@ -170,7 +202,7 @@ def get_unlocked_entry(t: Task, mapping: AddressSpace, index: int) -> KGen:
     ``(first index, entry)`` or None."""
     k = t.k
     while True:
-        k.sched.note(("i_pages", mapping.host.ino))
+        note_entry(k, mapping, index)
         found = lookup_entry(mapping, index)
         if found is None or not isinstance(found[1], DaxEntry) or not found[1].locked:
             return found
@@ -184,12 +216,14 @@ def get_unlocked_entry(t: Task, mapping: AddressSpace, index: int) -> KGen:
 
 
 def dax_lock_entry(t: Task, e: DaxEntry) -> None:
+    t.k.sched.note(("entry", e.ino, e.index))
     e.locked = True
     e.owner = t
 
 
 @traced
 def dax_unlock_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -> None:
+    t.k.sched.note(("entry", e.ino, e.index))
     e.locked = False
     e.owner = None
     mapping.entry_wq(_entry_key(index, e)).wake_up(t.k, 1)  # WAKE_NEXT
@@ -203,9 +237,9 @@ def wake_entry_all(k: Kernel, mapping: AddressSpace, index: int, e: DaxEntry) ->
 def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -> KGen:
     """Return ``(first index, locked entry)`` or ``None`` for a PMD conflict (fallback)."""
     k = t.k
+    ino = mapping.host.ino
     while True:
         found = yield from get_unlocked_entry(t, mapping, index)
-        k.sched.note(("i_pages", mapping.host.ino))
         if found is not None:
             base, e = found
             if order == PMD_ORDER and not e.pmd:
@@ -214,6 +248,7 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
                 # downgrade: unmap the huge zero page, delete the PMD entry, insert PTE entries
                 dax_lock_entry(t, e)
                 _mm.unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
+                note_entry_change(k, mapping, base, e)
                 del mapping.i_pages[base]
                 wake_entry_all(k, mapping, base, e)
                 k.trace(t, "dax_downgrade_pmd_entry", mapping, index=base)
@@ -222,13 +257,16 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
             return base, e
         if order == PMD_ORDER:
             base = index - index % PMD_PAGES
+            k.sched.note(("i_pages", ino), R)  # any PTE entry in the 2 MiB range?
             if any(i in mapping.i_pages for i in range(base, base + PMD_PAGES)):
                 return None
             e = DaxEntry(EMPTY, mapping.host.ino, base, pmd=True)
+            note_entry_change(k, mapping, base, e)
             mapping.i_pages[base] = e
             dax_lock_entry(t, e)
             return base, e
         e = DaxEntry(EMPTY, mapping.host.ino, index)
+        note_entry_change(k, mapping, index, e)
         mapping.i_pages[index] = e
         dax_lock_entry(t, e)
         return index, e
@@ -238,6 +276,7 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
 def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pfn: int,
                      kind: str, dirty: bool) -> DaxEntry:
     """Turn the locked entry into a ZERO or NORMAL one for ``pfn`` (stays locked)."""
+    t.k.sched.note(("entry", e.ino, e.index))
     if e.kind != EMPTY and (e.kind != kind or e.pfn != pfn):
         if e.kind == NORMAL:
             dax_disassociate_entry(t, e, mapping, False)
@@ -283,10 +322,12 @@ def _direct_access(t: Task, inode: Inode, block: int) -> tuple[int | None, str]:
     """``dax_iomap_direct_access`` under ``dax_read_lock``: (pfn, error)."""
     k = t.k
     k.trace(t, "dax_direct_access", inode.sb.bdev.name, block=block)
+    k.sched.note(("nvdimm",), R)
     dax = k.nvdimm.dax
     if dax is None or not dax.alive or inode.sb.bdev is not k.nvdimm.disk:
         return None, "ENXIO"
     pfn = inode.sb.bdev.block_to_pfn(block)
+    k.sched.note(("page", pfn), R)  # badblocks
     if pfn in inode.sb.bdev.badblocks:
         return None, "EHWPOISON"
     return pfn, ""
@@ -298,13 +339,14 @@ def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
     vma = vmf.vma
     inode = vma.file.inode
     mapping = inode.mapping
+    k.sched.note(("inode", inode.ino, "size"), R)
     if vmf.pgoff * PAGE_SIZE >= inode.size:
         return VM_FAULT_SIGBUS
     got = yield from grab_mapping_entry(t, mapping, vmf.pgoff, 0)
     assert got is not None
     base, e = got
     try:
-        yield from preempt(t, "dax_iomap_pte_fault", ("i_pages", inode.ino))
+        yield from preempt(t, "dax_iomap_pte_fault")
         ops = inode.sb.ops
         sync = vma.sync and vmf.write
         if e.pmd and e.kind == NORMAL:
@@ -338,6 +380,7 @@ def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
         if e.locked:
             dax_unlock_entry(t, mapping, base, e)
         if e.kind == EMPTY and mapping.i_pages.get(base) is e:
+            note_entry_change(k, mapping, base, e)
             del mapping.i_pages[base]
 
 
@@ -360,6 +403,7 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
         return _pmd_fallback(t, "write to a private mapping")
     if haddr < vma.start or haddr + PMD_PAGES * PAGE_SIZE > vma.end:
         return _pmd_fallback(t, "2 MiB range leaves the VMA")
+    k.sched.note(("inode", inode.ino, "size"), R)
     if (hpgoff + PMD_PAGES) * PAGE_SIZE > inode.size:
         return _pmd_fallback(t, "2 MiB range extends past EOF")
     got = yield from grab_mapping_entry(t, mapping, hpgoff, PMD_ORDER)
@@ -393,6 +437,7 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
         if e.locked:
             dax_unlock_entry(t, mapping, base, e)
         if e.kind == EMPTY and mapping.i_pages.get(base) is e:
+            note_entry_change(k, mapping, base, e)
             del mapping.i_pages[base]
 
 
@@ -406,18 +451,21 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
     mappings do not explain (``dax_layout_busy_page`` before v6.15).  ``unmapped`` scans a
     file without VMAs too, as v6.15 and both eviction proposals do."""
     k = t.k
+    ino = mapping.host.ino
+    k.sched.note(("inode", ino, "flags"), R)  # a_ops
     if mapping.a_ops != "dax":
         return None
+    k.sched.note(("i_mmap", ino), R)
     if not mapping.mapped() and not k.has(DAX_BUSY_SCAN_UNMAPPED) and not unmapped:
         k.trace(t, "dax_layout_busy_page_range", "!mapping_mapped: scan skipped")
         return None
     even_cows = not k.has(UNMAP_NO_EVEN_COWS)
     _mm.unmap_mapping_pages(t, mapping, start, end - start, even_cows)
-    yield from preempt(t, "dax_layout_busy_page_range after unmap", ("i_pages", mapping.host.ino))
-    k.sched.note(("i_pages", mapping.host.ino))
-    for index, e in dax_entries(mapping):
+    yield from preempt(t, "dax_layout_busy_page_range after unmap")
+    for index, e in dax_entries(mapping, k):
         if index >= end or index + e.npages() <= start:
             continue
+        k.sched.note(("entry", ino, index), R)
         if e.locked:
             found = yield from get_unlocked_entry(t, mapping, index)
             if found is None or not isinstance(found[1], DaxEntry):
@@ -427,7 +475,6 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
             continue
         for page in entry_pages(k, t, e):
             head = folio_head(k, t, mapping, page.pfn)
-            k.sched.note(("page", head.pfn))
             if page_busy(k, head):
                 k.trace(t, "dax_busy_page", head, refcount=head.refcount)
                 return head
@@ -450,7 +497,6 @@ def ___wait_var_event(t: Task, page: Page, state: str, cmd: Callable[[Task], KGe
     while True:
         prepare_to_wait(t, var, state,
                         Wait("var", page, f"page pfn {page.pfn:#x}", why, cond))
-        k.sched.note(("page", page.pfn))
         if page_is_idle(k, page):
             break
         if state == TASK_INTERRUPTIBLE and t.signal_pending():
@@ -475,6 +521,7 @@ def dax_break_layout(t: Task, inode: Inode, start: int, end: int,
                      cb: Callable[[Task], KGen] | None, why: str) -> KGen:
     """v6.15: wait until no page in the range is busy, then delete the DAX entries."""
     mapping = inode.mapping
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if mapping.a_ops != "dax":
         return 0
     while True:
@@ -494,6 +541,7 @@ def dax_break_layout(t: Task, inode: Inode, start: int, end: int,
 def dax_break_layout_final(t: Task, inode: Inode) -> KGen:
     """v6.15 eviction: wait uninterruptibly, no locks, no callback; then delete entries."""
     mapping = inode.mapping
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if mapping.a_ops != "dax":
         return
     while True:
@@ -510,6 +558,7 @@ def dax_break_mapping_uninterruptible(t: Task, inode: Inode,
     """The 2025 v6 proposal (seed 000): as dax_break_layout_final but with the fs callback.
     The v6 series carries cee91fa13a8e, so the scan covers files without VMAs."""
     mapping = inode.mapping
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if mapping.a_ops != "dax":
         return
     while True:
@@ -530,11 +579,13 @@ def __dax_invalidate_entry(t: Task, mapping: AddressSpace, index: int, trunc: bo
     if found is None or not isinstance(found[1], DaxEntry):
         return False
     base, e = found
+    sched = t.k.sched
+    sched.note(("entry", mapping.host.ino, base))
     if not trunc and e.dirty:
         return False
     dax_disassociate_entry(t, e, mapping, trunc)
-    t.k.sched.note(("i_pages", mapping.host.ino))
     if mapping.i_pages.get(base) is e:
+        note_entry_change(t.k, mapping, base, e)
         del mapping.i_pages[base]
     wake_entry_all(t.k, mapping, base, e)
     return True
@@ -550,7 +601,7 @@ def dax_invalidate_mapping_entry_sync(t: Task, mapping: AddressSpace, index: int
 
 @kfunc
 def dax_delete_mapping_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
-    for index, e in dax_entries(mapping):
+    for index, e in dax_entries(mapping, t.k):
         if start <= index < end or (e.pmd and index < end and index + PMD_PAGES > start):
             yield from __dax_invalidate_entry(t, mapping, index, True)
 
@@ -560,6 +611,7 @@ def truncate_inode_pages_range(t: Task, mapping: AddressSpace, start: int, end: 
     """mm/truncate.c: page-cache folios go; DAX value entries go through
     ``dax_delete_mapping_entry`` (``truncate_folio_batch_exceptionals``) without waiting."""
     k = t.k
+    k.sched.note(("i_pages", mapping.host.ino), R)
     entries = [(i, e) for i, e in sorted(mapping.i_pages.items())
                if (start <= i < end) or (getattr(e, "pmd", False) and i < end and i + PMD_PAGES > start)]
     for index, e in entries:
@@ -580,9 +632,11 @@ def truncate_inode_pages_final(t: Task, mapping: AddressSpace) -> KGen:
 @kfunc
 def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
     _mm.unmap_mapping_pages(t, mapping, start, end - start, False)
+    t.k.sched.note(("i_pages", mapping.host.ino), R)
     for index, e in list(sorted(mapping.i_pages.items())):
         if start <= index < end:
             if isinstance(e, DaxEntry):
+                t.k.sched.note(("entry", mapping.host.ino, index))
                 e.dirty = False
                 yield from dax_invalidate_mapping_entry_sync(t, mapping, index)
             else:
@@ -592,9 +646,12 @@ def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, en
 @kfunc
 def dax_writeback_mapping_range(t: Task, mapping: AddressSpace) -> KGen:
     """fsync/sync: write-protect the PTEs of dirty entries and flush; entries become clean."""
-    for index, e in dax_entries(mapping):
+    sched = t.k.sched
+    for index, e in dax_entries(mapping, t.k):
+        sched.note(("entry", mapping.host.ino, index), R)
         if e.dirty:
-            yield from preempt(t, "dax_writeback_one", ("i_pages", mapping.host.ino))
+            yield from preempt(t, "dax_writeback_one")
+            sched.note(("entry", mapping.host.ino, index))
             _mm.wrprotect_mapping_pages(t, mapping, index, e.npages())
             t.k.trace(t, "dax_flush", mapping, index=index)
             e.dirty = False

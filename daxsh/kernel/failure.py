@@ -17,8 +17,9 @@ from .config import (
     MF_MEM_PRE_REMOVE,
     ZONE_DEVICE_REFCOUNT,
 )
+from .footprint import R
 from .fsops import SB_FREEZE_COMPLETE
-from .mm import lookup_pte, unmap_mapping_range
+from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
     TASK_UNINTERRUPTIBLE,
@@ -46,6 +47,7 @@ ENODEV, EOPNOTSUPP, EIO = 19, 95, 5
 def unbind_store(t: Task, name: str) -> KGen:
     k = t.k
     nv = k.nvdimm
+    k.sched.note(("nvdimm",))
     if name != nv.pfn.name:
         return Ret(ENODEV)
     if not nv.pfn.bound:
@@ -59,6 +61,7 @@ def device_release_driver(t: Task) -> KGen:
     # devres runs in LIFO order: pmem_release_disk, then the memmap
     yield from pmem_release_disk(t)
     yield from memunmap_pages(t)
+    t.k.sched.note(("nvdimm",))
     t.k.nvdimm.pfn.bound = False
 
 
@@ -71,6 +74,7 @@ def pmem_release_disk(t: Task) -> KGen:
         yield from kill_dax(t)
     k.trace(t, "put_dax", "dax0")
     k.trace(t, "del_gendisk", "pmem0")
+    k.sched.note(("nvdimm",))
     nv.disk = None
     nv.dax = None
 
@@ -83,6 +87,7 @@ def kill_dax(t: Task) -> KGen:
     if k.has(KILL_DAX_NOTIFY) and dax_dev.holder is not None:
         flags = MF_MEM_PRE_REMOVE_FLAG if k.has(MF_MEM_PRE_REMOVE) else 0
         yield from dax_holder_notify_failure(t, 0, 1 << 64, flags)
+    k.sched.note(("nvdimm",))
     dax_dev.alive = False
     k.trace(t, "synchronize_srcu", "dax_srcu")
     dax_dev.holder = None
@@ -93,13 +98,18 @@ def kill_dax(t: Task) -> KGen:
 def memunmap_pages(t: Task) -> KGen:
     k = t.k
     nv = k.nvdimm
+    k.sched.note(("nvdimm",))
     pg = nv.pgmap
     if pg is None:
         return
     if k.has(MEMUNMAP_WAITS) and not k.has(ZONE_DEVICE_REFCOUNT):
         # each referenced page holds a pgmap reference: wait_for_completion(&pgmap->done)
         while True:
-            busy = next((p for p in pg.pages.values() if p.refcount > pg.idle), None)
+            if k.sched.footprint is not None:
+                for p in pg.pages.values():
+                    k.sched.note(("ref", p.pfn), R)
+            busy = next((p for p in sorted(pg.pages.values(), key=lambda p: p.pfn)
+                         if p.refcount > pg.idle), None)
             if busy is None:
                 break
             wq = k.var_wq(busy.pfn)
@@ -110,6 +120,7 @@ def memunmap_pages(t: Task) -> KGen:
                 yield from schedule(t)
             finish_wait(t, wq)
     k.trace(t, "arch_remove_memory", f"pfn {pg.first_pfn:#x}", npfns=pg.npfns)
+    k.sched.note(("nvdimm",))
     pg.present = False
     nv.removed_pgmaps.append(pg)
     nv.pgmap = None
@@ -119,6 +130,7 @@ def memunmap_pages(t: Task) -> KGen:
 def bind_store(t: Task, name: str) -> KGen:
     k = t.k
     nv = k.nvdimm
+    k.sched.note(("nvdimm",))
     if name != nv.pfn.name:
         return Ret(ENODEV)
     if nv.pfn.bound:
@@ -136,6 +148,7 @@ def bind_store(t: Task, name: str) -> KGen:
 @kfunc
 def dax_holder_notify_failure(t: Task, off: int, length: int, mf_flags: int) -> KGen:
     k = t.k
+    k.sched.note(("nvdimm",), R)
     dax_dev = k.nvdimm.dax
     if dax_dev is None or not dax_dev.alive:
         return -6  # ENXIO
@@ -150,6 +163,7 @@ def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_fl
     k = t.k
     name = sb.name
     pre_remove = bool(mf_flags & MF_MEM_PRE_REMOVE_FLAG)
+    k.sched.note(sb.key, R)
     if not sb.born:
         return -EIO
     fs = sb.disk
@@ -164,11 +178,14 @@ def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_fl
     first = 0 if whole else off // PAGE_SIZE
     count = fs.nblocks if whole else max(1, length // PAGE_SIZE)
     want_shutdown = whole and not pre_remove  # metadata owners in range
+    k.sched.note(("alloc", fs.uuid), R)  # the rmap walk (every rmap change writes the allocator)
     for _start, n, ino, fblock in list(fs.rmap.overlapping(first, count)):
+        k.sched.note(("icache", sb.name, ino), R)
         inode = sb.icache.get(ino)
         if inode is None:
             continue  # xfs_iget(XFS_IGET_INCORE): not in core -> skipped
         k.trace(t, "xfs_dax_failure_fn", inode, fblock=fblock, n=n)
+        k.sched.note(("inode", ino, "flags"), R)
         if inode.mapping.a_ops == "dax":
             yield from mf_dax_kill_procs(t, inode.mapping, fblock, n, mf_flags)
             if pre_remove:
@@ -185,6 +202,7 @@ def xfs_dax_notify_failure(t: Task, sb: SuperBlock, off: int, length: int, mf_fl
 
 def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
     k = t.k
+    k.sched.note(sb.key)
     if sb.shutdown:
         return
     sb.shutdown = reason
@@ -205,6 +223,7 @@ def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
     k.trace(t, "freeze_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
     from .syscalls import sync_sb
     yield from sync_sb(t, sb)
+    k.sched.note(sb.key)
     if sb.frozen:
         return False
     sb.frozen = SB_FREEZE_COMPLETE
@@ -217,6 +236,7 @@ def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
     k = t.k
     k.trace(t, "thaw_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
     yield from ()
+    k.sched.note(sb.key)
     if holder in sb.freeze_holders:
         sb.freeze_holders.remove(holder)
     if not sb.freeze_holders:
@@ -233,13 +253,18 @@ def collect_procs_fsdax(t: Task, mapping: AddressSpace, pgoff: int, pre_remove: 
     else only the current task (``task_early_kill(tsk, force_early=1)``)."""
     out: list[tuple[Process, int, int]] = []
     cur = t.proc
+    k = t.k
+    k.sched.note(("i_mmap", mapping.host.ino), R)
     for vma in mapping.i_mmap:
         if not vma.pgoff <= pgoff < vma.pgoff + (vma.end - vma.start) // PAGE_SIZE:
             continue
         p = vma.mm.owner
+        if p is not None:
+            k.sched.note(("proc", p.name), R)
         if p is None or p.dying:
             continue
         addr = vma.addr_of(pgoff)
+        note_lookup(k, vma.mm, addr)
         pte = lookup_pte(vma.mm, addr)
         if pte is None:
             continue  # size_shift 0: not mapped, skipped
@@ -256,6 +281,7 @@ def mf_dax_kill_procs(t: Task, mapping: AddressSpace, index: int, count: int, mf
     k = t.k
     pre_remove = bool(mf_flags & MF_MEM_PRE_REMOVE_FLAG)
     for pg in range(index, index + count):
+        dax.note_entry(k, mapping, pg)
         found = dax.lookup_entry(mapping, pg)
         if found is None or not isinstance(found[1], dax.DaxEntry) or found[1].kind != dax.NORMAL:
             continue
@@ -266,6 +292,7 @@ def mf_dax_kill_procs(t: Task, mapping: AddressSpace, index: int, count: int, mf
         pfn = e.pfn + (pg - base)
         if not pre_remove:
             page = k.pfn_to_page(t, pfn)
+            k.sched.note(("page", pfn))
             page.hwpoison = True
             k.trace(t, "SetPageHWPoison", page)
         to_kill = collect_procs_fsdax(t, mapping, pg, pre_remove)
@@ -294,6 +321,7 @@ def unmap_and_kill(t: Task, to_kill: list[tuple[Process, int, int]], pfn: int,
 def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
     k = t.k
     nv = k.nvdimm
+    k.sched.note(("nvdimm",), R)
     if not k.is_pmem_pfn(pfn) or nv.pgmap is None:
         k.printk(t, f"Memory failure: {pfn:#x}: memory outside the pmem data area")
         return Ret(22, None, [f"pfn {pfn:#x} is not in pfn0.1's data area (`show blocks`)"])
@@ -301,6 +329,7 @@ def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
         k.printk(t, f"Memory failure: {pfn:#x}: unhandlable page.")
         return Ret(0, None, ["this kernel has no memory_failure() support for fsdax pages"])
     disk = nv.disk
+    k.sched.note(("page", pfn))  # badblocks
     if disk is not None:
         disk.badblocks[pfn] = True
     rc = -EOPNOTSUPP
@@ -318,6 +347,7 @@ def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
 def mf_generic_kill_procs(t: Task, pfn: int, flags: int) -> KGen:
     k = t.k
     page = k.pfn_to_page(t, pfn)
+    k.sched.note(("page", pfn))
     mapping = page.mapping if k.has(DAX_PAGE_MAPPING) else None
     if mapping is None:
         page.hwpoison = True

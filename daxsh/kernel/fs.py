@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .footprint import C, R
 from .locks import RwSem
 from .nvdimm import PAGE_SIZE
 from .rangemap import RangeMap
@@ -205,7 +206,10 @@ class Inode:
 
 
 class Dentry:
-    __slots__ = ("d_count", "dontcache", "inode", "name", "parent_ino")
+    """Footprint keys: ``key`` its reference count, ``fkey`` its flags; its dcache slot is
+    ``("dcache", sb, parent ino, name)``."""
+
+    __slots__ = ("d_count", "dontcache", "fkey", "inode", "key", "name", "parent_ino")
 
     def __init__(self, parent_ino: int, name: str, inode: Inode) -> None:
         self.parent_ino = parent_ino
@@ -213,6 +217,8 @@ class Dentry:
         self.inode = inode
         self.d_count = 0
         self.dontcache = False  # DCACHE_DONTCACHE
+        self.key = ("dentry", inode.sb.name, parent_ino, name)
+        self.fkey = ("dentry", inode.sb.name, parent_ino, name, "flags")
 
 
 class File:
@@ -249,8 +255,9 @@ class SuperBlock:
         self.dying = False
         self.frozen = 0  # SB_UNFROZEN .. SB_FREEZE_COMPLETE
         self.freeze_holders: list[str] = []
-        self.freeze_wq = WaitQueue("sb freeze")
+        self.freeze_wq = WaitQueue(f"sb freeze {disk.name}")
         self.shutdown = ""  # xfs_force_shutdown reason
+        self.key = ("sb", disk.name)  # footprint key of its state (active, frozen, shutdown...)
         self.s_umount = RwSem("s_umount", f"{disk.name}")
         self.icache: dict[int, Inode] = {}
         self.lru: dict[int, Inode] = {}
@@ -258,7 +265,7 @@ class SuperBlock:
         self.root: Dentry | None = None
         self.dax_dev: DaxDevice | None = None
         self.holder = False
-        self.ifree_wq = WaitQueue("inode freeing")
+        self.ifree_wq = WaitQueue(f"inode freeing {disk.name}")
 
     def tr(self) -> str:
         return f"sb {self.bdev.name}"
@@ -275,10 +282,13 @@ def iget(t: Task, sb: SuperBlock, ino: int) -> KGen:
     """``iget_locked`` + fs setup: find or instantiate the in-core inode, waiting out one
     that is being freed (``__wait_on_freeing_inode``)."""
     k = t.k
+    sched = k.sched
     while True:
+        sched.note(("icache", sb.name, ino), R)
         inode = sb.icache.get(ino)
         if inode is None:
             break
+        sched.note(("inode", ino, "state"), R)
         if I_FREEING in inode.i_state or I_WILL_FREE in inode.i_state:
             prepare_to_wait(t, sb.ifree_wq, TASK_UNINTERRUPTIBLE,
                             Wait("inode", inode, f"ino {ino} being freed", "__wait_on_freeing_inode",
@@ -286,15 +296,22 @@ def iget(t: Task, sb: SuperBlock, ino: int) -> KGen:
             yield from schedule(t)
             finish_wait(t, sb.ifree_wq)
             continue
+        sched.note(("inode", ino, "count"), C)
         inode.i_count += 1
         if inode.on_lru:
+            sched.note(("inode", ino, "state"))
+            sched.note(("lru", sb.name), C)
             inode.on_lru = False
             sb.lru.pop(ino, None)
         return inode
     di = sb.disk.inodes[ino]
+    sched.note(("inode", ino, "flags"), R)  # the on-disk DAX flag
+    sched.note(sb.key, R)  # the dax= mode
     dax = sb.ops.inode_should_enable_dax(k, sb, di)
     inode = Inode(sb, di, dax)
     inode.i_count = 1
+    sched.note(("icache", sb.name, ino))
+    sched.note(("icache", sb.name), C)
     sb.icache[ino] = inode
     k.trace(t, sb.ops.setup_inode_name, inode, S_DAX=dax)
     inode.i_state.discard(I_NEW)
@@ -302,6 +319,7 @@ def iget(t: Task, sb: SuperBlock, ino: int) -> KGen:
 
 
 def iput(t: Task, inode: Inode) -> KGen:
+    t.k.sched.note(("inode", inode.ino, "count"))  # drop and test for zero
     inode.i_count -= 1
     if inode.i_count == 0:
         yield from iput_final(t, inode)
@@ -311,12 +329,19 @@ def iput(t: Task, inode: Inode) -> KGen:
 def iput_final(t: Task, inode: Inode) -> KGen:
     """Last reference: keep the inode on the LRU, or evict it now."""
     sb = inode.sb
+    sched = t.k.sched
+    sched.note(("inode", inode.ino, "nlink"), R)
+    sched.note(("inode", inode.ino, "flags"), R)
+    sched.note(sb.key, R)
     drop = inode.di.nlink == 0  # generic_drop_inode (the model has no unhashed inodes)
     if not drop and not inode.dontcache and sb.active:
+        sched.note(("inode", inode.ino, "state"))
+        sched.note(("lru", sb.name), C)
         inode.on_lru = True
         sb.lru[inode.ino] = inode
         t.k.trace(t, "inode_add_lru", inode)
         return
+    sched.note(("inode", inode.ino, "state"))
     inode.i_state.add(I_FREEING)
     yield from evict(t, inode)
 
@@ -324,12 +349,18 @@ def iput_final(t: Task, inode: Inode) -> KGen:
 @kfunc
 def evict(t: Task, inode: Inode) -> KGen:
     sb = inode.sb
+    sched = t.k.sched
+    sched.note(("inode", inode.ino, "state"))
     if inode.on_lru:
+        sched.note(("lru", sb.name), C)
         inode.on_lru = False
         sb.lru.pop(inode.ino, None)
     inode.i_state.add(I_FREEING)
     yield from sb.ops.evict_inode(t, inode)
+    sched.note(("inode", inode.ino, "state"))
     inode.i_state.add(I_CLEAR)
+    sched.note(("icache", sb.name, inode.ino))
+    sched.note(("icache", sb.name), C)
     sb.icache.pop(inode.ino, None)
     yield from sb.ops.destroy_inode(t, inode)
     sb.ifree_wq.wake_up(t.k)
@@ -338,8 +369,16 @@ def evict(t: Task, inode: Inode) -> KGen:
 @kfunc
 def evict_inodes(t: Task, sb: SuperBlock) -> KGen:
     """At umount: evict every inode with ``i_count == 0``."""
-    victims = [i for i in sb.icache.values() if i.i_count == 0 and I_FREEING not in i.i_state]
+    sched = t.k.sched
+    sched.note(("icache", sb.name), R)
+    if sched.footprint is not None:
+        for i in sb.icache.values():
+            sched.note(("inode", i.ino, "count"), R)
+            sched.note(("inode", i.ino, "state"), R)
+    victims = [i for i in sorted(sb.icache.values(), key=lambda i: i.ino)
+               if i.i_count == 0 and I_FREEING not in i.i_state]
     for inode in victims:
+        sched.note(("inode", inode.ino, "state"))
         inode.i_state.add(I_FREEING)
     t.k.trace(t, "dispose_list", n=len(victims))
     for inode in victims:
@@ -347,22 +386,37 @@ def evict_inodes(t: Task, sb: SuperBlock) -> KGen:
 
 
 def dget(d: Dentry) -> Dentry:
+    d.inode.sb.k.sched.note(d.key, C)
     d.d_count += 1
     return d
 
 
 def dput(t: Task, d: Dentry) -> KGen:
+    """Drop a reference; the last one kills a dentry marked DONTCACHE or of an unlinked inode.
+
+    Footprint: when the flags say the last reference would not kill it, dropping one is a
+    commuting update (whoever drops the last one, nothing happens); otherwise dropping reads
+    the count too, since who drops the last one decides who kills it."""
+    sched = t.k.sched
+    sched.note(d.fkey, R)
+    sched.note(("inode", d.inode.ino, "nlink"), R)
+    sched.note(("inode", d.inode.ino, "flags"), R)
+    kill = d.dontcache or d.inode.di.nlink == 0 or d.inode.dontcache
+    sched.note(d.key, (R | C) if kill else C)
     d.d_count -= 1
     if d.d_count > 0:
         return
     sb = d.inode.sb
-    if d.dontcache or d.inode.di.nlink == 0 or d.inode.dontcache:
+    if kill:
         yield from dentry_kill(t, sb, d)
 
 
 @kfunc
 def dentry_kill(t: Task, sb: SuperBlock, d: Dentry) -> KGen:
     if sb.dcache.get((d.parent_ino, d.name)) is d:
+        t.k.sched.note(d.key)
+        t.k.sched.note(("dcache", sb.name, d.parent_ino, d.name))
+        t.k.sched.note(("dcache", sb.name), C)
         del sb.dcache[(d.parent_ino, d.name)]
     yield from iput(t, d.inode)
 
@@ -370,30 +424,43 @@ def dentry_kill(t: Task, sb: SuperBlock, d: Dentry) -> KGen:
 @kfunc
 def shrink_dcache_sb(t: Task, sb: SuperBlock) -> KGen:
     """Drop every unused dentry (``prune_dcache_sb`` / ``shrink_dcache_for_umount``)."""
-    for key, d in list(sb.dcache.items()):
+    sched = t.k.sched
+    sched.note(("dcache", sb.name), R)
+    for key, d in sorted(sb.dcache.items()):
+        sched.note(d.key, R)
         if d.d_count == 0 and sb.dcache.get(key) is d:
             yield from dentry_kill(t, sb, d)
 
 
 def d_lookup(t: Task, sb: SuperBlock, parent_ino: int, name: str) -> KGen:
     """Find or instantiate a dentry (and its inode); returns it with a reference held."""
+    sched = t.k.sched
+    sched.note(("dcache", sb.name, parent_ino, name), R)
     d = sb.dcache.get((parent_ino, name))
     if d is not None:
         return dget(d)
+    sched.note(("inode", parent_ino, "dir"), R)
     parent = sb.disk.inodes[parent_ino]
     ino = parent.entries.get(name)
     if ino is None:
         return None
     inode = yield from iget(t, sb, ino)
     d = Dentry(parent_ino, name, inode)
+    sched.note(("dcache", sb.name, parent_ino, name))
+    sched.note(("dcache", sb.name), C)
     sb.dcache[(parent_ino, name)] = d
     return dget(d)
 
 
 def d_mark_dontcache(inode: Inode) -> None:
+    sched = inode.sb.k.sched
+    sched.note(("dcache", inode.sb.name), R)
     for d in inode.sb.dcache.values():
         if d.inode is inode:
+            sched.note(d.fkey)
             d.dontcache = True
+    sched.note(("inode", inode.ino, "flags"))
+    sched.note(("inode", inode.ino, "state"))
     inode.dontcache = True
     inode.i_state.add(I_DONTCACHE)
 

@@ -26,6 +26,7 @@ from .config import (
     XFS_PER_INODE_DAX,
 )
 from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
+from .footprint import R
 from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
 from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
@@ -55,6 +56,16 @@ SB_FREEZE_COMPLETE = 4
 BREAK_WRITE = "BREAK_WRITE"
 BREAK_UNMAP = "BREAK_UNMAP"
 BREAK_UNMAP_FINAL = "BREAK_UNMAP_FINAL"
+
+
+def note_allocated(k: Kernel, inode: Inode, got: list[tuple[int, int, int]]) -> None:
+    """Footprint of an allocation: the file's block map and every block it now owns."""
+    sched = k.sched
+    if sched.footprint is not None:
+        sched.note(("inode", inode.ino, "extents"))
+        for _fb, block, n in got:
+            for b in range(block, block + n):
+                sched.note(("block", b))
 
 
 class FsOps:
@@ -111,6 +122,7 @@ class FsOps:
     def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
         """Write faults wait while the filesystem is frozen."""
         t.k.trace(t, "sb_start_pagefault", sb)
+        t.k.sched.note(sb.key, R)
         while sb.frozen >= SB_FREEZE_PAGEFAULT:
             prepare_to_wait(t, sb.freeze_wq, TASK_UNINTERRUPTIBLE,
                             Wait("freeze", sb, f"{sb.name} frozen", "sb_start_pagefault", "thawed"))
@@ -121,19 +133,21 @@ class FsOps:
     def iomap_begin(self, t: Task, inode: Inode, pgoff: int, write: bool) -> KGen:
         """``->iomap_begin`` for one page: (block or None for a hole, new, error)."""
         k = t.k
+        k.sched.note(inode.sb.key, R)
         if inode.sb.shutdown:
             return None, False, EIO
-        yield from preempt(t, f"{self.name}_iomap_begin", ("alloc", inode.sb.disk.uuid),
-                           ("ino", inode.ino))
+        yield from preempt(t, f"{self.name}_iomap_begin")
+        k.sched.note(("inode", inode.ino, "extents"), R)
         v = inode.di.extents.lookup(pgoff)
         if v is not None:
             return v[1], False, 0
         if not write:
             return None, False, 0
+        k.sched.note(("alloc", inode.sb.disk.uuid))
         got = inode.sb.disk.alloc(inode.di, pgoff, 1)
         if not got:
             return None, False, ENOSPC
-        k.sched.note(("alloc", inode.sb.disk.uuid))
+        note_allocated(k, inode, got)
         k.trace(t, f"{self.name}_alloc_blocks", inode, fblock=pgoff, block=got[0][1], n=1)
         return got[0][1], True, 0
 
@@ -143,11 +157,14 @@ class FsOps:
         k = t.k
         fs = inode.sb.disk
         pos = first
+        k.sched.note(("inode", inode.ino, "extents"), R)
         for fs_start, cnt, _tag, _b in [*inode.di.extents.overlapping(first, n), (first + n, 0, None, 0)]:
             if fs_start > pos:
-                yield from preempt(t, f"{self.name}_iomap_begin", ("alloc", fs.uuid), ("ino", inode.ino))
+                yield from preempt(t, f"{self.name}_iomap_begin")
                 k.sched.note(("alloc", fs.uuid))
-                for fb, block, m in fs.alloc(inode.di, pos, fs_start - pos):
+                got = fs.alloc(inode.di, pos, fs_start - pos)
+                note_allocated(k, inode, got)
+                for fb, block, m in got:
                     k.trace(t, f"{self.name}_alloc_blocks", inode, fblock=fb, block=block, n=m)
                     for b in range(block, block + m) if fs.foreign else ():
                         fs.foreign.pop(b, None)
@@ -155,15 +172,19 @@ class FsOps:
 
     def iomap_extent(self, t: Task, inode: Inode, pgoff: int, n: int, write: bool) -> KGen:
         """A contiguous extent for a PMD fault: (first block, new) or None."""
+        k = t.k
+        k.sched.note(inode.sb.key, R)
         if inode.sb.shutdown:
             return None
-        yield from preempt(t, f"{self.name}_iomap_begin", ("alloc", inode.sb.disk.uuid))
+        yield from preempt(t, f"{self.name}_iomap_begin")
+        k.sched.note(("inode", inode.ino, "extents"), R)
         pieces = inode.di.extents.overlapping(pgoff, n)
         if pieces and len(pieces) == 1 and pieces[0][1] == n:
             return pieces[0][3], False
         if not pieces and write:
+            k.sched.note(("alloc", inode.sb.disk.uuid))
             got = inode.sb.disk.alloc(inode.di, pgoff, n)
-            t.k.sched.note(("alloc", inode.sb.disk.uuid))
+            note_allocated(k, inode, got)
             if len(got) == 1:
                 t.k.trace(t, f"{self.name}_alloc_blocks", inode, fblock=pgoff, block=got[0][1], n=n)
                 return got[0][1], True
@@ -173,9 +194,15 @@ class FsOps:
 
     def free_blocks(self, t: Task, inode: Inode, fblock: int, count: int, func: str) -> KGen:
         k = t.k
-        yield from preempt(t, func, ("alloc", inode.sb.disk.uuid), ("ino", inode.ino))
+        yield from preempt(t, func)
         k.sched.note(("alloc", inode.sb.disk.uuid))
+        k.sched.note(("inode", inode.ino, "extents"))
         freed = inode.sb.disk.free_range(inode.di, fblock, count)
+        sched = k.sched
+        if sched.footprint is not None:
+            for block, n in freed:
+                for b in range(block, block + n):
+                    sched.note(("block", b))
         for block, n in freed:
             k.trace(t, func, inode, block=block, n=n)
             k.blocks_freed(t, inode, block, n)
@@ -194,6 +221,7 @@ class FsOps:
         """``filemap_fault`` / ``iomap_page_mkwrite``: the page-cache path (no huge pages)."""
         k = t.k
         inode = vmf.vma.file.inode
+        k.sched.note(("inode", inode.ino, "size"), R)
         if order != 0:
             raise k.make_oops(
                 t, f"kernel BUG at mm/filemap.c! huge fault (order {order}) on ino {inode.ino} "
@@ -213,12 +241,14 @@ class FsOps:
     def mmap(self, t: Task, file: File, vma: VMA) -> KGen:
         k = t.k
         inode = file.inode
+        k.sched.note(("inode", inode.ino, "flags"), R)
         if vma.sync and (not k.has(MAP_SYNC) or not inode.dax):
             k.trace(t, f"{self.name}_file_mmap", inode, "MAP_SYNC refused")
             return EOPNOTSUPP if k.has(MAP_SYNC) else EINVAL
-        k.trace(t, f"{self.name}_file_mmap", inode, IS_DAX=inode.dax)
-        yield from preempt(t, f"{self.name}_file_mmap", ("ino", inode.ino))
-        if inode.dax and self.has_huge_fault:
+        dax = inode.dax  # IS_DAX, read once: VM_HUGEPAGE follows it
+        k.trace(t, f"{self.name}_file_mmap", inode, IS_DAX=dax)
+        yield from preempt(t, f"{self.name}_file_mmap")
+        if dax and self.has_huge_fault:
             vma.hugepage = True
         return 0
 
@@ -238,18 +268,19 @@ class FsOps:
         k.trace(t, "truncate_pagecache", inode, newsize=newsize)
         first = size_to_blocks(newsize)
         unmap_mapping_range(t, inode.mapping, first, LLONG_MAX, True)
-        yield from preempt(t, "truncate_pagecache", ("i_pages", inode.ino))
+        yield from preempt(t, "truncate_pagecache")
         yield from dax.truncate_inode_pages_range(t, inode.mapping, first, LLONG_MAX)
         unmap_mapping_range(t, inode.mapping, first, LLONG_MAX, True)
 
     def truncate_pagecache_range(self, t: Task, inode: Inode, first: int, n: int) -> KGen:
         t.k.trace(t, "truncate_pagecache_range", inode, first=first, n=n)
         unmap_mapping_range(t, inode.mapping, first, n, True)
-        yield from preempt(t, "truncate_pagecache_range", ("i_pages", inode.ino))
+        yield from preempt(t, "truncate_pagecache_range")
         yield from dax.truncate_inode_pages_range(t, inode.mapping, first, first + n)
 
     def set_size(self, t: Task, inode: Inode, size: int) -> None:
         t.k.trace(t, "i_size_write", inode, size=size)
+        t.k.sched.note(("inode", inode.ino, "size"))
         inode.di.size = size
 
     # -- read / write syscalls ------------------------------------------------------------------
@@ -258,6 +289,7 @@ class FsOps:
         try:
             yield from self.write_checks(t, inode)
             err = yield from self.rw(t, inode, off, length, True)
+            t.k.sched.note(("inode", inode.ino, "size"), R)
             if not err and off + length > inode.size:
                 self.set_size(t, inode, off + length)
             return err
@@ -278,6 +310,9 @@ class FsOps:
     def rw(self, t: Task, inode: Inode, off: int, length: int, write: bool) -> KGen:
         """``dax_iomap_rw`` (or buffered I/O for a non-DAX file): returns 0 or an errno."""
         k = t.k
+        k.sched.note(("inode", inode.ino, "flags"), R)
+        k.sched.note(("inode", inode.ino, "size"), R)
+        k.sched.note(inode.sb.key, R)
         fn = "dax_iomap_rw" if inode.dax else ("iomap_file_buffered_write" if write else "filemap_read")
         k.trace(t, fn, inode, off=off, len=length)
         end = off + length
@@ -298,6 +333,7 @@ class FsOps:
                     return EIO
                 if write:
                     # a write over a hole that the zero page maps invalidates that entry first
+                    dax.note_entry(k, inode.mapping, pg)
                     found = dax.lookup_entry(inode.mapping, pg)
                     if found is not None and isinstance(found[1], dax.DaxEntry) and found[1].kind == dax.ZERO:
                         yield from dax.dax_invalidate_mapping_entry_sync(t, inode.mapping, found[0])
@@ -319,10 +355,12 @@ class FsOps:
 
     def destroy_inode(self, t: Task, inode: Inode) -> KGen:
         """Free the blocks of an unlinked inode (xfs inactivation / ext4/ext2 evict)."""
+        t.k.sched.note(("inode", inode.ino, "nlink"), R)
         if inode.di.nlink == 0:
             di = inode.di
             yield from self.free_blocks(t, inode, 0, LLONG_MAX, f"{self.name}_free_eofblocks"
                                         if self.name == "xfs" else f"{self.name}_truncate")
+            t.k.sched.note(("ino_alloc", inode.sb.disk.uuid))
             inode.sb.disk.inodes.pop(di.ino, None)
             t.k.trace(t, f"{self.name}_ifree", inode)
 
@@ -423,9 +461,10 @@ class XfsOps(FsOps):
 @kfunc
 def xfs_filemap_huge_fault(t: Task, ops: XfsOps, vmf: Vmf, order: int) -> KGen:
     inode = vmf.vma.file.inode
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if not inode.dax:  # checked without any lock (seed 004)
         return dax.VM_FAULT_FALLBACK
-    yield from preempt(t, "xfs_filemap_huge_fault after IS_DAX", ("ino", inode.ino))
+    yield from preempt(t, "xfs_filemap_huge_fault after IS_DAX")
     return (yield from __xfs_filemap_fault(t, ops, vmf, order, vmf.write and vmf.vma.shared))
 
 
@@ -444,6 +483,7 @@ def __xfs_filemap_fault(t: Task, ops: XfsOps, vmf: Vmf, order: int, write_fault:
         k.trace(t, "file_update_time", inode)
     yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
     try:
+        k.sched.note(("inode", inode.ino, "flags"), R)
         if inode.dax:
             if write_fault and not vmf.write:
                 vmf = Vmf(vmf.vma, vmf.addr, True)
@@ -548,12 +588,15 @@ def xfs_vn_setattr(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen:
 @kfunc
 def xfs_setattr_size(t: Task, ops: XfsOps, inode: Inode, size: int) -> KGen:
     k = t.k
+    k.sched.note(inode.sb.key, R)
     if inode.sb.shutdown:
         return EIO
     k.trace(t, "inode_dio_wait", inode)
+    k.sched.note(("inode", inode.ino, "size"), R)
     old = inode.size
     ops.set_size(t, inode, size)
     yield from ops.truncate_pagecache(t, inode, size)
+    k.sched.note(("inode", inode.ino, "extents"), R)
     if size < old or inode.di.extents.total():
         yield from xfs_itruncate_extents(t, ops, inode, size)
     return 0
@@ -579,6 +622,7 @@ def xfs_file_fallocate(t: Task, ops: XfsOps, inode: Inode, off: int, length: int
     try:
         if err:
             return err
+        k.sched.note(inode.sb.key, R)
         if inode.sb.shutdown:
             return EIO
         k.trace(t, "inode_dio_wait", inode)
@@ -602,6 +646,7 @@ def xfs_free_file_space(t: Task, ops: XfsOps, inode: Inode, off: int, length: in
 @kfunc
 def xfs_fs_evict_inode(t: Task, ops: XfsOps, inode: Inode) -> KGen:
     """v6.15 (0e2f80afcfa6): no locks, no callback."""
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if inode.dax:
         yield from dax.dax_break_layout_final(t, inode)
     yield from dax.truncate_inode_pages_final(t, inode.mapping)
@@ -622,6 +667,7 @@ def xfs_fs_evict_inode_2022(t: Task, ops: XfsOps, inode: Inode) -> KGen:
 @kfunc
 def xfs_fs_evict_inode_2025v6(t: Task, ops: XfsOps, inode: Inode) -> KGen:
     """PROPOSED (2025 v6 07/26): IOLOCK_EXCL|MMAPLOCK_EXCL and xfs_wait_dax_page."""
+    t.k.sched.note(("inode", inode.ino, "flags"), R)
     if inode.dax:
         yield from ops.xfs_ilock(t, inode, "IOLOCK_EXCL|MMAPLOCK_EXCL")
         yield from dax.dax_break_mapping_uninterruptible(
@@ -635,6 +681,7 @@ def xfs_fs_evict_inode_2025v6(t: Task, ops: XfsOps, inode: Inode) -> KGen:
 def xfs_ioctl_setattr(t: Task, ops: XfsOps, inode: Inode, on: bool) -> KGen:
     """FS_IOC_FSSETXATTR with FS_XFLAG_DAX, by kernel era."""
     k = t.k
+    k.sched.note(("inode", inode.ino, "flags"))
     if inode.is_dir:
         inode.di.dax_flag = on  # only inherited by new children
         return 0
@@ -646,6 +693,7 @@ def xfs_ioctl_setattr(t: Task, ops: XfsOps, inode: Inode, on: bool) -> KGen:
             d_mark_dontcache(inode)
             k.trace(t, "d_mark_dontcache", inode)
         yield from ops.xfs_ilock(t, inode, "ILOCK_EXCL")
+        k.sched.note(("inode", inode.ino, "flags"))
         inode.di.dax_flag = on
         k.trace(t, "xfs_diflags_to_iflags", inode, init=False, S_DAX=inode.dax)
         return 0
@@ -675,8 +723,8 @@ def xfs_ioctl_setattr_dax_invalidate(t: Task, ops: XfsOps, inode: Inode, on: boo
 
 @kfunc
 def xfs_diflags_to_linux(t: Task, ops: XfsOps, inode: Inode, on: bool) -> KGen:
-    yield from preempt(t, "xfs_diflags_to_linux", ("ino", inode.ino))
-    t.k.sched.note(("ino", inode.ino))
+    yield from preempt(t, "xfs_diflags_to_linux")
+    t.k.sched.note(("inode", inode.ino, "flags"))
     inode.dax = on
     inode.mapping.a_ops = "dax" if on else "aops"
     t.k.trace(t, "S_DAX", inode, "set" if on else "cleared")
@@ -692,6 +740,7 @@ def xfs_ioctl_setattr_aops_switch(t: Task, ops: XfsOps, inode: Inode, on: bool) 
         return 0
     yield from down_write(t, inode.i_aops_sem)
     try:
+        k.sched.note(("i_mmap", inode.ino), R)
         if inode.mapping.mapped():
             k.trace(t, "dax_mapping_mapped", inode, "refuse DAX change while mmapped")
             return EBUSY
@@ -756,6 +805,7 @@ def ext4_dax_huge_fault(t: Task, ops: Ext4Ops, vmf: Vmf, order: int) -> KGen:
     k = t.k
     inode = vmf.vma.file.inode
     write = vmf.write and vmf.vma.shared
+    k.sched.note(("inode", inode.ino, "flags"), R)
     if not inode.dax:
         if order:
             return dax.VM_FAULT_FALLBACK
@@ -812,6 +862,7 @@ def ext4_setattr(t: Task, ops: Ext4Ops, inode: Inode, size: int) -> KGen:
             err = yield from ext4_break_layouts(t, ops, inode)
             if err:
                 return err
+        k.sched.note(inode.sb.key, R)
         if inode.sb.shutdown:
             return EIO
         ops.set_size(t, inode, size)
@@ -840,6 +891,7 @@ def ext4_punch_hole(t: Task, ops: Ext4Ops, inode: Inode, off: int, length: int) 
                 if err:
                     return err
             first = -(-off // PAGE_SIZE)
+            k.sched.note(("inode", inode.ino, "size"), R)
             last = min((off + length) // PAGE_SIZE, size_to_blocks(inode.size))
             if last > first:
                 yield from ops.truncate_pagecache_range(t, inode, first, last - first)
@@ -871,6 +923,7 @@ def ext4_fileattr_set(t: Task, ops: Ext4Ops, inode: Inode, on: bool) -> KGen:
         return EOPNOTSUPP
     yield from down_write(t, inode.i_rwsem)
     try:
+        k.sched.note(("inode", inode.ino, "flags"))
         if not inode.is_dir and inode.sb.dax_mode == "inode" and on != inode.di.dax_flag:
             d_mark_dontcache(inode)
             k.trace(t, "ext4_dax_dontcache", inode)
@@ -920,6 +973,7 @@ def ext2_dax_fault(t: Task, ops: Ext2Ops, vmf: Vmf) -> KGen:
     k = t.k
     inode = vmf.vma.file.inode
     write = vmf.write and vmf.vma.shared
+    k.sched.note(("inode", inode.ino, "flags"), R)
     if not inode.dax:
         yield from ops.lock_mmap(t, inode, False)
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .footprint import R
 from .sched import TASK_INTERRUPTIBLE, KGen, Task, Wait, WaitQueue, finish_wait, kfunc, prepare_to_wait, schedule
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ class Lease:
         self.file = file
         self.breaking = False
         self.deadline = 0
-        self.wq = WaitQueue("lease")
+        self.wq = WaitQueue(f"lease ino {file.inode.ino}")
 
     def tr(self) -> str:
         return f"FL_LAYOUT lease on ino {self.file.inode.ino}"
@@ -35,9 +36,12 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
     """``__break_lease(inode, O_WRONLY, FL_LAYOUT)``: -EWOULDBLOCK while a lease is held and
     ``wait`` is false; with ``wait``, sleep until it is returned or revoked."""
     k = t.k
+    key = ("inode", inode.ino, "lease")
+    k.sched.note(key, R)
     lease: Lease | None = inode.lease
     if lease is None:
         return 0
+    k.sched.note(key)
     if not lease.breaking:
         lease.breaking = True
         lease.deadline = k.clock.now + LEASE_BREAK_TIME_NS
@@ -45,6 +49,7 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
     if not wait:
         return -EWOULDBLOCK
     while inode.lease is lease:
+        k.sched.note(key, R)
         if k.clock.now >= lease.deadline:
             k.printk(t, f"nfsd: client did not return the layout of ino {inode.ino} within "
                         "lease-break-time: revoked, client fenced")
@@ -64,6 +69,7 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
 
 @kfunc
 def revoke_lease(t: Task, inode: Inode) -> KGen:
+    t.k.sched.note(("inode", inode.ino, "lease"))
     lease: Lease | None = inode.lease
     if lease is None:
         return

@@ -3,12 +3,18 @@
 Acquisition is a preemption point.  A contended acquisition sleeps in TASK_UNINTERRUPTIBLE; the
 releaser hands the lock to the waiters at the head of the queue (one writer, or every reader up to
 the next writer), as the kernel's rwsem handoff does, so a waiting writer blocks later readers.
+
+Footprints (kernel/footprint.py) name two parts of an rwsem: its owner and queue of waiters
+(``key``) and its set of readers (``rkey``).  A reader joining or leaving the set is a commuting
+update, so two ``down_read``s (two faults under ``mmap_lock``) commute; a writer, a contended
+acquisition (it joins the queue), and a release that hands the lock on write the owner.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .footprint import C, R
 from .sched import (
     SCHEDULE,
     TASK_RUNNING,
@@ -30,12 +36,14 @@ WRITE = "W"
 class RwSem:
     """``struct rw_semaphore`` (``i_rwsem``, ``invalidate_lock``, ``mmap_lock``, ``s_umount``)."""
 
-    __slots__ = ("label", "name", "readers", "waiting", "writer")
+    __slots__ = ("key", "label", "name", "readers", "rkey", "waiting", "writer")
 
     def __init__(self, name: str, label: str) -> None:
         self.name = name  # kernel field name: "i_rwsem", "invalidate_lock", ...
         self.label = label  # whose: "ino 131", "sh"
-        self.readers: list[Task] = []
+        self.key = ("sem", name, label)  # owner and waiters
+        self.rkey = ("sem", name, label, "r")  # the set of readers
+        self.readers: list[Task] = []  # a set: its order is never observed
         self.writer: Task | None = None
         self.waiting: list[tuple[Task, str]] = []
 
@@ -48,7 +56,7 @@ class RwSem:
     def holders(self) -> list[tuple[Task, str]]:
         if self.writer is not None:
             return [(self.writer, WRITE)]
-        return [(t, READ) for t in self.readers]
+        return [(t, READ) for t in sorted(self.readers, key=lambda x: x.tid)]
 
     def is_locked(self) -> bool:
         return self.writer is not None or bool(self.readers)
@@ -71,6 +79,9 @@ class RwSem:
         t.held.append((self, mode))
 
     def _handoff(self, k: Kernel) -> None:
+        if self.waiting:
+            k.sched.note(self.key)
+            k.sched.note(self.rkey, R)
         while self.waiting:
             t, mode = self.waiting[0]
             if mode == WRITE:
@@ -88,15 +99,23 @@ class RwSem:
 
 def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k = t.k
-    k.sched.note((sem, mode))
-    if t.stopped or k.sched.footprint is not None:  # a preemption point (see sched.preempt)
+    sched = k.sched
+    if t.stopped or sched.footprint is not None:  # a preemption point (see sched.preempt)
         dropped()
-        yield Point(func, ((sem, mode),))  # the explorer reads the mode about to be taken here
-    k.sched.note((sem, mode))
+        yield Point(func)
     if sem._can(mode):
+        if sched.footprint is not None:
+            if mode == READ:  # no writer, nobody queued: join the readers
+                sched.note(sem.key, R)
+                sched.note(sem.rkey, C)
+            else:  # no owner, no reader: take it
+                sched.note(sem.key)
+                sched.note(sem.rkey, R)
         sem._grant(t, mode)
         k.trace(t, func, sem)
         return
+    sched.note(sem.key)  # queued behind the owner
+    sched.note(sem.rkey, R)
     k.trace(t, func, sem, contended=True)
     sem.waiting.append((t, mode))
     holders = ", ".join(f"{h.comm}:{h.tid} ({m})" for h, m in sem.holders()) or "waiters ahead"
@@ -104,6 +123,7 @@ def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     while not sem.held_by(t, mode):
         t.state = TASK_UNINTERRUPTIBLE
         yield SCHEDULE
+    sched.note(sem.key, R)  # handed over by the releaser, which wrote the owner
     t.state = TASK_RUNNING
     t.wait = None
 
@@ -118,11 +138,15 @@ def down_write(t: Task, sem: RwSem) -> KGen:
 
 def _release(t: Task, sem: RwSem, mode: str, func: str) -> None:
     k = t.k
-    k.sched.note((sem, mode))
+    sched = k.sched
     k.trace(t, func, sem)
     if mode == WRITE and sem.writer is t:
+        sched.note(sem.key)
         sem.writer = None
     elif mode == READ and t in sem.readers:
+        # leave the readers; whether a queued writer gets the lock depends on who is left
+        sched.note(sem.key, R)
+        sched.note(sem.rkey, C | R if sem.waiting else C)
         sem.readers.remove(t)
     else:
         # DEBUG_RWSEMS / lockdep would complain; the kernel carries on.

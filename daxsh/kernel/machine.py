@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .config import DAX_REFCOUNT_0, KernelConfig
+from .footprint import CRASH, C, R
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
 from .locks import release_all
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
@@ -88,6 +89,9 @@ class Kernel:
         self.memory_low = False
         self.warned_once: set[str] = set()
         self.freed_busy: dict[int, str] = {}  # pfn -> who freed its block while it was busy
+        # the explorer gives each thread its own pids (so that two threads starting tasks in
+        # either order give the same state): a function returning the next pid, or None
+        self.pid_alloc: Callable[[], int] | None = None
         self.printk(0, f"Linux version {self.config.base[1:]} (daxsh model) "
                        f"behaviours: {' '.join(sorted(self.behaviours)) or '(none)'}")
         self.printk(0, f"nd_pmem namespace0.0: pfn0.1: {self.nvdimm.ns.size >> 20} MiB fsdax, "
@@ -109,9 +113,11 @@ class Kernel:
             tb.add(self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw)
 
     def printk(self, t: Any, text: str) -> None:
+        self.sched.note(("dmesg",), C)
         self.dmesg.printk(self.clock.now, text)
 
     def event(self, kind: str, text: str) -> None:
+        self.sched.note(("events",), C)
         self.events.append(Event(kind, text, self.clock.now))
 
     def call_trace(self, t: Task) -> list[str]:
@@ -119,6 +125,7 @@ class Kernel:
 
     def warn(self, t: Task, file: str, func: str, cond: str, once: bool = True) -> None:
         key = f"{file}:{func}:{cond}"
+        self.sched.note(("warn", key))
         if once and key in self.warned_once:
             return
         self.warned_once.add(key)
@@ -145,6 +152,7 @@ class Kernel:
                  f"RIP: 0010:{stack[-1] if stack else '?'}+0x0/0x0", "Call Trace:"]
         lines += [f" {f}" for f in reversed(stack[:-1])]
         self.printk(t, "\n".join(lines))
+        self.sched.note(CRASH)
         self.crashed = f"{oops.headline} in {stack[-1] if stack else '?'} ({t.comm}:{t.tid})"
         self.event("oops", self.crashed)
 
@@ -154,6 +162,7 @@ class Kernel:
         return ns.data_pfn <= pfn < ns.data_pfn + ns.npfns
 
     def pfn_to_page(self, t: Task, pfn: int) -> Page:
+        self.sched.note(("nvdimm",), R)
         pg = self.nvdimm.pgmap
         if pg is None or not pg.present:
             addr = VMEMMAP_START + pfn * STRUCT_PAGE_SIZE
@@ -176,20 +185,28 @@ class Kernel:
 
     # -- memory -------------------------------------------------------------------------------
     def alloc_dram_page(self) -> int:
+        self.sched.note(("memory",))
         pfn = self.next_dram_pfn
         self.next_dram_pfn += 1
         return pfn
 
     def pagecache_get(self, t: Task, mapping: Any, index: int) -> int:
+        ino = mapping.host.ino
         f = mapping.i_pages.get(index)
         if not isinstance(f, PcFolio):
+            self.sched.note(("entry", ino, index))
+            self.sched.note(("i_pages", ino), C)
             f = PcFolio(self.alloc_dram_page())
             mapping.i_pages[index] = f
+        else:
+            self.sched.note(("entry", ino, index), R)
             self.trace(t, "filemap_add_folio", mapping, index=index, pfn=f.pfn)
         return f.pfn
 
     def pagecache_delete(self, t: Task, mapping: Any, index: int, folio: Any) -> None:
         self.trace(t, "filemap_remove_folio", mapping, index=index)
+        self.sched.note(("entry", mapping.host.ino, index))
+        self.sched.note(("i_pages", mapping.host.ino), C)
         mapping.i_pages.pop(index, None)
 
     def mm_insert_pte(self, t: Task, vma: VMA, addr: int, pfn: int, write: bool,
@@ -207,19 +224,30 @@ class Kernel:
         if fs is None or disk is None:
             return None
         block = pfn - self.nvdimm.ns.data_pfn
+        self.sched.note(("block", block), R)
         owner = fs.owner(block)
         if owner is None:
             return None
         return fs.uuid, owner[0], owner[1], self.ino_path(fs, owner[0])
 
     def ino_path(self, fs: DiskFs, ino: int) -> str:
+        """The path of ``ino`` (reads the mount table and the directories on the way)."""
+        sched = self.sched
+        if sched.footprint is not None:
+            sched.note(("mounts",), R)
+            di = fs.inodes.get(ino)
+            while di is not None and di.ino != fs.root.ino:
+                sched.note(("inode", di.parent, "dir"), R)
+                di = fs.inodes.get(di.parent)
         mp = next((m.path for m in self.mounts.values() if m.sb.disk is fs), "")
         return (mp.rstrip("/") + fs.path_of(ino)) if mp else f"{fs.path_of(ino)} (ino {ino})"
 
     def media_write(self, t: Task, fs: DiskFs, block: int, who: str) -> None:
+        self.sched.note(("block", block))
         fs.foreign.pop(block, None)
 
     def media_read(self, t: Task, inode: Inode, fblock: int, block: int) -> None:
+        self.sched.note(("block", block), R)
         bad = inode.sb.disk.foreign.get(block)
         if bad is not None:
             self.trace(t, "read_foreign_data", inode, fblock=fblock, block=block, data=bad)
@@ -232,9 +260,8 @@ class Kernel:
         fs = self.media_fs
         ns = self.nvdimm.ns
         block = pfn - ns.data_pfn
-        self.sched.note(("page", pfn))
-        if fs is not None:
-            self.sched.note(("alloc", fs.uuid))
+        self.sched.note(("block", block))  # the device's data lands in it
+        self.sched.note(("nvdimm",), R)
         if fs is None or not 0 <= block < ns.npfns:
             return f"{writer} wrote pfn {pfn:#x} (not a filesystem block)"
         owner = fs.owner(block)
@@ -257,11 +284,16 @@ class Kernel:
 
     def blocks_freed(self, t: Task, inode: Inode, block: int, n: int) -> None:
         """Note pinned pages whose blocks were just freed: the danger the threads are about."""
+        self.sched.note(("nvdimm",), R)
         pg = self.nvdimm.pgmap
         if pg is None or not pg.present:
             return
         first = self.nvdimm.ns.data_pfn + block
-        for pfn, page in pg.pages.items():
+        sched = self.sched
+        if sched.footprint is not None:  # the pin counts of the freed range's pages
+            for pfn in range(first, first + n):
+                sched.note(("ref", pfn), R)
+        for pfn, page in sorted(pg.pages.items()):
             if first <= pfn < first + n and page.pincount > 0:
                 self.freed_busy[pfn] = f"freed from ino {inode.ino} by {t.comm}:{t.tid}"
                 self.trace(t, "block_freed_while_pinned", page, block=pfn - self.nvdimm.ns.data_pfn)
@@ -274,6 +306,8 @@ class Kernel:
         """A load/store through a present PTE; consuming poison raises a machine check."""
         if not self.is_pmem_pfn(pfn):
             return None
+        self.sched.note(("nvdimm",), R)
+        self.sched.note(("page", pfn), R)  # hwpoison, badblocks
         pg = self.nvdimm.pgmap
         page = pg.pages.get(pfn) if pg is not None and pg.present else None
         disk = self.nvdimm.disk
@@ -288,8 +322,8 @@ class Kernel:
                       vma.file.inode.sb.mountpoint) if self.media_fs else None
             fs = self.media_fs
             if fs is not None:
-                self.sched.note(("alloc", fs.uuid))
                 block = pfn - self.nvdimm.ns.data_pfn
+                self.sched.note(("block", block))  # the store lands in it
                 owner = fs.owner(block)
                 if owner is not None and origin is not None and (owner[0], owner[1]) != origin[1:3]:
                     path = self.ino_path(fs, vma.file.inode.ino)
@@ -304,16 +338,21 @@ class Kernel:
         file.f_count -= 1
         if file.f_count == 0:
             self.trace(t, "__fput", file.inode)
+            self.sched.note(("mnt", file.mnt.path), C)
             file.mnt.mnt_count -= 1
             yield from dput(t, file.dentry)
 
     # -- tasks and processes --------------------------------------------------------------------
     def alloc_pid(self) -> int:
+        if self.pid_alloc is not None:
+            return self.pid_alloc()
         pid = self.next_pid
         self.next_pid += 1
         return pid
 
     def new_process(self, name: str) -> Process:
+        self.sched.note(("procs",))
+        self.sched.note(("proc", name))
         p = Process(name, self.alloc_pid())
         self.processes[name] = p
         self.dead.pop(name, None)
@@ -333,23 +372,33 @@ class Kernel:
         if t.held and not self.crashed:
             release_all(t)
         p = t.proc
-        if p is not None and p.dying and p.exit_task is None and \
-                not any(x.proc is p for x in self.sched.tasks):
-            self.start_exit(p)
+        if p is None:
+            return
+        sched = self.sched
+        sched.note(("proc", p.name), R)
+        if p.dying and p.exit_task is None:
+            sched.note(("proc", p.name, "tasks"), R)
+            if not any(x.proc is p for x in sched.tasks):
+                sched.note(("proc", p.name))
+                self.start_exit(p)
 
     def start_exit(self, p: Process) -> None:
         from .syscalls import do_exit
         p.exit_task = self.spawn(p.name, p, lambda t: do_exit(t, p), f"exit {p.name}")
 
     def kill_process(self, p: Process, sig: str, code: str = "", why: str = "") -> None:
+        sched = self.sched
+        sched.note(("proc", p.name))
         if p.dying:
             return
+        sched.note(("proc", p.name, "tasks"), R)
         p.dying = True
         p.exit_reason = sig + (f" ({code})" if code else "")
         if sig not in ("exit",):
             self.event("killed", f"{p.name}:{p.pid} killed by {p.exit_reason}{' ' + why if why else ''}")
         for x in self.sched.tasks:
             if x.proc is p and x is not p.exit_task:
+                sched.note(("task", x.tid))
                 x.sigpending.append("SIGKILL")
                 if x.state == "S":
                     self.sched.wake(x)

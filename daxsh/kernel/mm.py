@@ -26,6 +26,7 @@ from .dax import (
     folio_head,
     page_is_idle,
 )
+from .footprint import C, R
 from .locks import RwSem, down_read, down_write, up_read, up_write
 from .nvdimm import GUP_PIN_COUNTING_BIAS, PAGE_SIZE, PMD_ORDER, PMD_SIZE
 from .sched import KGen, Task, kfunc, preempt, traced
@@ -83,7 +84,12 @@ class VMA:
 
 
 class MM:
+    """``struct mm_struct``.  Footprint keys (kernel/footprint.py): ``("vmas", name)`` its VMA
+    list, ``("pte", name, addr)`` / ``("pmd", name, haddr)`` one entry, ``("pt", name, haddr)``
+    the page table of a 2 MiB region (the split page-table lock's granularity)."""
+
     def __init__(self, name: str, owner: Process | None = None) -> None:
+        self.name = name
         self.owner = owner
         self.vmas: list[VMA] = []
         self.ptes: dict[int, PTE] = {}
@@ -131,6 +137,7 @@ class Pin:
 
 
 def find_vma(mm: MM, addr: int) -> VMA | None:
+    """The VMA holding ``addr`` (callers note ``("vmas", mm.name)``: this reads the list)."""
     for v in mm.vmas:
         if v.start <= addr < v.end:
             return v
@@ -155,14 +162,44 @@ def vma_is_fsdax(vma: VMA) -> bool:
 # -- page table updates (called with the fault's locks held) ------------------------------------
 
 
+def note_lookup(k: Kernel, mm: MM, addr: int) -> None:
+    """Footprint of :func:`lookup_pte`: the PTE and the PMD that could map ``addr``."""
+    sched = k.sched
+    if sched.footprint is not None:
+        sched.note(("pte", mm.name, addr), R)
+        sched.note(("pmd", mm.name, addr - addr % PMD_SIZE), R)
+
+
+RANGE_KEYS = 1024  # a walk over more pages than this reads whole 2 MiB page tables instead
+
+
+def note_region(k: Kernel, mm: MM, lo: int, hi: int) -> None:
+    """Footprint of a walk that must see every entry of [lo, hi): each PTE and PMD slot it
+    covers, or, for a long range, the page table of each 2 MiB region (which every insertion
+    and removal updates commutatively)."""
+    sched = k.sched
+    if sched.footprint is None or hi <= lo:
+        return
+    first = lo - lo % PMD_SIZE
+    if (hi - lo) // PAGE_SIZE <= RANGE_KEYS:
+        name = mm.name
+        for a in range(lo - lo % PAGE_SIZE, hi, PAGE_SIZE):
+            sched.note(("pte", name, a), R)
+        for r in range(first, hi, PMD_SIZE):
+            sched.note(("pmd", name, r), R)
+        return
+    for r in range(first, hi, PMD_SIZE):
+        sched.note(("pt", mm.name, r), R)
+
+
 def _map_ref(k: Kernel, t: Task, pfn: int, pmd: bool) -> None:
-    """v6.15: a mapping takes a folio reference and a mapcount."""
+    """v6.15: a mapping takes a folio reference and a mapcount (a commuting update)."""
     if not k.has(DAX_REFCOUNT_0) or pfn == ZERO_PFN or not k.is_pmem_pfn(pfn):
         return
     page = k.pfn_to_page(t, pfn)
     page.refcount += 1
     page.mapcount += 1
-    k.sched.note(("page", pfn))
+    k.sched.note(("ref", pfn), C)
 
 
 def _unmap_ref(k: Kernel, t: Task, pfn: int) -> None:
@@ -171,7 +208,7 @@ def _unmap_ref(k: Kernel, t: Task, pfn: int) -> None:
     page = k.pfn_to_page(t, pfn)
     page.refcount -= 1
     page.mapcount -= 1
-    k.sched.note(("page", pfn))
+    k.sched.note(("ref", pfn))  # drop and test for idle
     if page_is_idle(k, page):
         k.trace(t, "free_zone_device_folio", page)
         k.wake_up_var(t, page)
@@ -180,7 +217,8 @@ def _unmap_ref(k: Kernel, t: Task, pfn: int) -> None:
 def insert_pte(t: Task, vma: VMA, addr: int, pfn: int, write: bool, special: bool = False) -> None:
     k = t.k
     mm = vma.mm
-    k.sched.note(("mm", mm.mmap_lock.label))
+    k.sched.note(("pte", mm.name, addr))
+    k.sched.note(("pt", mm.name, addr - addr % PMD_SIZE), C)
     old = mm.ptes.get(addr)
     if old is not None and old.pfn == pfn:
         old.write = old.write or write
@@ -196,7 +234,8 @@ def insert_pte(t: Task, vma: VMA, addr: int, pfn: int, write: bool, special: boo
 def insert_pmd(t: Task, vma: VMA, haddr: int, pfn: int, write: bool, special: bool = False) -> None:
     k = t.k
     mm = vma.mm
-    k.sched.note(("mm", mm.mmap_lock.label))
+    k.sched.note(("pmd", mm.name, haddr))
+    k.sched.note(("pt", mm.name, haddr), C)
     fn = "vmf_insert_folio_pmd" if k.has(DAX_REFCOUNT_0) else "vmf_insert_pfn_pmd"
     k.trace(t, fn, f"{haddr:#x}", pfn=pfn, write=write)
     mm.pmds[haddr] = PTE(pfn, write, pmd=True, special=special)
@@ -205,7 +244,8 @@ def insert_pmd(t: Task, vma: VMA, haddr: int, pfn: int, write: bool, special: bo
 
 def _zap(t: Task, mm: MM, vaddr: int, pmd: bool) -> None:
     k = t.k
-    k.sched.note(("mm", mm.mmap_lock.label))
+    k.sched.note(("pmd" if pmd else "pte", mm.name, vaddr))
+    k.sched.note(("pt", mm.name, vaddr - vaddr % PMD_SIZE), C)
     table = mm.pmds if pmd else mm.ptes
     pte = table.pop(vaddr, None)
     if pte is not None:
@@ -215,6 +255,8 @@ def _zap(t: Task, mm: MM, vaddr: int, pmd: bool) -> None:
 @traced
 def unmap_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int, even_cows: bool) -> None:
     """Zap every PTE/PMD mapping file pages [start, start+nr) in every VMA of the file."""
+    k = t.k
+    k.sched.note(("i_mmap", mapping.host.ino), R)
     end = start + nr
     for vma in list(mapping.i_mmap):
         mm = vma.mm
@@ -223,9 +265,10 @@ def unmap_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int, eve
         if first >= last:
             continue
         lo, hi = vma.addr_of(first), vma.addr_of(last)
-        for a in [a for a in mm.pmds if lo - PMD_SIZE < a < hi and vma.start <= a < vma.end]:
+        note_region(k, mm, lo, hi)
+        for a in sorted(a for a in mm.pmds if lo - PMD_SIZE < a < hi and vma.start <= a < vma.end):
             _zap(t, mm, a, True)
-        for a in [a for a in mm.ptes if lo <= a < hi]:
+        for a in sorted(a for a in mm.ptes if lo <= a < hi):
             if a in vma.anon and not even_cows:
                 continue
             _zap(t, mm, a, False)
@@ -240,16 +283,22 @@ def unmap_mapping_range(t: Task, mapping: AddressSpace, start: int, nr: int, eve
 @traced
 def wrprotect_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int) -> None:
     """``pfn_mkclean_range``: make the file's PTEs read-only so the next store faults."""
+    k = t.k
+    k.sched.note(("i_mmap", mapping.host.ino), R)
     end = start + nr
     for vma in mapping.i_mmap:
         if not vma.shared:
             continue
         lo, hi = vma.addr_of(max(start, vma.pgoff)), vma.addr_of(end)
-        for a, pte in vma.mm.ptes.items():
+        mm = vma.mm
+        note_region(k, mm, max(lo, vma.start), min(hi, vma.end))
+        for a, pte in mm.ptes.items():
             if lo <= a < hi and vma.start <= a < vma.end:
+                k.sched.note(("pte", mm.name, a))
                 pte.write = False
-        for a, pte in vma.mm.pmds.items():
+        for a, pte in mm.pmds.items():
             if lo - PMD_SIZE < a < hi and vma.start <= a < vma.end:
+                k.sched.note(("pmd", mm.name, a))
                 pte.write = False
 
 
@@ -277,6 +326,7 @@ def handle_mm_fault(t: Task, vma: VMA, addr: int, write: bool) -> KGen:
         return (yield from do_cow_fault(t, vma, addr))
     haddr = addr - addr % PMD_SIZE
     fits = vma.start <= haddr and haddr + PMD_SIZE <= vma.end  # transhuge_vma_suitable
+    k.sched.note(("pmd", vma.mm.name, haddr), R)
     if vma.hugepage and fits and ops.has_huge_fault and haddr not in vma.mm.pmds:
         ret = yield from ops.huge_fault(t, Vmf(vma, addr, write), PMD_ORDER)
         if ret != VM_FAULT_FALLBACK:
@@ -290,6 +340,7 @@ def do_cow_fault(t: Task, vma: VMA, addr: int) -> KGen:
     """A write to a MAP_PRIVATE mapping: the data is copied to an anonymous page."""
     k = t.k
     inode = vma.file.inode
+    k.sched.note(("inode", inode.ino, "size"), R)
     if vma.pgoff_of(addr) * PAGE_SIZE >= inode.size:
         return VM_FAULT_SIGBUS
     ret = yield from inode.sb.ops.fault(t, Vmf(vma, addr, False))
@@ -313,14 +364,17 @@ def vm_fault_to_signal(ret: str) -> tuple[str, str] | None:
 def do_user_access(t: Task, proc: Process, addr: int, write: bool) -> KGen:
     """A load or store by the process at ``addr``: walk the page table, fault if needed.
 
-    Returns None, or a (signal, si_code) the access raised."""
+    Returns None, or a (signal, si_code) the access raised.  After a fault the access is
+    retried at once (the return to user space and the restarted instruction are one step
+    with the end of the fault: nothing the threads argue about happens in between)."""
     k = t.k
     mm = proc.mm
     for _attempt in range(4):
+        k.sched.note(("vmas", mm.name), R)
         vma = find_vma(mm, addr)
         if vma is None:
             return ("SIGSEGV", "SEGV_MAPERR")
-        k.sched.note(("mm", mm.mmap_lock.label))  # the page-table walk reads them
+        note_lookup(k, mm, addr)  # the page-table walk
         pte = lookup_pte(mm, addr)
         if pte is not None and (pte.write or not write):
             return k.user_touch(t, proc, vma, addr, pte.pfn, write)
@@ -337,7 +391,6 @@ def do_user_access(t: Task, proc: Process, addr: int, write: bool) -> KGen:
         sig = vm_fault_to_signal(ret)
         if sig is not None:
             return sig
-        yield from preempt(t, "do_user_access retry", ("mm", mm.mmap_lock.label))
     return ("SIGBUS", "BUS_ADRERR")
 
 
@@ -351,13 +404,15 @@ def do_mmap(t: Task, proc: Process, file: File, length: int, pgoff: int, shared:
     mm = proc.mm
     yield from down_write(t, mm.mmap_lock)
     try:
+        k.sched.note(("vmas", mm.name), R)
         addr = get_unmapped_area(mm, length)
         vma = VMA(mm, addr, addr + length, file, pgoff, shared, sync)
         err = yield from file.inode.sb.ops.mmap(t, file, vma)
         if err:
             return err
-        yield from preempt(t, "mmap_region before vma_link", ("i_mmap", file.inode.ino))
+        yield from preempt(t, "mmap_region before vma_link")
         file.f_count += 1
+        k.sched.note(("vmas", mm.name))
         mm.vmas.append(vma)
         mm.vmas.sort(key=lambda v: v.start)
         file.inode.mapping.i_mmap.append(vma)
@@ -370,9 +425,10 @@ def do_mmap(t: Task, proc: Process, file: File, length: int, pgoff: int, shared:
 
 def zap_vma(t: Task, vma: VMA) -> None:
     mm = vma.mm
-    for a in [a for a in mm.pmds if vma.start <= a < vma.end]:
+    note_region(t.k, mm, vma.start, vma.end)
+    for a in sorted(a for a in mm.pmds if vma.start <= a < vma.end):
         _zap(t, mm, a, True)
-    for a in [a for a in mm.ptes if vma.start <= a < vma.end]:
+    for a in sorted(a for a in mm.ptes if vma.start <= a < vma.end):
         _zap(t, mm, a, False)
     vma.anon.clear()
 
@@ -384,6 +440,7 @@ def do_munmap(t: Task, proc: Process, vma: VMA) -> KGen:
     yield from down_write(t, mm.mmap_lock)
     try:
         zap_vma(t, vma)
+        k.sched.note(("vmas", mm.name))
         if vma in mm.vmas:
             mm.vmas.remove(vma)
         mapping = vma.file.inode.mapping
@@ -414,14 +471,16 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
     try:
         for i in range(nr):
             vaddr = addr + i * PAGE_SIZE
+            k.sched.note(("vmas", mm.name), R)
             vma = find_vma(mm, vaddr)
             if vma is None:
                 return -14  # EFAULT
+            k.sched.note(("inode", vma.file.inode.ino, "flags"), R)
             if longterm and vma_is_fsdax(vma) and (k.has(GUP_LONGTERM) or k.has(FOLL_LONGTERM)):
                 k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
                 return -95  # EOPNOTSUPP
             for _attempt in range(4):
-                k.sched.note(("mm", mm.mmap_lock.label))
+                note_lookup(k, mm, vaddr)
                 pte = lookup_pte(mm, vaddr)
                 if pte is not None and pte.write and not pte.special:
                     break
@@ -444,7 +503,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 head.refcount += bias
                 head.pincount += 1
                 pin.biases.append(bias)
-                k.sched.note(("page", head.pfn))
+                k.sched.note(("ref", head.pfn), C)
                 k.trace(t, "try_grab_folio", head, refcount=head.refcount)
                 pin.heads.append(head.pfn)
                 pin.origin.append(k.block_origin(vma, vaddr, pfn))
@@ -454,7 +513,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 pin.biases.append(pin.bias)
             pin.pfns.append(pfn)
             if i + 1 < nr:
-                yield from preempt(t, "gup next page", ("mm", mm.mmap_lock.label))
+                yield from preempt(t, "gup next page")
         return 0
     finally:
         up_read(t, mm.mmap_lock)
@@ -468,7 +527,7 @@ def unpin_user_page(t: Task, pfn: int, bias: int) -> None:
     page = k.pfn_to_page(t, pfn)  # a removed memmap oopses here
     page.refcount -= bias
     page.pincount -= 1
-    k.sched.note(("page", pfn))
+    k.sched.note(("ref", pfn))  # drop and test for idle
     if page_is_idle(k, page):
         if k.has(DAX_REFCOUNT_0):
             k.trace(t, "free_zone_device_folio", page)

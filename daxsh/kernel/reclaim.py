@@ -14,6 +14,7 @@ from .sched import KGen, Task, kfunc
 def kmalloc(t: Task, size: int) -> KGen:
     """A GFP_KERNEL allocation; under pressure it enters direct reclaim first."""
     k = t.k
+    k.sched.note(("memory",), 1)  # R: is memory low?
     if not k.memory_low:
         return 0
     yield from __alloc_pages_slowpath(t)
@@ -32,6 +33,7 @@ def __alloc_pages_direct_reclaim(t: Task) -> KGen:
         return
     t.memalloc = True
     try:
+        k.sched.note(("mounts",), 1)  # R
         for mnt in list(k.mounts.values()):
             yield from super_cache_scan(t, mnt.sb)
     finally:

@@ -19,6 +19,8 @@ import sys
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
+from .footprint import C, R, W
+
 if TYPE_CHECKING:
     from .machine import Kernel
     from .mm import Process
@@ -36,11 +38,10 @@ KGen = Generator[Any, None, Any]
 class Point:
     """A preemption point: the task may be switched out here."""
 
-    __slots__ = ("keys", "where")
+    __slots__ = ("where",)
 
-    def __init__(self, where: str, keys: tuple[Any, ...] = ()) -> None:
+    def __init__(self, where: str) -> None:
         self.where = where
-        self.keys = keys
 
 
 class _Schedule:
@@ -67,19 +68,24 @@ class Wait:
 
 
 class WaitQueue:
-    """``wait_queue_head_t``: an ordered list of sleeping tasks."""
+    """``wait_queue_head_t``: an ordered list of sleeping tasks.  ``name`` is unique in the
+    machine (it is the queue's footprint key)."""
 
-    __slots__ = ("name", "waiters")
+    __slots__ = ("key", "name", "waiters")
 
     def __init__(self, name: str) -> None:
         self.name = name
+        self.key = ("wq", name)
         self.waiters: list[Task] = []
 
     def wake_up(self, k: Kernel, nr: int = 0) -> None:
         """Wake every waiter (``nr == 0``) or the first ``nr`` of them."""
+        sched = k.sched
+        if sched.footprint is not None:
+            sched.note(self.key, R)
         woken = self.waiters if nr == 0 else self.waiters[:nr]
         for t in list(woken):
-            k.sched.wake(t)
+            sched.wake(t)
 
 
 class Task:
@@ -163,15 +169,17 @@ class Scheduler:
         self.tasks: list[Task] = []  # live tasks, creation order
         self.current: Task | None = None
         self.finished: list[Task] = []  # tasks that ended since the caller last looked
-        self.footprint: set[Any] | None = None  # explorer: keys touched by the running step
+        # explorer: the keys the running step touched, with their modes (kernel/footprint.py)
+        self.footprint: dict[Any, int] | None = None
         self.events: list[tuple[Task, str]] = []  # stop/blocked notes for the language layer
 
     # -- bookkeeping -------------------------------------------------------------------------
-    def note(self, key: Any) -> None:
-        """Record that the running step touches the shared object ``key`` (for the explorer)."""
+    def note(self, key: Any, mode: int = W) -> None:
+        """Record that the running step touches the shared object ``key`` in ``mode`` (R, W or
+        C of kernel/footprint.py), for the explorer; nothing when nobody records."""
         fp = self.footprint
         if fp is not None:
-            fp.add(key)
+            fp[key] = fp.get(key, 0) | mode
 
     def add(self, t: Task, gen: KGen, stopped: bool = False) -> None:
         t.gen = _guard(gen)
@@ -180,11 +188,19 @@ class Scheduler:
             t.stop_reason = "start"
         self.tasks.append(t)
         self.runq.append(t)
+        if self.footprint is not None:
+            self.note(("task", t.tid))
+            if t.proc is not None:
+                self.note(("proc", t.proc.name, "tasks"), C)
 
     def wake(self, t: Task) -> None:
         """``try_to_wake_up``: make a sleeping task runnable again."""
         if t.done:
             return
+        if self.footprint is not None:
+            self.note(("task", t.tid))
+            if t.state != TASK_RUNNING or t not in self.runq:
+                self.note(("wake", t.tid))  # this event makes it runnable
         if t.state != TASK_RUNNING:
             t.state = TASK_RUNNING
         if t not in self.runq:
@@ -246,9 +262,12 @@ class Scheduler:
             self.runq.remove(t)
         for wq in t.on_wq:
             if t in wq.waiters:
+                self.note(wq.key)
                 wq.waiters.remove(t)
         t.on_wq.clear()
         self.tasks.remove(t)
+        if t.proc is not None:
+            self.note(("proc", t.proc.name, "tasks"), C)
         self.finished.append(t)
         self.k.task_exit(t)
 
@@ -331,6 +350,7 @@ class LivelockError(RuntimeError):
 
 def prepare_to_wait(t: Task, wq: WaitQueue, state: str, wait: Wait) -> None:
     if t not in wq.waiters:
+        t.k.sched.note(wq.key)
         wq.waiters.append(t)
         t.on_wq.append(wq)
     t.state = state
@@ -340,6 +360,7 @@ def prepare_to_wait(t: Task, wq: WaitQueue, state: str, wait: Wait) -> None:
 def finish_wait(t: Task, wq: WaitQueue) -> None:
     t.state = TASK_RUNNING
     if t in wq.waiters:
+        t.k.sched.note(wq.key)
         wq.waiters.remove(t)
     if wq in t.on_wq:
         t.on_wq.remove(wq)
@@ -362,15 +383,16 @@ def schedule(t: Task) -> KGen:
     yield SCHEDULE
 
 
-def preempt(t: Task, where: str, *keys: Any) -> KGen:
-    """A preemption point (``cond_resched()``) declaring what the next step touches.
+def preempt(t: Task, where: str) -> KGen:
+    """A preemption point (``cond_resched()``, or the gap between two steps the threads argue
+    about).
 
     It only yields when someone chooses who runs next: a task being stepped or stopped, or
     the explorer (which records footprints).  Under the default schedule the running task keeps
     the CPU at a preemption point anyway, so not yielding there changes nothing."""
     if t.stopped or t.k.sched.footprint is not None:
         dropped()
-        yield Point(where, keys)
+        yield Point(where)
 
 
 def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:

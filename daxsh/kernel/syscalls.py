@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import dax
 from .config import DAX_DONTCACHE, DAX_HOLDER_NOTIFY_FAILURE, EXT4_DAX_DONTCACHE
+from .footprint import C, R
 from .fs import (
     I_FREEING,
     Dentry,
@@ -99,6 +100,7 @@ class Ret:
 
 
 def find_mount(k: Kernel, path: str) -> tuple[Mount | None, list[str]]:
+    k.sched.note(("mounts",), R)
     best: Mount | None = None
     for mp, m in k.mounts.items():
         if (path == mp or path.startswith(mp.rstrip("/") + "/")) and \
@@ -128,11 +130,13 @@ def path_lookup(t: Task, path: str) -> KGen:
         if child is None:
             return ENOENT, None, None
         d = child
+    k.sched.note(("mnt", mnt.path), C)
     mnt.mnt_count += 1
     return 0, mnt, d
 
 
 def path_put(t: Task, mnt: Mount, d: Dentry) -> KGen:
+    t.k.sched.note(("mnt", mnt.path), C)
     mnt.mnt_count -= 1
     yield from dput(t, d)
 
@@ -158,6 +162,7 @@ def lookup_file(t: Task, path: str, want_dir: bool | None = False) -> KGen:
 @kfunc
 def mkfs(t: Task, fstype: str, dev: str, rmapbt: bool | None, su: int) -> KGen:
     k = t.k
+    k.sched.note(("nvdimm",))
     disk = k.nvdimm.disk
     if disk is None or not k.nvdimm.pfn.bound or dev != disk.path:
         return Ret(ENOENT)
@@ -180,6 +185,8 @@ def mkfs(t: Task, fstype: str, dev: str, rmapbt: bool | None, su: int) -> KGen:
 def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
     k = t.k
     nv = k.nvdimm
+    k.sched.note(("nvdimm",))
+    k.sched.note(("mounts",))
     disk = nv.disk
     if disk is None or not nv.pfn.bound or dev != disk.path:
         return Ret(ENOENT, None, [f"{dev}: no such block device (is pfn0.1 bound? `ndctl list`)"])
@@ -206,6 +213,9 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
     sb = SuperBlock(k, disk, fs, ops, mode, path)
     yield from down_write(t, sb.s_umount)
     try:
+        k.sched.note(("nvdimm",))
+        k.sched.note(("mounts",))
+        k.sched.note(sb.key)
         disk.sb = sb
         sb.dax_dev = nv.dax
         if fs.fstype == "xfs" and k.has(DAX_HOLDER_NOTIFY_FAILURE):
@@ -234,8 +244,14 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
 
 
 def mount_busy(k: Kernel, mnt: Mount) -> str:
+    sched = k.sched
+    sched.note(("mnt", mnt.path), R)
     if mnt.mnt_count > 0:
         return "a file on it is open or mapped"
+    sched.note(("procs",), R)
+    if sched.footprint is not None:
+        for p in k.processes.values():
+            sched.note(("proc", p.name, "cwd"), R)
     for p in k.processes.values():
         if p.alive and (p.cwd == mnt.path or p.cwd.startswith(mnt.path.rstrip("/") + "/")):
             return f"the cwd of process {p.name} is inside it; `cd /` first"
@@ -245,6 +261,7 @@ def mount_busy(k: Kernel, mnt: Mount) -> str:
 @kfunc
 def sys_umount(t: Task, path: str) -> KGen:
     k = t.k
+    k.sched.note(("mounts",))
     mnt = k.mounts.get(path)
     if mnt is None:
         return Ret(EINVAL, None, [f"{path}: not mounted"])
@@ -253,6 +270,7 @@ def sys_umount(t: Task, path: str) -> KGen:
         return Ret(EBUSY, None, [f"{path}: target is busy: {busy}"])
     del k.mounts[path]  # detached now; cleanup_mnt runs the rest in task_work
     sb = mnt.sb
+    k.sched.note(sb.key)
     k.dying_sbs.append(sb)
     sb.dying = True
     k.trace(t, "cleanup_mnt", sb)
@@ -270,10 +288,12 @@ def sys_umount(t: Task, path: str) -> KGen:
 def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
     k = t.k
     if sb.root is not None:
+        k.sched.note(sb.root.key)
         sb.root.d_count -= 1
     yield from shrink_dcache_sb(t, sb)
     k.trace(t, "sync_filesystem", sb)
     yield from sync_sb(t, sb)
+    k.sched.note(sb.key)
     sb.active = False
     yield from evict_inodes(t, sb)
     if sb.root is not None and sb.root.inode.i_count > 0:
@@ -281,6 +301,7 @@ def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
         yield from evict_inodes(t, sb)
     k.trace(t, "put_super", sb)
     nv = k.nvdimm
+    k.sched.note(("nvdimm",))
     if sb.holder and nv.dax is not None and nv.dax.holder is sb:
         nv.dax.holder = None
         nv.dax.holder_ops = None
@@ -292,9 +313,17 @@ def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
 
 
 def sync_sb(t: Task, sb: SuperBlock) -> KGen:
-    for inode in list(sb.icache.values()):
-        if inode.dax and any(isinstance(e, dax.DaxEntry) and e.dirty
-                             for e in inode.mapping.i_pages.values()):
+    sched = t.k.sched
+    sched.note(("icache", sb.name), R)
+    for inode in sorted(sb.icache.values(), key=lambda i: i.ino):
+        sched.note(("inode", inode.ino, "flags"), R)
+        if not inode.dax:
+            continue
+        if sched.footprint is not None:
+            sched.note(("i_pages", inode.ino), R)
+            for i in inode.mapping.i_pages:
+                sched.note(("entry", inode.ino, i), R)
+        if any(isinstance(e, dax.DaxEntry) and e.dirty for e in inode.mapping.i_pages.values()):
             yield from dax.dax_writeback_mapping_range(t, inode.mapping)
 
 
@@ -308,6 +337,7 @@ def do_create(t: Task, path: str, size: int, is_dir: bool = False) -> KGen:
     mnt, _comps = find_mount(k, parent_path)
     if mnt is None:
         if is_dir:
+            k.sched.note(("mounts",))
             if parent_path not in k.rootdirs:
                 return Ret(ENOENT)
             if path in k.rootdirs:
@@ -322,15 +352,21 @@ def do_create(t: Task, path: str, size: int, is_dir: bool = False) -> KGen:
     try:
         yield from down_write(t, dir_inode.i_rwsem)
         try:
+            sched = k.sched
+            sched.note(("inode", dir_inode.ino, "dir"))
             if name in dir_inode.di.entries:
                 return Ret(EEXIST)
+            sched.note(mnt.sb.key, R)
             if mnt.sb.shutdown:
                 return Ret(EIO)
             fs = mnt.sb.disk
+            sched.note(("ino_alloc", fs.uuid))
+            sched.note(("inode", dir_inode.ino, "flags"), R)
             di = fs.new_inode(is_dir, dir_inode.ino)
             di.dax_flag = dir_inode.di.dax_flag  # inherited from the parent directory
             dir_inode.di.entries[name] = di.ino
             if is_dir:
+                sched.note(("inode", dir_inode.ino, "nlink"))
                 dir_inode.di.nlink += 1
             k.trace(t, "vfs_mkdir" if is_dir else "vfs_create", dir_inode, name=name, ino=di.ino)
             d = yield from d_lookup(t, mnt.sb, dir_inode.ino, name)
@@ -421,6 +457,7 @@ def vfs_fallocate(t: Task, path: str, off: int, length: int) -> KGen:
 def do_unlinkat(t: Task, path: str) -> KGen:
     k = t.k
     parent_path, name = posixpath.split(path)
+    k.sched.note(("mounts",), R)
     if path in k.rootdirs or path in k.mounts:
         return Ret(EISDIR)
     err, mnt, pd = yield from lookup_file(t, parent_path, want_dir=True)
@@ -434,22 +471,30 @@ def do_unlinkat(t: Task, path: str) -> KGen:
             if d is None:
                 return Ret(ENOENT)
             victim = d.inode
+            k.sched.note(("inode", victim.ino, "dir"), R)
             if victim.is_dir and victim.di.entries:
                 yield from dput(t, d)
                 return Ret(ENOTEMPTY)
             yield from down_write(t, victim.i_rwsem)
             try:
+                sched = k.sched
+                sched.note(("inode", dir_inode.ino, "dir"))
+                sched.note(("inode", victim.ino, "nlink"))
                 del dir_inode.di.entries[name]
                 victim.di.nlink = 0
                 if victim.is_dir:
+                    sched.note(("inode", dir_inode.ino, "nlink"))
                     dir_inode.di.nlink -= 1
                 k.trace(t, "vfs_unlink", dir_inode, name=name, ino=victim.ino)
+                sched.note(("dcache", mnt.sb.name, dir_inode.ino, name))
+                sched.note(("dcache", mnt.sb.name), C)
                 mnt.sb.dcache.pop((dir_inode.ino, name), None)  # d_delete: unhash
             finally:
                 up_write(t, victim.i_rwsem)
         finally:
             up_write(t, dir_inode.i_rwsem)
         k.trace(t, "d_delete", victim)
+        k.sched.note(d.key)
         d.d_count -= 1
         if d.d_count == 0:
             yield from iput(t, d.inode)
@@ -482,6 +527,13 @@ def do_stat(t: Task, path: str) -> KGen:
         return Ret(0, {"path": path, "type": "directory", "fs": "rootfs"})
     try:
         inode = d.inode
+        # what vfs_getattr reads; `i_count`, `mapped` and `dax_entries` are printed as a
+        # debugging aid, read beside the kernel's getattr and ordered by nothing (the explorer
+        # does not count them as reads: they change no state)
+        sched = k.sched
+        if sched.footprint is not None:
+            for f in ("size", "extents", "nlink", "flags"):
+                sched.note(("inode", inode.ino, f), R)
         flags = []
         if inode.dax:
             flags.append("S_DAX")
@@ -516,6 +568,7 @@ def iterate_dir(t: Task, path: str) -> KGen:
     if err:
         return Ret(err)
     if mnt is None:
+        k.sched.note(("mounts",), R)
         names = sorted({p[len(path.rstrip('/')) + 1:].split("/")[0] for p in k.rootdirs
                         if p.startswith(path.rstrip("/") + "/") and p != path})
         names += sorted(m[len(path.rstrip('/')) + 1:].split("/")[0] for m in k.mounts
@@ -529,7 +582,9 @@ def iterate_dir(t: Task, path: str) -> KGen:
         yield from down_read(t, inode.i_rwsem)
         try:
             out = []
+            k.sched.note(("inode", inode.ino, "dir"), R)
             for name, ino in sorted(inode.di.entries.items()):
+                k.sched.note(("inode", ino, "size"), R)
                 di = inode.sb.disk.inodes[ino]
                 out.append((name + ("/" if di.is_dir else ""), di.size))
             return Ret(0, out)
@@ -541,6 +596,7 @@ def iterate_dir(t: Task, path: str) -> KGen:
 
 @kfunc
 def ksys_sync(t: Task) -> KGen:
+    t.k.sched.note(("mounts",), R)
     for mnt in list(t.k.mounts.values()):
         yield from sync_sb(t, mnt.sb)
     return Ret(0)
@@ -552,6 +608,7 @@ def drop_caches(t: Task) -> KGen:
     dentry and inode caches; unused inodes are evicted."""
     k = t.k
     n = 0
+    k.sched.note(("mounts",), R)
     for mnt in list(k.mounts.values()):
         sb = mnt.sb
         yield from shrink_dcache_sb(t, sb)
@@ -561,8 +618,15 @@ def drop_caches(t: Task) -> KGen:
 
 @kfunc
 def prune_icache_sb(t: Task, sb: SuperBlock) -> KGen:
-    victims = [i for i in sb.lru.values() if i.i_count == 0]
+    sched = t.k.sched
+    sched.note(("lru", sb.name), R)
+    if sched.footprint is not None:
+        for i in sb.lru.values():
+            sched.note(("inode", i.ino, "count"), R)
+    victims = [i for i in sorted(sb.lru.values(), key=lambda i: i.ino) if i.i_count == 0]
     for inode in victims:
+        sched.note(("inode", inode.ino, "state"))
+        sched.note(("lru", sb.name), C)
         inode.i_state.add(I_FREEING)
         sb.lru.pop(inode.ino, None)
         inode.on_lru = False
@@ -594,6 +658,7 @@ def ksys_mmap(t: Task, proc: Process, path: str, length: int, off: int, private:
 
 @kfunc
 def ksys_munmap(t: Task, proc: Process, addr: int) -> KGen:
+    t.k.sched.note(("vmas", proc.mm.name), R)
     vma = find_vma(proc.mm, addr)
     if vma is None or vma.start != addr:
         return Ret(EINVAL)
@@ -628,6 +693,7 @@ def gup_pin(t: Task, proc: Process, addr: int, length: int, longterm: bool) -> K
         for pfn, bias in zip(pin.heads, pin.biases):
             unpin_user_page(t, pfn, bias)
         return Ret(-err)
+    k.sched.note(("pins",))
     k.pin_seq += 1
     pin.name = f"pin{k.pin_seq}"  # named when it exists: a failed pin uses up no name
     k.pins[pin.name] = pin
@@ -651,11 +717,14 @@ def device_dma(t: Task, pin: Pin) -> KGen:
 @kfunc
 def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
     k = t.k
+    k.sched.note(("pin", pin.name))
     pin.releasing = t
     if alloc:
         yield from kmalloc(t, 256)
     for pfn, bias in zip(pin.heads, pin.biases):
         unpin_user_page(t, pfn, bias)
+    k.sched.note(("pin", pin.name))
+    k.sched.note(("pins",))
     pin.released = True
     k.pins.pop(pin.name, None)
     return Ret(0)
@@ -666,8 +735,11 @@ def do_exit(t: Task, p: Process) -> KGen:
     k = t.k
     yield from exit_mmap(t, p)
     for f in list(p.files):  # exit_files: close every fd
+        k.sched.note(("proc", p.name))
         p.files.remove(f)
         yield from k.fput(t, f)
+    k.sched.note(("proc", p.name))
+    k.sched.note(("procs",))
     p.alive = False
     k.processes.pop(p.name, None)
     k.dead[p.name] = p
@@ -685,6 +757,7 @@ def nfsd4_layoutget(t: Task, path: str) -> KGen:
     if inode.sb.disk.fstype != "xfs":
         yield from path_put(t, mnt, d)
         return Ret(EOPNOTSUPP, None, ["only XFS exports pNFS block layouts"])
+    t.k.sched.note(("inode", inode.ino, "lease"))
     if inode.lease is not None:
         yield from path_put(t, mnt, d)
         return Ret(EBUSY, None, [f"{path} already has a layout lease"])
@@ -700,6 +773,7 @@ def nfsd4_layoutreturn(t: Task, path: str) -> KGen:
     if err:
         return Ret(err)
     try:
+        t.k.sched.note(("inode", d.inode.ino, "lease"), R)
         if d.inode.lease is None:
             return Ret(EINVAL, None, [f"{path} has no layout lease (`lease {path}` takes one)"])
         t.k.trace(t, "lease_modify", d.inode, "F_UNLCK")
@@ -713,7 +787,7 @@ def nfsd4_layoutreturn(t: Task, path: str) -> KGen:
 def msleep_interruptible(t: Task, ns: int) -> KGen:
     t.timer = t.k.clock.now + ns
     from .sched import WaitQueue
-    wq = WaitQueue("timer")
+    wq = WaitQueue(f"timer {t.tid}")
     prepare_to_wait(t, wq, TASK_INTERRUPTIBLE, Wait("timer", None, "timer", "schedule_timeout",
                                                     f"time >= {t.timer}"))
     yield from schedule(t)

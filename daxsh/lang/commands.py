@@ -48,6 +48,9 @@ from .types import (
 )
 
 A = dict[str, Any]
+_NOT_IN_THREAD_JOBS = ("job control and breakpoints decide who runs when; inside [threads] the "
+                       "explorer decides that, over every interleaving")
+
 G_DEV, G_FS, G_FILE, G_MEM, G_PROC, G_KERNEL, G_JOBS, G_INSPECT = (
     "devices", "filesystems", "files", "memory", "processes", "kernel", "jobs and stepping",
     "inspecting")
@@ -400,7 +403,10 @@ def _unpin(s: Session, a: A, line: Line) -> Syscall:
          options=[Option(("--seed",), "seed", Number("N", what="seed"), "the PRNG seed (default: "
                          "the machine's --seed)")],
          example="fsx /mnt/f 10000 --seed 1",
-         kfuncs=("fsx_op", "do_mmap", "handle_mm_fault", "xfs_vn_setattr", "xfs_file_fallocate"))
+         kfuncs=("fsx_op", "do_mmap", "handle_mm_fault", "xfs_vn_setattr", "xfs_file_fallocate"),
+         thread="it starts a background process of its own that runs for thousands of "
+                "operations; write the operations you mean (mmap, touch, truncate, punch) as "
+                "the thread's lines")
 def _fsx(s: Session, a: A, line: Line) -> Result:
     from ..kernel.fsx import fsx
     k = s.k
@@ -475,11 +481,13 @@ def _proc(s: Session, a: A, line: Line) -> list[str]:
 @command("exit", group=G_PROC, summary="process exit: its mappings and files go",
          params=[Param("name", PROCNAME, optional=True)], example="exit p2",
          kfuncs=("do_exit", "exit_mmap", "do_munmap"))
-def _exit(s: Session, a: A, line: Line) -> list[str]:
+def _exit(s: Session, a: A, line: Line) -> list[str] | Syscall:
     name = a["name"] or s.proc_name
     p = s.k.processes.get(name)
     if p is None:
         raise ArgError(f"no process {name} (`jobs` and `show ptes` list processes)", 1)
+    if s.thread is not None:  # inside a thread: a task of the thread ends the process
+        return _kill_task(s, p, "exit")
     s.k.kill_process(p, "exit")
     s.k.run()
     return []
@@ -488,12 +496,15 @@ def _exit(s: Session, a: A, line: Line) -> list[str]:
 @command("kill", group=G_PROC, summary="send a signal to a process or a job",
          params=[Param("sig", SignalArg(), optional=True), Param("target", Text("NAME|%N"))],
          example="kill -KILL %1", synopsis="[-SIG] NAME|%N", kfuncs=("send_signal",))
-def _kill(s: Session, a: A, line: Line) -> list[str] | Result:
+def _kill(s: Session, a: A, line: Line) -> list[str] | Result | Syscall:
     sig = a["sig"] or "SIGTERM"
     target = a["target"]
     if target is None:
         raise ArgError("missing NAME or %N (usage: kill [-SIG] NAME|%N)", len(line.words))
     if target.startswith("%"):
+        if s.thread is not None:
+            raise ArgError("inside a thread there are no jobs: kill a process by NAME",
+                           len(line.words) - 1)
         job = s.job(target, len(line.words) - 1)
         t = job.task
         if t.done:
@@ -515,9 +526,21 @@ def _kill(s: Session, a: A, line: Line) -> list[str] | Result:
     if p is None:
         raise ArgError(f"no process {target} (known: {', '.join(sorted(s.k.processes)) or 'none'})",
                        len(line.words) - 1)
+    if s.thread is not None:
+        return _kill_task(s, p, sig)
     s.k.kill_process(p, sig)
     s.k.run()
     return []
+
+
+def _kill_task(s: Session, p: Any, sig: str) -> Syscall:
+    """``exit``/``kill NAME`` inside a thread: the signal is sent by a task of the thread (the
+    process's exit then runs as the kernel's own task, as in the shell)."""
+    def gen(t: Any) -> Any:
+        yield from ()
+        t.k.kill_process(p, sig)
+        return Ret(0)
+    return Syscall("kill", gen)
 
 
 # -- time ---------------------------------------------------------------------------------------------
@@ -525,7 +548,12 @@ def _kill(s: Session, a: A, line: Line) -> list[str] | Result:
 
 @command("sleep", group=G_PROC, summary="model time passes (timers fire, hung tasks are reported)",
          params=[Param("secs", SecondsArg())], example="sleep 120", kfuncs=("khungtaskd",))
-def _sleep(s: Session, a: A, line: Line) -> list[str]:
+def _sleep(s: Session, a: A, line: Line) -> list[str] | Syscall:
+    """Inside a thread, the thread's task sleeps (``msleep``) while the others run on; model
+    time passes when every thread sleeps."""
+    if s.thread is not None:
+        secs = a["secs"]
+        return Syscall("sleep", lambda t: sc.msleep_interruptible(t, secs))
     s.k.advance(a["secs"])
     return []
 
@@ -535,7 +563,9 @@ def _sleep(s: Session, a: A, line: Line) -> list[str]:
 
 @command("kernel", group=G_KERNEL, summary="show or set the kernel (setting one reboots)",
          params=[Param("spec", KernelWord(), optional=True, repeat=True)],
-         example="kernel v6.14 +dax-break-layout-final", after_crash=True)
+         example="kernel v6.14 +dax-break-layout-final", after_crash=True,
+         thread="it reboots the machine with another kernel; a scenario names its kernels "
+                "(kernel = \"...\" or [expect.\"vX.Y\"] tables)")
 def _kernel(s: Session, a: A, line: Line) -> list[str]:
     words = a["spec"]
     if not words:
@@ -580,7 +610,8 @@ def _kernels(s: Session, a: A, line: Line) -> list[str]:
 
 
 @command("reboot", group=G_KERNEL, summary="a fresh machine with the same kernel (pmem contents stay)",
-         example="reboot", after_crash=True)
+         example="reboot", after_crash=True,
+         thread="it throws the machine away; put it in `setup`")
 def _reboot(s: Session, a: A, line: Line) -> list[str]:
     s.reboot()
     return [f"kernel {s.kernel_spec}: rebooted"]
@@ -590,13 +621,14 @@ def _reboot(s: Session, a: A, line: Line) -> list[str]:
 
 
 @command("jobs", group=G_JOBS, summary="blocked, stopped and background tasks", example="jobs",
-         changes_state=False, after_crash=True)
+         changes_state=False, after_crash=True, thread=_NOT_IN_THREAD_JOBS)
 def _jobs(s: Session, a: A, line: Line) -> list[str]:
     return [s.describe_job(j) for j in s.jobs.values()] or ["no jobs"]
 
 
 @command("wait", group=G_JOBS, summary="wait for a job (or all); says why one cannot finish",
-         params=[Param("job", JOB, optional=True)], example="wait %1", changes_state=False)
+         params=[Param("job", JOB, optional=True)], example="wait %1", changes_state=False,
+         thread=_NOT_IN_THREAD_JOBS)
 def _wait(s: Session, a: A, line: Line) -> list[str]:
     s.k.run()
     jobs = [s.job(a["job"])] if a["job"] else list(s.jobs.values())
@@ -610,7 +642,7 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
 
 @command("start", group=G_JOBS, summary="create a task for CMD stopped before its first step",
          params=[Param("cmd", Text("CMD ...", accepts_dash=True), repeat=True)],
-         example="start truncate /mnt/a 0", synopsis="CMD [ARGS ...]")
+         example="start truncate /mnt/a 0", synopsis="CMD [ARGS ...]", thread=_NOT_IN_THREAD_JOBS)
 def _start(s: Session, a: A, line: Line) -> Result:
     # the sub-command's words are the line's words from the second on: errors keep their caret
     sub = Line(line.text, line.words[1:], False)
@@ -640,7 +672,7 @@ def _start(s: Session, a: A, line: Line) -> Result:
 
 @command("step", group=G_JOBS, summary="advance a stopped task K preemption points, printing its trace",
          params=[Param("job", JOB, optional=True), Param("count", COUNT, optional=True)],
-         example="step %1 3")
+         example="step %1 3", thread=_NOT_IN_THREAD_JOBS)
 def _step(s: Session, a: A, line: Line) -> list[str]:
     job = s.job(a["job"])
     t = job.task
@@ -667,14 +699,15 @@ def _step(s: Session, a: A, line: Line) -> list[str]:
 
 @command("break", group=G_JOBS, summary="stop any task when it reaches a kernel function",
          params=[Param("func", KFUNC)], example="break dax_layout_busy_page_range",
-         changes_state=True)
+         changes_state=True, thread=_NOT_IN_THREAD_JOBS)
 def _break(s: Session, a: A, line: Line) -> list[str]:
     s.k.breakpoints.add(a["func"])
     return [f"breakpoint at {a['func']}"]
 
 
 @command("unbreak", group=G_JOBS, summary="remove a breakpoint (or all)",
-         params=[Param("func", KFUNC, optional=True)], example="unbreak dax_layout_busy_page_range")
+         params=[Param("func", KFUNC, optional=True)], example="unbreak dax_layout_busy_page_range",
+         thread=_NOT_IN_THREAD_JOBS)
 def _unbreak(s: Session, a: A, line: Line) -> list[str]:
     if a["func"]:
         s.k.breakpoints.discard(a["func"])
@@ -684,7 +717,8 @@ def _unbreak(s: Session, a: A, line: Line) -> list[str]:
 
 
 @command("continue", group=G_JOBS, summary="let a stopped task (or all) run on",
-         params=[Param("job", JOB, optional=True)], example="continue %1")
+         params=[Param("job", JOB, optional=True)], example="continue %1",
+         thread=_NOT_IN_THREAD_JOBS)
 def _continue(s: Session, a: A, line: Line) -> list[str]:
     jobs = [s.job(a["job"])] if a["job"] else list(s.jobs.values())
     for j in jobs:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .lexer import Word, parse_number
+from .lexer import LexError, Word, parse_number, split
 
 if TYPE_CHECKING:
     from .session import Session
@@ -140,6 +140,7 @@ class Command:
     needs_process: bool = False
     synopsis: str = ""
     task: bool = False  # runs as a task of the modelled kernel (so `start` can take it)
+    thread: str = ""  # why it cannot run inside a scenario's [threads] ("": it can)
 
     @property
     def usage(self) -> str:
@@ -255,14 +256,17 @@ GROUPS: list[str] = []
 def command(name: str, *, group: str, summary: str, params: list[Param] | None = None,
             options: list[Option] | None = None, example: str, kfuncs: tuple[str, ...] = (),
             changes_state: bool = True, after_crash: bool = False, needs_process: bool = False,
-            synopsis: str = "", help: str = "", task: bool = False
+            synopsis: str = "", help: str = "", task: bool = False, thread: str = ""
             ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Define a command.  ``thread``: why it cannot run inside a scenario's ``[threads]`` (the
+    loader refuses such a line with its file:line; "" when it can: as a task, as a query that
+    reads the machine, or -- ``sleep``, ``exit``, ``kill`` -- as a task of the thread)."""
     def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in REGISTRY:
             raise ValueError(f"command {name} defined twice")
         REGISTRY[name] = Command(name, group, summary, params or [], options or [], example,
                                  kfuncs, fn, help or (fn.__doc__ or "").strip(), changes_state,
-                                 after_crash, needs_process, synopsis, task)
+                                 after_crash, needs_process, synopsis, task, thread)
         if group not in GROUPS:
             GROUPS.append(group)
         return fn
@@ -276,3 +280,18 @@ def lookup(name: str) -> Command:
         hint = f"; did you mean '{near[0]}'?" if near else ""
         raise ArgError(f"unknown command '{name}'{hint} (`help` lists commands)", 0)
     return cmd
+
+
+def thread_refusal(text: str) -> str:
+    """Why the command line ``text`` cannot run inside a scenario's ``[threads]`` ("" when it
+    can, or when the line is not valid at all: that is reported when it runs, as in a script)."""
+    try:
+        words = split(text).words
+        if not words:
+            return ""
+        cmd = REGISTRY.get(words[0].text)
+    except LexError:
+        return ""
+    if cmd is not None and cmd.thread:
+        return f"`{cmd.name}` cannot run inside a thread: {cmd.thread}"
+    return ""

@@ -78,6 +78,7 @@ class Session:
         self.last = ""
         self.seen_events = 0
         self.executed: list[str] = []  # lines that ran (for record/replay)
+        self.thread: str | None = None  # the [threads] thread whose line is being compiled
 
     # -- machine lifecycle ------------------------------------------------------------------------
     def reboot(self, spec: str | None = None) -> None:

@@ -318,9 +318,9 @@ class DaxShell(cmd2.Cmd):
         except Exception as e:  # an explorer problem (e.g. a thread line that does not parse)
             self.perror(f"explore: {e}", style="red")
             return
+        from ..explore.report import verdict_line
         res = found.result
-        self.poutput(f"{res.verdict.capitalize()}  (Positive: {res.positive}, Negative: "
-                     f"{res.negative}), {res.executions} executions"
+        self.poutput(f"{verdict_line(res)}, {res.traces} traces, {res.executions} executions"
                      + (f", bad: {bad.describe()}" if bad else ""))
         if not found.lines:
             return

@@ -16,7 +16,7 @@ from typing import Any
 from ..kernel.checks import OUTCOMES
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang.lexer import LexError, parse_number, split
-from ..lang.registry import REGISTRY
+from ..lang.registry import REGISTRY, thread_refusal
 from .bad import Bad
 
 TOP_KEYS = ("title", "description", "refs", "tags", "kernel", "machine", "steps", "setup",
@@ -300,6 +300,10 @@ def _steps(ctx: _Ctx, raw: Any, key: str) -> list[Step]:
         lineno = ctx.find(line, cursor) if line else cursor + 1
         cursor = lineno - 1 if lineno - 1 >= cursor else cursor
         _check_line(ctx, line, lineno, f"{key} step {i}")
+        if key.startswith("threads."):
+            why = thread_refusal(line)
+            if why:
+                raise ctx.err(f"{key} step {i}: {why}", lineno)
         out.append(Step(line, lineno, i, status, output))
         cursor = lineno
     return out

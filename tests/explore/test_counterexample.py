@@ -17,7 +17,7 @@ from daxsh.scenario import loads
 def _bad(kernel: str = "v4.16") -> tuple[Machine, object]:
     m = Machine(Problem(kernel, setup=EXAMPLE_SETUP, threads=EXAMPLE_THREADS, bad="corruption",
                         title="example", path="example.toml"))
-    res = explore(m, count=False)
+    res = explore(m)
     assert res.best_bad is not None
     return m, res.best_bad
 

@@ -14,7 +14,7 @@ from conftest import SMALL, small_machine
 
 from daxsh.explore import Machine, Problem
 from daxsh.explore.runner import Run
-from daxsh.explore.search import explore_tree, run_policy
+from daxsh.explore.search import explore, run_policy
 from daxsh.explore.snapshot import Snapshot, Unsupported
 
 
@@ -84,7 +84,7 @@ def test_same_results_as_unpickling_a_fresh_copy() -> None:
     results = []
     for restore in ("inplace", "pickle"):
         m = Machine(Problem(kernels[0], setup=setup, threads=threads, bad=bad), restore=restore)
-        res = explore_tree(m, reduce=False)
+        res = explore(m, mode="dfs", count_all=True)
         assert res.first_bad is not None
         results.append((res.executions, sorted(res.outcomes.items()), res.first_bad.schedule,
                         res.first_bad.details))
