@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .cluster import ClusterError
 from .report import expectation_line, search_line, verdict_line, verdict_matches
 from .runner import Machine, Problem, ProblemError
 from .scenarios import Invalid as _Invalid
@@ -106,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         except ProblemError as e:
             print(f"daxsh explore: {args.file} (kernel {prob.kernel}): {e}", file=sys.stderr)
             return EXIT_INVALID
+        except ClusterError as e:
+            print(f"daxsh explore: {e}", file=sys.stderr)
+            return EXIT_UNDECIDED
         reports.append(rep)
         text = rep.pop("_text")
         if not args.json:

@@ -34,6 +34,7 @@ executions equals the number of traces found by plain enumeration.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,7 +223,7 @@ class OptimalDPOR:
         hb = out.hb
         nforced = len(self.forced)
         analysed: set[tuple[int, str]] = set()
-        work: list[tuple[int, _Seq]] = []
+        work: deque[tuple[int, _Seq]] = deque()
         for i, j in hb.races:
             if i < nforced:
                 continue
@@ -236,7 +237,7 @@ class OptimalDPOR:
                     if q in node.enabled and q not in node.sleep and q != events[c].thread:
                         work.append((c, _Seq.pending(q)))
         while work:
-            i, seq = work.pop(0)
+            i, seq = work.popleft()
             node = path[i]
             cover = self._covered(node, seq)
             if cover is None:

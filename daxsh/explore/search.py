@@ -517,6 +517,8 @@ def explore(problem: Problem | Machine, mode: str = "auto", preemptions: int | N
     t0 = time.monotonic()
     if jobs > 1 or cluster:
         from .parallel import explore_parallel
+        if mode == "auto":  # the shares are searched by DPOR at once; no bug-hunting phases
+            res.mode = "dpor"
         explore_parallel(machine, res, limits, mode, preemptions, seed, jobs, cluster)
         res.elapsed = time.monotonic() - t0
         return res
