@@ -43,8 +43,9 @@ def render() -> str:
     w(".br")
     w(".B daxsh explore")
     w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-\\-mode\\fR "
-      "\\fBdpor\\fR|\\fBdfs\\fR|\\fBbfs\\fR|\\fBrandom\\fR|\\fBpct\\fR] [\\fB\\-\\-preemptions\\fR \\fIN\\fR] "
-      "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] [\\fB\\-\\-jobs\\fR \\fIN\\fR] "
+      "\\fBauto\\fR|\\fBdpor\\fR|\\fBdfs\\fR|\\fBrandom\\fR|\\fBpct\\fR] [\\fB\\-\\-preemptions\\fR \\fIN\\fR] "
+      "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] [\\fB\\-\\-time\\-limit\\fR \\fISECS\\fR] "
+      "[\\fB\\-\\-count\\-all\\fR] [\\fB\\-\\-jobs\\fR \\fIN\\fR | \\fB\\-\\-cluster\\fR \\fIADDRESS\\fR] "
       "[\\fB\\-\\-out\\fR \\fIFILE\\fR] [\\fB\\-\\-itf\\fR \\fIFILE\\fR] \\fIFILE\\fR")
     w(".br")
     w(".B daxsh")
@@ -84,19 +85,38 @@ def render() -> str:
     w("The live screen: page tables, pmem blocks, blocked waiters, inodes and the log.")
     w(".TP")
     w("\\fBexplore\\fR \\fIFILE\\fR")
-    w("Decide a race over every interleaving of a scenario's [threads] at the model's preemption "
-      "points, as herd7 does for litmus tests: the verdict (never, sometimes, always) with "
-      "Positive and Negative counts, the executions explored against the interleavings that "
-      "exist, and the time; exit 0 when it matches the scenario's [expect] verdict, 1 when not, "
-      "2 for invalid input.  \\fB\\-\\-mode dpor\\fR (the default) uses dynamic partial\\-order "
-      "reduction with sleep sets; \\fBdfs\\fR enumerates plainly; \\fBbfs\\fR also finds a "
-      "counterexample with the fewest preemptions; \\fBrandom\\fR and \\fBpct\\fR sample with "
-      "\\fB\\-\\-seed\\fR.  \\fB\\-\\-preemptions\\fR bounds preemptions, \\fB\\-\\-budget\\fR "
-      "executions, \\fB\\-\\-jobs\\fR uses worker processes.  A counterexample is shrunk and "
-      "written (\\fB\\-\\-out\\fR) as a scenario whose \\fBstart\\fR and \\fBstep\\fR lines pin "
-      "the schedule, so \\fBdaxsh run\\fR replays it; \\fB\\-\\-itf\\fR writes its trace as ITF "
-      "JSON.  At the shell's prompt, \\fBexplore\\fR searches from the session's state and opens "
-      "a bad interleaving as a new branch.")
+    w("Decide a race over every interleaving of a scenario's [threads], as herd7 does for litmus "
+      "tests.  Each step declares what it reads and writes (each PTE, page, DAX entry, inode "
+      "field, lock with its mode, allocation group); two steps that share nothing they write "
+      "commute, and optimal dynamic partial\\-order reduction (source sets, wake\\-up trees, "
+      "sleep sets) runs one execution per class of equivalent orders (Mazurkiewicz trace).  The "
+      "default \\fB\\-\\-mode auto\\fR first hunts bugs with 0, 1 and 2 preemptions, then "
+      "searches exhaustively; \\fBdpor\\fR skips the hunt; \\fBdfs\\fR enumerates every order "
+      "plainly; \\fBrandom\\fR and \\fBpct\\fR sample with \\fB\\-\\-seed\\fR.")
+    w(".IP")
+    w("The verdict is \\fBnever\\fR or \\fBalways\\fR only after an exhaustive search, "
+      "\\fBsometimes\\fR from one bad and one good execution, and otherwise \\fBundecided\\fR "
+      "with its reason: \\fBbudget\\fR (\\fB\\-\\-budget\\fR executions), \\fBtime\\-limit\\fR "
+      "(\\fB\\-\\-time\\-limit\\fR), \\fBinterrupted\\fR (Ctrl\\-C: the summary is still "
+      "printed), \\fBpreemption\\-bound\\fR (\\fB\\-\\-preemptions\\fR cut the search) or "
+      "\\fBsampling\\fR.  The search stops once the verdict is decided; \\fB\\-\\-count\\-all\\fR "
+      "counts every trace.  Before a search too big to finish, an estimate of its traces is "
+      "printed with what to do instead.  Off a terminal a progress line goes to standard error "
+      "every 10 s.")
+    w(".IP")
+    w("\\fB\\-\\-jobs\\fR \\fIN\\fR splits the search over worker processes; "
+      "\\fB\\-\\-cluster\\fR \\fIADDRESS\\fR over the workers of a Dask scheduler "
+      "(pip install \\(aqdaxsh[cluster]\\(aq); both give the verdict and trace counts of one "
+      "process.  Lines that cannot run inside a thread (\\fBkernel\\fR, \\fBreboot\\fR, "
+      "\\fBfsx\\fR, job control) are refused when the file is read, with file:line.  A "
+      "counterexample is shrunk and written (\\fB\\-\\-out\\fR) as a scenario whose "
+      "\\fBstart\\fR and \\fBstep\\fR lines pin the schedule, so \\fBdaxsh run\\fR replays "
+      "it; \\fB\\-\\-itf\\fR writes its trace as ITF JSON.  At the shell's prompt, "
+      "\\fBexplore\\fR searches from the session's state and opens a bad interleaving as a new "
+      "branch.")
+    w(".IP")
+    w("Exit status: 0 every verdict matches the scenario's [expect] verdict, 1 a decided verdict "
+      "contradicts it, 2 invalid input, 3 undecided, or the cluster could not be reached.")
     w(".SH THE LANGUAGE")
     w("Words are split like a shell's, with single and double quotes; \\fB#\\fR starts a comment.  "
       "Numbers are decimal or 0x hexadecimal with an optional K, M, G or T binary suffix.  A "
