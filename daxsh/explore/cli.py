@@ -6,8 +6,12 @@ the one the scenario expects.  Exit status: 0 every verdict matches, 1 a decided
 contradicts what is expected, 2 invalid input, 3 a search ended undecided (budget, time limit,
 Ctrl-C, preemption bound, sampling) and nothing contradicted.
 
-Before a search that looks too big for this machine (:func:`.search.estimate_traces`), a note on
-standard error says so, with the estimate, and suggests ``--preemptions`` or ``--mode random``.
+A search that looks too big for this machine (:func:`.search.estimate_traces`, an upper estimate
+from one execution) gets a note on standard error with the estimate and what to try instead
+(``--preemptions``, ``--mode random``...).  The note comes once the search has run
+``WARN_AFTER_S`` seconds, not before it starts: the estimate counts every order of conflicting
+events, and the search often decides such a race in milliseconds (one bad and one good
+execution), where a warning would only mislead.
 On a terminal a progress line runs on standard error; elsewhere a line every 10 s says how far
 the search is.  Ctrl-C ends the search (every worker of ``--jobs``) and prints what it found,
 ``undecided (interrupted)``.
@@ -35,7 +39,8 @@ from .scenarios import problems
 from .search import MODES, Execution, Result, estimate_traces, explore
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
-TOO_BIG = 200_000  # estimated traces past which the search is said up front to be too big
+TOO_BIG = 200_000  # estimated traces past which the search is said to be too big
+WARN_AFTER_S = 2.0  # ... once it has run this long
 QUIET_PROGRESS_S = 10.0
 
 
@@ -142,8 +147,9 @@ class _Progress:
     """A progress line on a terminal (rich, imported only here); elsewhere a line on standard
     error every 10 s: executions, rate, traces, and the best counterexample so far."""
 
-    def __init__(self, prob: Problem, quiet: bool) -> None:
+    def __init__(self, prob: Problem, quiet: bool, warning: str | None = None) -> None:
         self.prob = prob
+        self.warning = warning  # said once the search has run WARN_AFTER_S (even when quiet)
         self.t0 = time.monotonic()
         self.last = self.t0
         self.bar: Any = None
@@ -175,6 +181,12 @@ class _Progress:
                 f"{res.traces} traces, positive {res.positive}, negative {res.negative}{best}")
 
     def __call__(self, res: Result) -> None:
+        if self.warning is not None and time.monotonic() - self.t0 >= WARN_AFTER_S:
+            if self.bar is not None:
+                self.bar.console.print(self.warning, markup=False, highlight=False)
+            else:
+                print(self.warning, file=sys.stderr, flush=True)
+            self.warning = None
         if self.bar is not None:
             if res.executions % 16 == 0:
                 self.bar.update(self.task, description=self.text(res))
@@ -192,16 +204,17 @@ class _Progress:
 def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -> dict[str, Any]:
     machine = Machine(prob)
     est = None
+    warning = None
     if args.mode in ("auto", "dpor") and args.preemptions is None and not args.budget \
             and not args.time_limit:
         est = estimate_traces(machine)
         if est > TOO_BIG:
-            print(f"daxsh explore: {prob.path} on {prob.kernel}: this race has about {est:,} "
-                  "traces (an estimate from one execution), more than one machine searches in "
-                  "reasonable time. Try --preemptions 2 (a bounded search, for bugs), --mode "
-                  "random --budget N, --time-limit SECS, fewer or shorter threads, or --jobs / "
-                  "--cluster.", file=sys.stderr)
-    progress = _Progress(prob, args.json)
+            warning = (f"daxsh explore: {prob.path} on {prob.kernel}: this race may have up to "
+                       f"about {est:,} traces (an upper estimate from one execution), more than "
+                       "one machine searches in reasonable time. Try --preemptions 2 (a bounded "
+                       "search, for bugs), --mode random --budget N, --time-limit SECS, fewer or "
+                       "shorter threads, or --jobs / --cluster.")
+    progress = _Progress(prob, args.json, warning)
     try:
         res = explore(machine, mode=args.mode, preemptions=args.preemptions, seed=args.seed,
                       budget=args.budget, jobs=args.jobs, time_limit=args.time_limit,

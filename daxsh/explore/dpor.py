@@ -64,13 +64,14 @@ class WNode:
 class Node:
     """A state on the current execution."""
 
-    __slots__ = ("enabled", "ev", "sleep", "wut")
+    __slots__ = ("enabled", "ev", "pre", "sleep", "wut")
 
     def __init__(self, enabled: list[str], sleep: dict[str, Footprint], wut: list[WNode]) -> None:
         self.enabled = enabled
         self.sleep = sleep
         self.wut = wut  # wut[0]: the child being explored
         self.ev: Ev | None = None
+        self.pre = 0  # preemptions before this state (for a bounded search)
 
 
 @dataclass
@@ -145,6 +146,7 @@ class OptimalDPOR:
                     raise NondeterminismError(f"event {d} ({p}) gave {e.result}, before "
                                               f"{node.ev.result}")
             events.append(node.ev)
+            node.pre = pre
             if prev_runnable and prev in en and p != prev:
                 pre += 1
             prev, prev_runnable = p, node.ev.result == "point" and p != TIME
@@ -198,8 +200,15 @@ class OptimalDPOR:
                     if not choices:
                         blocked = True
                         break
+                    if over and prev not in choices:
+                        # the thread that could go on sleeps: any other choice preempts past
+                        # the bound, so the execution ends here (cut, counted like a blocked one)
+                        self.pruned += 1
+                        blocked = True
+                        break
                     p = prev if prev in choices else choices[0]
                     node.wut = [WNode(p)]
+            node.pre = pre
             if prev_runnable and prev in en and p != prev:
                 pre += 1
             e = run.step(p)
@@ -241,10 +250,30 @@ class OptimalDPOR:
             node = path[i]
             cover = self._covered(node, seq)
             if cover is None:
+                if self.bound is not None and self._preemptions(i, seq, events) > self.bound:
+                    self.pruned += 1  # the reversal would preempt past the bound
+                    continue
                 _insert(node.wut, seq)
             elif (i, cover) not in analysed:
                 analysed.add((i, cover))
                 work.extend((i, x) for x in self._sleeping_races(i, cover, node.sleep[cover], out))
+
+    def _preemptions(self, i: int, seq: _Seq, events: list[Ev]) -> int:
+        """The preemptions of the execution that runs ``seq`` after the first ``i`` events
+        (counted as the search counts them: a switch away from a thread that could go on)."""
+        pre = self.path[i].pre
+        prev, runnable = "", False
+        if i:
+            prev, runnable = events[i - 1].thread, events[i - 1].result == "point"
+            if prev not in self.path[i].enabled:
+                runnable = False
+        for a in seq.all:
+            t = seq.thread(a)
+            if runnable and t != prev and t != TIME:
+                pre += 1
+            result = seq.pend.result if seq.pend is not None else seq.ev[seq.idx[a]].result
+            prev, runnable = t, result == "point" and t != TIME
+        return pre
 
     def _sleeping_races(self, i: int, q: str, f: Footprint, out: Outcome) -> list[_Seq]:
         """The races a sleeping thread's next event would have after state ``i``.

@@ -143,6 +143,25 @@ def test_bug_hunting_reports_the_bound_that_found_the_bug() -> None:
         assert int(res.found_at.split()[1]) == fewest
 
 
+@pytest.mark.parametrize(("name", "kernel"), CASES[:6])
+@pytest.mark.parametrize("bound", [0, 1, 2])
+def test_bounded_dpor_runs_no_execution_past_its_bound(name: str, kernel: str, bound: int) -> None:
+    """Bug hunting at bound b reports a counterexample "found at bound b": every execution it
+    runs has at most b preemptions (a reversal that would need more is pruned, and so is a
+    switch forced because the thread that could go on sleeps)."""
+    from daxsh.explore.dpor import OptimalDPOR
+    from daxsh.explore.search import record
+    m = small_machine(name, kernel)
+    search = OptimalDPOR(m, bound=bound)
+    seen = []
+    while (got := search.next(lambda out: (record(out, "b"), out.blocked))) is not None:
+        ex, blocked = got
+        seen.append(ex)
+        if not blocked:
+            assert ex.preemptions <= bound, (ex.schedule, ex.results)
+    assert seen
+
+
 def test_preemption_bound_zero_runs_threads_one_after_another() -> None:
     m = small_machine("truncate-vs-pin", "v4.16")
     res = explore(m, mode="dfs", preemptions=0, count_all=True)
