@@ -15,6 +15,7 @@ from .footprint import CRASH, C, R
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
 from .locks import release_all
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
+from .names import kname, names_map, render
 from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
     HUNG_TASK_TIMEOUT_NS,
@@ -68,6 +69,9 @@ class Kernel:
         self.pmem_size = pmem_size
         self.clock = Clock()
         self.trace_buf = Trace()
+        # the names this version gives the model's functions and locks (kernel/names.py)
+        self.trace_buf.names = names_map(self.config.base, self.behaviours)
+        self.trace_buf.render = self.render
         self.dmesg = Dmesg()
         self.sched = Scheduler(self)
         self.breakpoints: set[str] = set()
@@ -102,6 +106,15 @@ class Kernel:
     def has(self, name: str) -> bool:
         return name in self.behaviours
 
+    # -- names --------------------------------------------------------------------------------
+    def kname(self, name: str) -> str:
+        """The name this kernel's version gives what the model calls ``name``."""
+        return kname(name, self.config.base, self.behaviours)
+
+    def render(self, text: str) -> str:
+        """``text`` in this version's names (every printed line goes through here)."""
+        return render(text, self.config.base, self.behaviours)
+
     # -- logging ------------------------------------------------------------------------------
     def trace(self, t: Task | None, func: str, *args: Any, **kw: Any) -> None:
         tb = self.trace_buf
@@ -114,7 +127,7 @@ class Kernel:
 
     def printk(self, t: Any, text: str) -> None:
         self.sched.note(("dmesg",), C)
-        self.dmesg.printk(self.clock.now, text)
+        self.dmesg.printk(self.clock.now, self.render(text))
 
     def event(self, kind: str, text: str) -> None:
         self.sched.note(("events",), C)
