@@ -36,17 +36,19 @@ class TraceEvent:
     kernel functions are passed are identities (an inode, a page, a lock, a DAX entry) whose
     ``tr()`` never changes, and plain values."""
 
-    __slots__ = ("_args", "_kw", "_render", "_text", "comm", "depth", "func", "seq", "tid", "time")
+    __slots__ = ("_args", "_kw", "_render", "_text", "comm", "depth", "func", "name", "seq", "tid",
+                 "time")
 
     def __init__(self, seq: int, time: int, tid: int, comm: str, depth: int, func: str,
                  args: tuple[Any, ...], kw: dict[str, Any] | None,
-                 render: Callable[[str], str] | None = None) -> None:
+                 render: Callable[[str], str] | None = None, name: str = "") -> None:
         self.seq = seq
         self.time = time
         self.tid = tid
         self.comm = comm
         self.depth = depth
-        self.func = func
+        self.func = func  # the model's name (what code and breakpoints look for)
+        self.name = name or func  # the name the version modelled gives it (what is shown)
         self._args = args
         self._kw = kw or {}
         self._text: str | None = None
@@ -63,7 +65,7 @@ class TraceEvent:
 
     def format(self) -> str:
         who = f"{self.comm}-{self.tid}"
-        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.args})"
+        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.name}({self.args})"
 
 
 class Trace:
@@ -119,9 +121,9 @@ class Trace:
         s = self.slots
         j = self.starts[i]
         func = s[j + 5]
-        return TraceEvent(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4],
-                          self.names.get(func, func), tuple(s[j + 8:j + 8 + s[j + 7]]), s[j + 6],
-                          self.render if self.names else None)
+        return TraceEvent(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], func,
+                          tuple(s[j + 8:j + 8 + s[j + 7]]), s[j + 6],
+                          self.render if self.names else None, self.names.get(func, func))
 
     def __len__(self) -> int:
         return len(self.starts)
