@@ -582,7 +582,7 @@ def _kernel(s: Session, a: A, line: Line) -> list[str]:
     except ConfigError as e:
         raise ArgError(str(e), 1) from None
     s.reboot(cfg.spec)
-    return [f"kernel {cfg.spec}: rebooted"]
+    return [f"kernel {cfg.spec}: rebooted"] + [f"  {n}" for n in cfg.notes]
 
 
 @command("kernels", group=G_KERNEL, summary="presets, what each changes, and every behaviour",
