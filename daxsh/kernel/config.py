@@ -208,9 +208,11 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
                 "8012b866085f and 6f643c57d57c register"),),
     ),
     Behaviour(
-        "freeze-holders", "v6.6", ("freeze_super(sb, FREEZE_HOLDER_*) (Christian Brauner)",),
+        "freeze-holders", "v6.6",
+        ("880b9577855e fs: distinguish between user initiated freeze and kernel initiated freeze",),
         "freeze_super/thaw_super take a holder (FREEZE_HOLDER_KERNEL|USERSPACE)",
-        row="24", reading="[U] version",
+        row="24", reading="[I] v6.6 (Darrick J. Wong, vfs-for-next for 6.6); 6.1 fs/super.c has "
+        "freeze_super(sb), 6.12 freeze_super(sb, who) (read)",
     ),
     Behaviour(
         "mf-mem-pre-remove", "v6.8",
