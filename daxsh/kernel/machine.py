@@ -16,7 +16,7 @@ from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
 from .locks import release_all
 from .messages import call_trace, dump_stack_header, warn_site
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
-from .names import kname, names_map, render
+from .names import absent, kname, names_map, render
 from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
     HUNG_TASK_TIMEOUT_NS,
@@ -73,6 +73,8 @@ class Kernel:
         # the names this version gives the model's functions and locks (kernel/names.py)
         self.trace_buf.names = names_map(self.config.base, self.behaviours)
         self.trace_buf.render = self.render
+        # model functions this version has no function for: run, but not traced nor stacked
+        self.absent = absent(self.config.base, self.behaviours)
         self.dmesg = Dmesg()
         self.sched = Scheduler(self)
         self.breakpoints: set[str] = set()
@@ -119,7 +121,7 @@ class Kernel:
     # -- logging ------------------------------------------------------------------------------
     def trace(self, t: Task | None, func: str, *args: Any, **kw: Any) -> None:
         tb = self.trace_buf
-        if not tb.enabled:
+        if not tb.enabled or func in self.absent:
             return
         if t is None:
             tb.add(self.clock.now, 0, "swapper", 0, func, args, kw)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import FOLL_PIN, INVALIDATE_LOCK, vkey
+from .config import DAX_PAGE_MAPPING, FOLL_PIN, INVALIDATE_LOCK, vkey
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,18 @@ NAMES: tuple[KName, ...] = (
     KName("dax_layout_busy_page_range", "function", since="v5.10",
           since_commit="6bbdd563ee9a dax: Create a range version of dax_layout_busy_page()",
           before="dax_layout_busy_page", source="[I] v5.10 (virtiofs DAX); " + S_BOTH),
+    KName("dax_associate_entry", "function", behaviour=DAX_PAGE_MAPPING,
+          since_commit="d2c997c0f145 fs, dax: use page->mapping to warn if truncate collides "
+          "with a busy page (v4.17)", source="[I] v4.17; " + S_BOTH + " fs/dax.c"),
+    KName("dax_disassociate_entry", "function", behaviour=DAX_PAGE_MAPPING,
+          since_commit="d2c997c0f145 (v4.17)", source="[I] v4.17; " + S_BOTH + " fs/dax.c"),
+    # -- mm/memory.c, mm/memremap.c --------------------------------------------------------------
+    KName("unmap_mapping_pages", "function", since="v4.16",
+          since_commit="977fbdcd5986 mm: add unmap_mapping_pages()",
+          before="unmap_mapping_range", source="[I] v4.16; " + S61 + " mm/memory.c"),
+    KName("memunmap_pages", "function", since="v5.3", before="devm_memremap_pages_release",
+          source="[I] v5.3 (the dev_pagemap cleanups of the 5.3 merge window, commit not "
+          "read); " + S61 + " mm/memremap.c"),
     # -- mm/filemap.c: the page cache of non-DAX files ----------------------------------------
     KName("filemap_add_folio", "function", since="v5.16",
           since_commit="9dd3d069406c mm/filemap: Add filemap_add_folio()",
@@ -199,6 +211,18 @@ def kname(name: str, version: str, behaviours: frozenset[str]) -> str:
             return name
         name = nxt
     return name
+
+
+@lru_cache(maxsize=64)
+def absent(version: str, behaviours: frozenset[str]) -> frozenset[str]:
+    """Model functions that ``version`` has no function for at all (a dead name with no name
+    before or after it): their calls run but are neither traced nor in call traces."""
+    out = set()
+    for n, row in BY_KNAME.items():
+        if row.kind == "function" and kname(n, version, behaviours) == n \
+                and not row.alive(version, behaviours):
+            out.add(n)
+    return frozenset(out)
 
 
 @lru_cache(maxsize=64)
