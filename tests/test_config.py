@@ -135,7 +135,9 @@ def test_pins_are_named_from_v5_6_and_counted_with_the_bias_from_v5_7() -> None:
     assert BY_NAME["foll-pin"].version == "v5.6"
     assert BY_NAME["foll-pin"].commits[0].startswith("eddb1c228f79")
     assert BY_NAME["foll-pin-counting"].version == "v5.7"
-    for spec, bias in (("v5.3", 1), ("v5.3 +foll-pin", 1), ("v5.7", 1024)):
+    assert [b.name for b in changes("v5.6")] == ["foll-pin"]
+    assert [b.name for b in changes("v5.7")] == ["foll-pin-counting"]
+    for spec, bias in (("v5.3", 1), ("v5.6", 1), ("v5.3 +foll-pin", 1), ("v5.7", 1024)):
         s = Session(spec)
         for line in ("mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K",
                      "mmap /mnt/a 64K", "touch $_ 64K --write", "pin 0x7f0000000000 4K"):

@@ -313,7 +313,7 @@ if _unknown_needs:  # pragma: no cover - a typo here is a daxsh bug caught at im
     raise ImportError(f"behaviours needing unknown behaviours: {_unknown_needs}")
 
 PRESETS: tuple[str, ...] = (
-    "v4.13", "v4.14", "v4.15", "v4.16", "v4.17", "v4.18", "v4.19", "v5.2", "v5.3", "v5.7",
+    "v4.13", "v4.14", "v4.15", "v4.16", "v4.17", "v4.18", "v4.19", "v5.2", "v5.3", "v5.6", "v5.7",
     "v5.8", "v5.9", "v5.15", "v5.18", "v5.19", "v6.0", "v6.1", "v6.6", "v6.8", "v6.12",
     "v6.14", "v6.15",
 )
