@@ -6,6 +6,11 @@ of merged behaviours whose version is at most X.Y.  Kernel code asks ``k.has(NAM
 version number.  Sources are shared/KERNEL.md section 4 (rows named in ``row``); where that page
 tags a fact [I] or [U], ``reading`` says which reading the model took.
 
+A behaviour that needs another (``needs``: the code it changes or calls came with that one)
+brings it in when added with ``+NAME`` (``KernelConfig.notes`` says so), and removing a
+behaviour that another present one needs is refused naming both.  Every preset holds the
+behaviours its members need (tests/test_config.py).
+
 Rows with no behaviour here, because nothing in the model can observe them: 1 (fsdax needs a
 pfn device: the model always has one), 19 (radix tree vs XArray: the model's ``i_pages`` is a
 map either way), 28 (``->huge_fault`` taking an order instead of ``enum page_entry_size``).
@@ -14,7 +19,7 @@ map either way), 28 (``->huge_fault`` taking an order instead of ``enum page_ent
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -26,6 +31,8 @@ class Behaviour:
     row: str = ""  # shared/KERNEL.md section 4 row(s)
     reading: str = ""  # the reading chosen where the fact is [I]/[U]
     proposed: str = ""  # for proposals never merged: the thread
+    # behaviours this one cannot work without (the code it changes or calls), each with why
+    needs: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_proposal(self) -> bool:
@@ -95,6 +102,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "ext4 truncate/punch wait for pinned DAX pages (ext4_break_layouts, ext4_wait_dax_page "
         "drops i_mmap_sem / invalidate_lock)",
         row="7, 11", reading="[I] v4.19 from the author date 2018-07-29",
+        needs=(("xfs-break-dax-layouts", "ext4_break_layouts calls dax_layout_busy_page(), "
+                "which 5fac7408d828 added"),),
     ),
     Behaviour(
         "memory-failure-dev-pagemap", "v4.19",
@@ -102,6 +111,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "memory_failure() on an fsdax pfn finds the file through page->mapping, unmaps it and "
         "kills with SIGBUS; before it the pfn is not handled",
         row="20", reading="[I] v4.19",
+        needs=(("dax-page-mapping", "it finds the file through page->mapping, which "
+                "dax_associate_entry (d2c997c0f145) sets"),),
     ),
     Behaviour(
         "memunmap-waits-for-pages", "v5.2",
@@ -120,14 +131,28 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         ("dax: dax_layout_busy_page() should not unmap cow pages (Vivek Goyal; Fixes: 5fac7408d828)",),
         "the busy scan calls unmap_mapping_range(..., even_cows=0): private COW copies stay mapped",
         row="12", reading="[I] end version v5.2 (stable-tagged fix, Aug 2019); id not verified",
+        needs=(("xfs-break-dax-layouts", "it changes the unmap in dax_layout_busy_page(), "
+                "which 5fac7408d828 added"),),
     ),
     Behaviour(
-        "foll-pin", "v5.7",
+        "foll-pin", "v5.6",
         ("eddb1c228f79 mm/gup: introduce pin_user_pages*() and FOLL_PIN",
+         "f1f6a7dd9b53 mm, tree-wide: rename put_user_page*() to unpin_user_page*()"),
+        "pins are taken with pin_user_pages(FOLL_PIN) and dropped with unpin_user_page(); before, "
+        "get_user_pages() and put_page() (names in traces: kernel/names.py); a pin still adds 1 "
+        "to the refcount, as FOLL_GET does",
+        reading="[I] v5.6 from the merge window (January 2020); the names were read in 6.1 "
+        "mm/gup.c",
+    ),
+    Behaviour(
+        "foll-pin-counting", "v5.7",
+        ("3faa52c03f44 mm/gup: track FOLL_PIN pages",
          "47e29d32afba mm/gup: page->hpage_pinned_refcount: exact pin counts for huge pages"),
-        "pins are pin_user_pages(FOLL_PIN) and add GUP_PIN_COUNTING_BIAS (1024) to the refcount; "
-        "before, get_user_pages() adds 1",
-        reading="[U] ids and version from background knowledge",
+        "a FOLL_PIN pin adds GUP_PIN_COUNTING_BIAS (1024) to the refcount (huge pages count pins "
+        "exactly); GUP's slow path grabs with try_grab_page()",
+        reading="[I] v5.7 from the merge window (April 2020); GUP_PIN_COUNTING_BIAS read in 6.1 "
+        "include/linux/mm.h",
+        needs=(("foll-pin", "it counts the pins that pin_user_pages (FOLL_PIN) takes"),),
     ),
     Behaviour(
         "dax-dontcache", "v5.8",
@@ -146,6 +171,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
          "9cb20f94afcd fs/ext4: Make DAX mount option a tri-state"),
         "ext4 per-file DAX (EXT4_DAX_FL) with the same I_DONTCACHE design and dax=always|never|inode",
         row="27", reading="[I] v5.9",
+        needs=(("dax-dontcache", "it uses I_DONTCACHE and d_mark_dontcache, which "
+                "dae2f8ed7992 and 2c567af418e3 lifted to the VFS"),),
     ),
     Behaviour(
         "invalidate-lock", "v5.15",
@@ -167,6 +194,7 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "XFS registers as dax_device holder; memory_failure() on its pmem goes through "
         "xfs_dax_notify_failure and the rmap btree (ext4/ext2 register no holder)",
         row="21", reading="[I] v6.0 (stable # v6.0 tags)",
+        needs=(("memory-failure-dev-pagemap", "it extends memory_failure_dev_pagemap()"),),
     ),
     Behaviour(
         "kill-dax-notify", "v6.0", ("8012b866085f dax: introduce holder for dax_device",),
@@ -176,11 +204,15 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         row="22",
         reading="[I] the whole-device range is modelled as 'whole fs' (KERNEL.md 2.9 caveat); "
         "without rmapbt the notification does nothing (KERNEL.md 9 [R])",
+        needs=(("dax-holder-notify-failure", "kill_dax notifies the dax_device holder, which "
+                "8012b866085f and 6f643c57d57c register"),),
     ),
     Behaviour(
-        "freeze-holders", "v6.6", ("freeze_super(sb, FREEZE_HOLDER_*) (Christian Brauner)",),
+        "freeze-holders", "v6.6",
+        ("880b9577855e fs: distinguish between user initiated freeze and kernel initiated freeze",),
         "freeze_super/thaw_super take a holder (FREEZE_HOLDER_KERNEL|USERSPACE)",
-        row="24", reading="[U] version",
+        row="24", reading="[I] v6.6 (Darrick J. Wong, vfs-for-next for 6.6); 6.1 fs/super.c has "
+        "freeze_super(sb), 6.12 freeze_super(sb, who) (read)",
     ),
     Behaviour(
         "mf-mem-pre-remove", "v6.8",
@@ -189,6 +221,10 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "every mapper with SIGBUS (BUS_MCEERR_AO), invalidate_inode_pages2_range drops the DAX "
         "entries, SHUTDOWN_FORCE_UMOUNT, thaw",
         row="23", reading="needs the rmap btree (mkfs xfs -m rmapbt=1), as KERNEL.md 9 [R] shows",
+        needs=(("kill-dax-notify", "MF_MEM_PRE_REMOVE is the flag kill_dax passes to "
+                "dax_holder_notify_failure (6.12 drivers/dax/super.c kill_dax)"),
+               ("freeze-holders", "xfs_dax_notify_failure freezes with "
+                "freeze_super(sb, FREEZE_HOLDER_KERNEL) (6.12 fs/xfs/xfs_notify_failure.c)")),
     ),
     Behaviour(
         "dax-busy-scan-unmapped", "v6.15",
@@ -196,6 +232,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "the busy-page scan no longer returns early when the file has no VMAs, so "
         "pin; munmap; truncate waits",
         row="9",
+        needs=(("xfs-break-dax-layouts", "it changes dax_layout_busy_page_range(), the busy "
+                "scan 5fac7408d828 added"),),
     ),
     Behaviour(
         "dax-break-layout", "v6.15",
@@ -206,6 +244,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "dax_break_layout() waits (wait_page_idle) and then deletes the DAX entries itself; "
         "truncate_folio_batch_exceptionals WARNs once if an entry remains",
         row="13",
+        needs=(("xfs-break-dax-layouts", "dax_break_layout() wraps the busy scan "
+                "(dax_layout_busy_page_range) that 5fac7408d828 added"),),
     ),
     Behaviour(
         "dax-break-layout-final", "v6.15",
@@ -214,6 +254,11 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "xfs_fs_evict_inode / ext4_evict_inode, no fs locks, no callback (umount sleeps in D "
         "state until unpin)",
         row="14", reading="[I] v6.15 (mm-stable March 2025)",
+        needs=(("dax-busy-scan-unmapped", "an inode being evicted has no VMAs: without "
+                "cee91fa13a8e the busy scan returns at !mapping_mapped and there is nothing to "
+                "wait for"),
+               ("dax-break-layout", "dax_break_layout_final() is built on the common "
+                "dax_break_layout() of d5b3afea22a5")),
     ),
     Behaviour(
         "dax-refcount-0", "v6.15", ("38607c62b34b fs/dax: properly refcount fs dax pages",),
@@ -245,6 +290,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         reading="[I] the series made DAX refcounts 0-based and zapped every mapping before the "
         "final truncate, so the eviction scan covers files without VMAs (no mapping_mapped "
         "short-cut); evictable inodes never have VMAs, so without this the wait could not happen",
+        needs=(("xfs-break-dax-layouts", "it calls xfs_break_layouts(), whose DAX wait "
+                "5fac7408d828 and d6dc57e251a4 added"),),
         proposed=lore("xfs: Add xfs_break_layouts() to the inode eviction path"),
     ),
     Behaviour(
@@ -254,14 +301,19 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "(xfs) and calls dax_break_mapping_uninterruptible() with xfs_wait_dax_page / "
         "ext4_wait_dax_page (which cycles an invalidate_lock eviction does not hold)",
         reading="the v6 series carries cee91fa13a8e, so its eviction scan covers files without VMAs",
+        needs=(("dax-busy-scan-unmapped", "the v6 series carries cee91fa13a8e: its eviction "
+                "scan covers files without VMAs"),),
         proposed=lore("fs/dax: Ensure all pages are idle prior to filesystem unmount"),
     ),
 )
 
 BY_NAME = {b.name: b for b in BEHAVIOURS}
+_unknown_needs = [(b.name, n) for b in BEHAVIOURS for n, _ in b.needs if n not in BY_NAME]
+if _unknown_needs:  # pragma: no cover - a typo here is a daxsh bug caught at import
+    raise ImportError(f"behaviours needing unknown behaviours: {_unknown_needs}")
 
 PRESETS: tuple[str, ...] = (
-    "v4.13", "v4.14", "v4.15", "v4.16", "v4.17", "v4.18", "v4.19", "v5.2", "v5.3", "v5.7",
+    "v4.13", "v4.14", "v4.15", "v4.16", "v4.17", "v4.18", "v4.19", "v5.2", "v5.3", "v5.6", "v5.7",
     "v5.8", "v5.9", "v5.15", "v5.18", "v5.19", "v6.0", "v6.1", "v6.6", "v6.8", "v6.12",
     "v6.14", "v6.15",
 )
@@ -284,6 +336,9 @@ class KernelConfig:
     base: str
     added: tuple[str, ...] = ()
     removed: tuple[str, ...] = ()
+    # what parsing did that the words did not say: behaviours brought in because another needs
+    # them ("NAME needs OTHER (why): added +OTHER")
+    notes: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def behaviours(self) -> frozenset[str]:
@@ -308,6 +363,7 @@ class KernelConfig:
                 raise ConfigError(f"unknown kernel preset '{base}'{hint} (`kernels` lists them)")
         added: list[str] = []
         removed: list[str] = []
+        minus: set[str] = set()  # every -NAME the words say, present in the preset or not
         for w in words:
             if w[:1] not in "+-" or len(w) < 2:
                 raise ConfigError(f"'{w}': behaviours are written +NAME or -NAME")
@@ -317,16 +373,46 @@ class KernelConfig:
                 hint = f"; did you mean {w[0]}{near[0]}?" if near else ""
                 raise ConfigError(f"unknown behaviour '{name}'{hint} (`kernels` lists them)")
             if w[0] == "+":
+                minus.discard(name)
                 if name in removed:
                     removed.remove(name)
                 if name not in added and name not in preset(base):
                     added.append(name)
             else:
+                minus.add(name)
                 if name in added:
                     added.remove(name)
                 if name not in removed and name in preset(base):
                     removed.append(name)
-        return cls(base, tuple(added), tuple(removed))
+        notes = _close(base, added, removed, minus)
+        return cls(base, tuple(added), tuple(removed), tuple(notes))
+
+
+def _close(base: str, added: list[str], removed: list[str], minus: set[str]) -> list[str]:
+    """Bring in what the added behaviours need (saying so); refuse a removal that leaves a
+    present behaviour without what it needs, naming both."""
+    notes: list[str] = []
+    have = set(preset(base) | set(added)) - set(removed)
+    todo = list(have)
+    while todo:
+        b = BY_NAME[todo.pop()]
+        for need, why in b.needs:
+            if need in have:
+                continue
+            if need in minus:
+                how = (f"remove both (-{b.name} -{need})" if b.name not in added
+                       else f"drop -{need} or +{b.name}")
+                raise ConfigError(f"{b.name} needs {need} ({why}): {how}")
+            added.append(need)
+            have.add(need)
+            todo.append(need)
+            notes.append(f"{b.name} needs {need} ({why}): added +{need}")
+    return notes
+
+
+def needed_by(name: str) -> list[str]:
+    """The behaviours that need ``name``."""
+    return [b.name for b in BEHAVIOURS if any(n == name for n, _ in b.needs)]
 
 
 def changes(version: str) -> list[Behaviour]:
@@ -349,6 +435,7 @@ MEMUNMAP_WAITS = "memunmap-waits-for-pages"
 FOLL_LONGTERM = "foll-longterm"
 UNMAP_NO_EVEN_COWS = "unmap-no-even-cows"
 FOLL_PIN = "foll-pin"
+FOLL_PIN_COUNTING = "foll-pin-counting"
 DAX_DONTCACHE = "dax-dontcache"
 EXT4_DAX_DONTCACHE = "ext4-dax-dontcache"
 INVALIDATE_LOCK = "invalidate-lock"

@@ -83,9 +83,6 @@ class FsOps:
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock"
 
-    def mount_message(self, sb: SuperBlock) -> list[str]:
-        return []
-
     # -- mount / S_DAX --------------------------------------------------------------------------
     def parse_dax_option(self, k: Kernel, opt: str | None) -> tuple[str, str]:
         """Return (dax mode, error message)."""
@@ -381,9 +378,6 @@ class XfsOps(FsOps):
 
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock" if k.has(INVALIDATE_LOCK) else "i_mmaplock"
-
-    def mount_message(self, sb: SuperBlock) -> list[str]:
-        return [f"XFS ({sb.name}): Mounting V5 Filesystem", f"XFS ({sb.name}): Ending clean mount"]
 
     def parse_dax_option(self, k: Kernel, opt: str | None) -> tuple[str, str]:
         if opt in ("dax=always", "dax=never", "dax=inode") and k.has(DAX_DONTCACHE):
@@ -768,9 +762,6 @@ class Ext4Ops(FsOps):
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock" if k.has(INVALIDATE_LOCK) else "i_mmap_sem"
 
-    def mount_message(self, sb: SuperBlock) -> list[str]:
-        return [f"EXT4-fs ({sb.name}): mounted filesystem with ordered data mode. Quota mode: none."]
-
     def parse_dax_option(self, k: Kernel, opt: str | None) -> tuple[str, str]:
         if opt in ("dax=always", "dax=never", "dax=inode") and k.has(EXT4_DAX_DONTCACHE):
             return opt.split("=")[1], ""
@@ -946,9 +937,6 @@ class Ext2Ops(FsOps):
 
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock" if k.has(INVALIDATE_LOCK) else "dax_sem"
-
-    def mount_message(self, sb: SuperBlock) -> list[str]:
-        return []
 
     def parse_dax_option(self, k: Kernel, opt: str | None) -> tuple[str, str]:
         if opt is not None and opt != "dax":

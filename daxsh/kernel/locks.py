@@ -151,7 +151,7 @@ def _release(t: Task, sem: RwSem, mode: str, func: str) -> None:
     else:
         # DEBUG_RWSEMS / lockdep would complain; the kernel carries on.
         k.warn(t, "kernel/locking/rwsem.c", func, f"DEBUG_RWSEMS_WARN_ON: {sem.tr()} not held by "
-               f"{t.comm}/{t.tid} (bad unlock balance)")
+               f"{t.comm}/{t.tid} (bad unlock balance)", message=True)
         return
     for i, (s, m) in enumerate(t.held):
         if s is sem and m == mode:

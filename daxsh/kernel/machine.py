@@ -14,7 +14,9 @@ from .config import DAX_REFCOUNT_0, KernelConfig
 from .footprint import CRASH, C, R
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
 from .locks import release_all
+from .messages import call_trace, dump_stack_header, warn_site
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
+from .names import absent, kname, names_map, render
 from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
 from .sched import (
     HUNG_TASK_TIMEOUT_NS,
@@ -68,6 +70,11 @@ class Kernel:
         self.pmem_size = pmem_size
         self.clock = Clock()
         self.trace_buf = Trace()
+        # the names this version gives the model's functions and locks (kernel/names.py)
+        self.trace_buf.names = names_map(self.config.base, self.behaviours)
+        self.trace_buf.render = self.render
+        # model functions this version has no function for: run, but not traced nor stacked
+        self.absent = absent(self.config.base, self.behaviours)
         self.dmesg = Dmesg()
         self.sched = Scheduler(self)
         self.breakpoints: set[str] = set()
@@ -102,10 +109,19 @@ class Kernel:
     def has(self, name: str) -> bool:
         return name in self.behaviours
 
+    # -- names --------------------------------------------------------------------------------
+    def kname(self, name: str) -> str:
+        """The name this kernel's version gives what the model calls ``name``."""
+        return kname(name, self.config.base, self.behaviours)
+
+    def render(self, text: str) -> str:
+        """``text`` in this version's names (every printed line goes through here)."""
+        return render(text, self.config.base, self.behaviours)
+
     # -- logging ------------------------------------------------------------------------------
     def trace(self, t: Task | None, func: str, *args: Any, **kw: Any) -> None:
         tb = self.trace_buf
-        if not tb.enabled:
+        if not tb.enabled or func in self.absent:
             return
         if t is None:
             tb.add(self.clock.now, 0, "swapper", 0, func, args, kw)
@@ -114,26 +130,32 @@ class Kernel:
 
     def printk(self, t: Any, text: str) -> None:
         self.sched.note(("dmesg",), C)
-        self.dmesg.printk(self.clock.now, text)
+        self.dmesg.printk(self.clock.now, self.render(text))
 
     def event(self, kind: str, text: str) -> None:
         self.sched.note(("events",), C)
         self.events.append(Event(kind, text, self.clock.now))
 
     def call_trace(self, t: Task) -> list[str]:
-        return ["Call Trace:"] + [f" {f}" for f in reversed(t.stack)]
+        return call_trace(self.config.base, list(reversed(t.stack)))
 
-    def warn(self, t: Task, file: str, func: str, cond: str, once: bool = True) -> None:
+    def warn(self, t: Task, file: str, func: str, cond: str, once: bool = True,
+             message: bool = False) -> None:
+        """WARN_ON_ONCE(cond) in ``func`` of ``file``; ``message``: a WARN(cond, fmt, ...)
+        whose formatted text (``cond`` here) the kernel prints after the WARNING line."""
         key = f"{file}:{func}:{cond}"
         self.sched.note(("warn", key))
         if once and key in self.warned_once:
             return
         self.warned_once.add(key)
         self.trace(t, "WARN", func, cond)
+        # kernel/panic.c __warn: the WARNING line, print_modules(), dump_stack(); a
+        # WARN_ON_ONCE prints no condition (it is in the trace event and the notice)
         lines = ["------------[ cut here ]------------",
-                 f"WARNING: CPU: 0 PID: {t.tid} at {file} {func}",
-                 f"{cond}",
-                 f"CPU: 0 PID: {t.tid} Comm: {t.comm} Not tainted {self.config.base[1:]} #1"]
+                 f"WARNING: CPU: 0 PID: {t.tid} at {warn_site(self.config.base, file, func)}",
+                 *([cond] if message else []),
+                 "Modules linked in:",
+                 dump_stack_header(self.config.base, t.tid, t.comm)]
         lines += self.call_trace(t)
         lines.append("---[ end trace 0000000000000000 ]---")
         self.printk(t, "\n".join(lines))
@@ -148,9 +170,9 @@ class Kernel:
         stack = getattr(oops, "stack", t.stack)
         lines = [oops.headline, *oops.detail,
                  "Oops: 0000 [#1] PREEMPT SMP NOPTI",
-                 f"CPU: 0 PID: {t.tid} Comm: {t.comm} Not tainted {self.config.base[1:]} #1",
-                 f"RIP: 0010:{stack[-1] if stack else '?'}+0x0/0x0", "Call Trace:"]
-        lines += [f" {f}" for f in reversed(stack[:-1])]
+                 dump_stack_header(self.config.base, t.tid, t.comm),
+                 f"RIP: 0010:{stack[-1] if stack else '?'}+0x0/0x0"]
+        lines += call_trace(self.config.base, list(reversed(stack[:-1])))
         self.printk(t, "\n".join(lines))
         self.sched.note(CRASH)
         self.crashed = f"{oops.headline} in {stack[-1] if stack else '?'} ({t.comm}:{t.tid})"

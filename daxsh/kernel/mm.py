@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from .config import (
     DAX_REFCOUNT_0,
     FOLL_LONGTERM,
-    FOLL_PIN,
+    FOLL_PIN_COUNTING,
     FSDAX_NOT_LONGTERM_PINNABLE,
     GUP_LONGTERM,
 )
@@ -466,7 +466,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
     """Returns 0 or a negative errno; pinned pages are recorded in ``pin``."""
     k = t.k
     mm = proc.mm
-    pin.bias = GUP_PIN_COUNTING_BIAS if k.has(FOLL_PIN) else 1
+    pin.bias = GUP_PIN_COUNTING_BIAS if k.has(FOLL_PIN_COUNTING) else 1
     yield from down_read(t, mm.mmap_lock)
     try:
         for i in range(nr):

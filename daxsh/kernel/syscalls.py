@@ -32,6 +32,7 @@ from .fs import (
 )
 from .fsops import FS_TYPES
 from .locks import down_read, down_write, up_read, up_write
+from .messages import mount_lines, umount_lines
 from .mm import (
     Pin,
     Process,
@@ -234,10 +235,9 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
         sb.root.d_count = 1
         mnt = Mount(path, sb, sb.root)
         k.mounts[path] = mnt
-        for line in ops.mount_message(sb):
+        for line in mount_lines(k.config.base, fs.fstype, disk.name, mode == "always", opt or "",
+                                fs.uuid):
             k.printk(t, line)
-        if mode == "always" and fs.fstype in ("ext4", "ext2"):
-            k.printk(t, f"{fs.fstype.upper()}-fs ({disk.name}): DAX enabled")
         return Ret(0)
     finally:
         up_write(t, sb.s_umount)
@@ -308,8 +308,8 @@ def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
         k.trace(t, "fs_put_dax", sb.name, holder="mp")
     if sb.bdev.sb is sb:
         sb.bdev.sb = None
-    if sb.disk.fstype == "xfs":
-        k.printk(t, f"XFS ({sb.name}): Unmounting Filesystem")
+    for line in umount_lines(k.config.base, sb.disk.fstype, sb.name, sb.disk.uuid):
+        k.printk(t, line)
 
 
 def sync_sb(t: Task, sb: SuperBlock) -> KGen:

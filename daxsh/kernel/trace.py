@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 TRACE_BUFFER_EVENTS = 200_000
@@ -35,31 +36,36 @@ class TraceEvent:
     kernel functions are passed are identities (an inode, a page, a lock, a DAX entry) whose
     ``tr()`` never changes, and plain values."""
 
-    __slots__ = ("_args", "_kw", "_text", "comm", "depth", "func", "seq", "tid", "time")
+    __slots__ = ("_args", "_kw", "_render", "_text", "comm", "depth", "func", "name", "seq", "tid",
+                 "time")
 
     def __init__(self, seq: int, time: int, tid: int, comm: str, depth: int, func: str,
-                 args: tuple[Any, ...], kw: dict[str, Any] | None) -> None:
+                 args: tuple[Any, ...], kw: dict[str, Any] | None,
+                 render: Callable[[str], str] | None = None, name: str = "") -> None:
         self.seq = seq
         self.time = time
         self.tid = tid
         self.comm = comm
         self.depth = depth
-        self.func = func
+        self.func = func  # the model's name (what code and breakpoints look for)
+        self.name = name or func  # the name the version modelled gives it (what is shown)
         self._args = args
         self._kw = kw or {}
         self._text: str | None = None
+        self._render = render
 
     @property
     def args(self) -> str:
         """The arguments as the trace prints them: ``ino 131, index=0``."""
         if self._text is None:
-            self._text = ", ".join([x for x in (fmt_arg(a) for a in self._args) if x] +
-                                   [f"{k}={fmt_arg(v)}" for k, v in self._kw.items()])
+            text = ", ".join([x for x in (fmt_arg(a) for a in self._args) if x] +
+                             [f"{k}={fmt_arg(v)}" for k, v in self._kw.items()])
+            self._text = self._render(text) if self._render is not None else text
         return self._text
 
     def format(self) -> str:
         who = f"{self.comm}-{self.tid}"
-        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.func}({self.args})"
+        return f"{who:>16} [000] {fmt_time(self.time)}: {'  ' * self.depth}{self.name}({self.args})"
 
 
 class Trace:
@@ -82,6 +88,10 @@ class Trace:
         self.limit = 8 * maxlen  # slots; past it, trim() looks at the event count
         self.seq = 0
         self.enabled = True
+        # the version's names (kernel/names.py): events are recorded by the model's names and
+        # shown by the version's
+        self.names: dict[str, str] = {}
+        self.render: Callable[[str], str] | None = None
 
     def add(self, time: int, tid: int, comm: str, depth: int, func: str,
             args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -110,8 +120,10 @@ class Trace:
     def _event(self, i: int) -> TraceEvent:
         s = self.slots
         j = self.starts[i]
-        return TraceEvent(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], s[j + 5],
-                          tuple(s[j + 8:j + 8 + s[j + 7]]), s[j + 6])
+        func = s[j + 5]
+        return TraceEvent(s[j], s[j + 1], s[j + 2], s[j + 3], s[j + 4], func,
+                          tuple(s[j + 8:j + 8 + s[j + 7]]), s[j + 6],
+                          self.render if self.names else None, self.names.get(func, func))
 
     def __len__(self) -> int:
         return len(self.starts)

@@ -91,21 +91,22 @@ def ptes(k: Kernel) -> list[dict[str, Any]]:
 def waiters(k: Kernel) -> list[dict[str, Any]]:
     out = []
     cycle = {t.tid for t in checks.find_cycle(k)}
+    r = k.render  # the version's names (kernel/names.py)
     for t in k.sched.tasks:
         if t.done or (t in k.sched.runq and not t.stopped):
             continue
         out.append({
             "tid": t.tid, "comm": t.comm, "cmdline": t.cmdline, "job": t.job,
             "state": "stopped" if t.stopped and t in k.sched.runq else t.state,
-            "func": t.wait.func if t.wait else (t.stack[-1] if t.stack else ""),
-            "waits_for": checks.describe_wait(t),
-            "holds": [f"{s.name} {s.label} ({m})" for s, m in t.held],
+            "func": r(t.wait.func if t.wait else (t.stack[-1] if t.stack else "")),
+            "waits_for": r(checks.describe_wait(t)),
+            "holds": [r(f"{s.name} {s.label} ({m})") for s, m in t.held],
             "since": fmt_time(t.blocked_since).strip(),
             "blocked_ns": k.clock.now - t.blocked_since,
-            "chain": checks.chain(k, t),
+            "chain": [r(x) for x in checks.chain(k, t)],
             "deadlock": t.tid in cycle,
             "hung": t.hung_reported,
-            "stack": list(t.stack),
+            "stack": [r(f) for f in t.stack],
         })
     return out
 

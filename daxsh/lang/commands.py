@@ -17,6 +17,7 @@ from ..kernel.config import BEHAVIOURS, BY_NAME, PRESETS, ConfigError, KernelCon
 from ..kernel.mm import find_vma
 from ..kernel.nvdimm import PAGE_SIZE
 from ..kernel.reclaim import kmalloc
+from ..kernel.sched import KFUNCS, TRACED
 from ..kernel.syscalls import Ret
 from . import render
 from .lexer import Line, fmt_size, parse_number
@@ -563,7 +564,7 @@ def _sleep(s: Session, a: A, line: Line) -> list[str] | Syscall:
 
 @command("kernel", group=G_KERNEL, summary="show or set the kernel (setting one reboots)",
          params=[Param("spec", KernelWord(), optional=True, repeat=True)],
-         example="kernel v6.14 +dax-break-layout-final", after_crash=True,
+         example="kernel v6.14 +dax-break-layout-final", after_crash=True, model_text=False,
          thread="it reboots the machine with another kernel; a scenario names its kernels "
                 "(kernel = \"...\" or [expect.\"vX.Y\"] tables)")
 def _kernel(s: Session, a: A, line: Line) -> list[str]:
@@ -581,12 +582,12 @@ def _kernel(s: Session, a: A, line: Line) -> list[str]:
     except ConfigError as e:
         raise ArgError(str(e), 1) from None
     s.reboot(cfg.spec)
-    return [f"kernel {cfg.spec}: rebooted"]
+    return [f"kernel {cfg.spec}: rebooted"] + [f"  {n}" for n in cfg.notes]
 
 
 @command("kernels", group=G_KERNEL, summary="presets, what each changes, and every behaviour",
          params=[Param("name", Text("PRESET|BEHAVIOUR"), optional=True)], example="kernels v6.15",
-         changes_state=False, after_crash=True)
+         changes_state=False, after_crash=True, model_text=False)
 def _kernels(s: Session, a: A, line: Line) -> list[str]:
     name = a["name"]
     if name in BY_NAME:
@@ -701,8 +702,14 @@ def _step(s: Session, a: A, line: Line) -> list[str]:
          params=[Param("func", KFUNC)], example="break dax_layout_busy_page_range",
          changes_state=True, thread=_NOT_IN_THREAD_JOBS)
 def _break(s: Session, a: A, line: Line) -> list[str]:
-    s.k.breakpoints.add(a["func"])
+    s.k.breakpoints.update(_model_funcs(s, a["func"]))
     return [f"breakpoint at {a['func']}"]
+
+
+def _model_funcs(s: Session, func: str) -> set[str]:
+    """The model functions a kernel function name stands for on this kernel (the version's
+    name, kernel/names.py, or the model's own)."""
+    return {f for f in set(KFUNCS) | set(TRACED) if f == func or s.k.kname(f) == func}
 
 
 @command("unbreak", group=G_JOBS, summary="remove a breakpoint (or all)",
@@ -710,7 +717,7 @@ def _break(s: Session, a: A, line: Line) -> list[str]:
          thread=_NOT_IN_THREAD_JOBS)
 def _unbreak(s: Session, a: A, line: Line) -> list[str]:
     if a["func"]:
-        s.k.breakpoints.discard(a["func"])
+        s.k.breakpoints.difference_update(_model_funcs(s, a["func"]))
     else:
         s.k.breakpoints.clear()
     return []
@@ -784,7 +791,7 @@ def _show(s: Session, a: A, line: Line) -> list[str]:
 @command("help", group=G_INSPECT, summary="commands by group, or one command in detail",
          params=[Param("cmd", Text("CMD", lambda s, p: [c for c in REGISTRY if c.startswith(p)]),
                        optional=True)],
-         example="help truncate", changes_state=False, after_crash=True)
+         example="help truncate", changes_state=False, after_crash=True, model_text=False)
 def _help(s: Session, a: A, line: Line) -> list[str]:
     if a["cmd"]:
         try:

@@ -152,7 +152,11 @@ def render() -> str:
     w("A kernel is a preset plus behaviours.  Each behaviour is one upstream change (or a "
       "reviewed proposal that never merged, named proposed\\-...) with its commit and first "
       "release; a preset vX.Y holds every merged behaviour of X.Y and before.  "
-      "\\fBkernel v6.14 +NAME \\-NAME\\fR composes them; \\fBkernels\\fR explains each.")
+      "\\fBkernel v6.14 +NAME \\-NAME\\fR composes them; \\fBkernels\\fR explains each.  "
+      "A behaviour that needs another brings it in, saying so; removing a behaviour that a "
+      "present one needs is refused, naming both.  Traces and the kernel log use the names "
+      "and message forms of the chosen release (a v4.18 trace says get_user_pages and "
+      "mmap_sem).")
     w(".TP")
     w("Presets")
     w(esc(", ".join(PRESETS)) + ".")

@@ -141,6 +141,9 @@ class Command:
     synopsis: str = ""
     task: bool = False  # runs as a task of the modelled kernel (so `start` can take it)
     thread: str = ""  # why it cannot run inside a scenario's [threads] ("": it can)
+    # what it prints is the model speaking, in the names of the kernel version chosen
+    # (kernel/names.py); False for text about versions (`kernels`, `help`)
+    model_text: bool = True
 
     @property
     def usage(self) -> str:
@@ -256,8 +259,8 @@ GROUPS: list[str] = []
 def command(name: str, *, group: str, summary: str, params: list[Param] | None = None,
             options: list[Option] | None = None, example: str, kfuncs: tuple[str, ...] = (),
             changes_state: bool = True, after_crash: bool = False, needs_process: bool = False,
-            synopsis: str = "", help: str = "", task: bool = False, thread: str = ""
-            ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+            synopsis: str = "", help: str = "", task: bool = False, thread: str = "",
+            model_text: bool = True) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Define a command.  ``thread``: why it cannot run inside a scenario's ``[threads]`` (the
     loader refuses such a line with its file:line; "" when it can: as a task, as a query that
     reads the machine, or -- ``sleep``, ``exit``, ``kill`` -- as a task of the thread)."""
@@ -266,7 +269,8 @@ def command(name: str, *, group: str, summary: str, params: list[Param] | None =
             raise ValueError(f"command {name} defined twice")
         REGISTRY[name] = Command(name, group, summary, params or [], options or [], example,
                                  kfuncs, fn, help or (fn.__doc__ or "").strip(), changes_state,
-                                 after_crash, needs_process, synopsis, task, thread)
+                                 after_crash, needs_process, synopsis, task, thread,
+                                 model_text)
         if group not in GROUPS:
             GROUPS.append(group)
         return fn

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..kernel import views
-from ..kernel.config import Behaviour
+from ..kernel.config import Behaviour, needed_by
 from .lexer import fmt_size
 from .registry import GROUPS, REGISTRY, Command
 
@@ -108,6 +108,10 @@ def behaviour(b: Behaviour) -> list[str]:
         out.append(f"    KERNEL.md section 4 row {b.row}")
     if b.reading:
         out.append(f"    reading: {b.reading}")
+    out += [f"    needs: {n} -- {why}" for n, why in b.needs]
+    by = needed_by(b.name)
+    if by:
+        out.append(f"    needed by: {', '.join(by)}")
     return out
 
 

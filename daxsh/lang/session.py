@@ -165,7 +165,17 @@ class Session:
         if cmd.changes_state and res.status != ERROR:
             self.executed.append(text)
         self._collect(res)
+        if cmd.model_text:
+            self._names(res)
         return res
+
+    def _names(self, res: Result) -> None:
+        """What the model printed, in the names of the kernel version chosen (the kernel
+        renders its own trace and dmesg; this covers `why`, `show`, job notices and errors)."""
+        r = self.k.render
+        res.output = [r(x) for x in res.output]
+        res.notices = [r(x) for x in res.notices]
+        res.error = r(res.error)
 
     def _subst(self, w: Any) -> Any:
         if "$_" in w.text:
