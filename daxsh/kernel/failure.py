@@ -11,6 +11,7 @@ from .config import (
     DAX_HOLDER_NOTIFY_FAILURE,
     DAX_PAGE_MAPPING,
     FREEZE_HOLDERS,
+    FS_BDEV_MARK_DEAD,
     KILL_DAX_NOTIFY,
     MEMORY_FAILURE_DEV_PAGEMAP,
     MEMUNMAP_WAITS,
@@ -18,7 +19,9 @@ from .config import (
     ZONE_DEVICE_REFCOUNT,
 )
 from .footprint import R
+from .fs import invalidate_inodes, shrink_dcache_sb
 from .fsops import SB_FREEZE_COMPLETE
+from .locks import down_read, up_read
 from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -36,6 +39,7 @@ from .syscalls import Ret
 if TYPE_CHECKING:
     from .fs import AddressSpace, SuperBlock
     from .mm import Process
+    from .nvdimm import PmemDisk
 
 MF_ACTION_REQUIRED = 1
 MF_MUST_KILL = 4
@@ -73,10 +77,102 @@ def pmem_release_disk(t: Task) -> KGen:
     if nv.dax is not None:
         yield from kill_dax(t)
     k.trace(t, "put_dax", "dax0")
-    k.trace(t, "del_gendisk", "pmem0")
+    yield from del_gendisk(t)
     k.sched.note(("nvdimm",))
     nv.disk = None
     nv.dax = None
+
+
+@kfunc
+def del_gendisk(t: Task) -> KGen:
+    """The disk goes away; the filesystem on it is told, and its unused inodes are evicted
+    while the memmap still exists (shared/KERNEL.md 9.3 [R] on 6.1 and 6.12).
+
+    Up to v6.5: ``fsync_bdev``, ``__invalidate_device(bdev, true)`` -> ``get_super``
+    (``down_read(&sb->s_umount)``, skipped unless ``s_root`` and SB_BORN) ->
+    ``shrink_dcache_sb`` -> ``invalidate_inodes(sb, true)`` (tl:block/genhd.c@v6.1 lines
+    625-629, tl:block/bdev.c@v6.1 lines 1020-1038).  From v6.6 (fs-bdev-mark-dead):
+    ``blk_report_disk_dead`` -> ``bdev_mark_dead`` -> the holder's ``fs_bdev_mark_dead``
+    (``sync_filesystem``, ``shrink_dcache_sb``, ``invalidate_inodes``, ``->shutdown``)."""
+    k = t.k
+    disk = k.nvdimm.disk
+    k.sched.note(("nvdimm",), R)
+    if disk is None:
+        return
+    if k.has(FS_BDEV_MARK_DEAD):
+        k.trace(t, "blk_report_disk_dead", disk.name)
+        k.trace(t, "bdev_mark_dead", disk.name, surprise=False)
+        yield from fs_bdev_mark_dead(t, disk, False)
+    else:
+        k.trace(t, "fsync_bdev", disk.name)
+        yield from __invalidate_device(t, disk)
+
+
+def _get_super(t: Task, disk: PmemDisk) -> KGen:
+    """``get_super`` / ``bdev_super_lock_shared``: the superblock on ``disk`` with ``s_umount``
+    held for read, or None when it is being torn down (``s_root`` gone)."""
+    k = t.k
+    k.sched.note(("mounts",), R)
+    sb = disk.sb
+    if sb is None:
+        sb = next((s for s in k.dying_sbs if s.bdev is disk), None)
+    if sb is None:
+        return None
+    yield from down_read(t, sb.s_umount)
+    k.sched.note(sb.key, R)
+    if sb.dying or not sb.born or sb.root is None:
+        up_read(t, sb.s_umount)
+        return None
+    return sb
+
+
+@kfunc
+def __invalidate_device(t: Task, disk: PmemDisk) -> KGen:
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        yield from shrink_dcache_sb(t, sb)
+        yield from invalidate_inodes(t, sb)
+    finally:
+        up_read(t, sb.s_umount)
+
+
+@kfunc
+def fs_bdev_mark_dead(t: Task, disk: PmemDisk, surprise: bool) -> KGen:
+    """fs/super.c ``fs_bdev_mark_dead`` (v6.6+), the ``mark_dead`` of ``fs_holder_ops``."""
+    from .syscalls import sync_sb
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        if not surprise:
+            t.k.trace(t, "sync_filesystem", sb)
+            yield from sync_sb(t, sb)
+        yield from shrink_dcache_sb(t, sb)
+        yield from invalidate_inodes(t, sb)
+        fstype = sb.disk.fstype
+        if fstype == "xfs":
+            t.k.trace(t, "xfs_fs_shutdown", sb)
+            xfs_force_shutdown(t, sb, "SHUTDOWN_DEVICE_REMOVED")
+        elif fstype == "ext4":
+            ext4_force_shutdown(t, sb, "EXT4_GOING_FLAGS_NOLOGFLUSH")
+        # ext2 has no ->shutdown
+    finally:
+        up_read(t, sb.s_umount)
+
+
+def ext4_force_shutdown(t: Task, sb: SuperBlock, how: str) -> None:
+    """``ext4_shutdown`` -> ``ext4_force_shutdown(sb, EXT4_GOING_FLAGS_NOLOGFLUSH)`` (v6.6;
+    the message is ``ext4_msg(sb, KERN_ALERT, "shut down requested (%d)", flags)``,
+    tl:fs/ext4/ioctl.c@v6.1 line 817, NOLOGFLUSH = 2)."""
+    k = t.k
+    k.sched.note(sb.key)
+    if sb.shutdown:
+        return
+    k.printk(t, f"EXT4-fs ({sb.name}): shut down requested (2)")
+    k.trace(t, "ext4_force_shutdown", sb, how)
+    sb.shutdown = how
 
 
 @kfunc
@@ -207,7 +303,12 @@ def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
         return
     sb.shutdown = reason
     k.trace(t, "xfs_force_shutdown", sb, reason)
-    if reason == "SHUTDOWN_FORCE_UMOUNT":
+    if reason == "SHUTDOWN_DEVICE_REMOVED":
+        # xfs_fs_shutdown -> xfs_force_shutdown(mp, SHUTDOWN_DEVICE_REMOVED); the "detected
+        # at" is the caller, fs_bdev_mark_dead (6.12: fs/xfs/xfs_super.c:1178, KERNEL.md 9.3 [R])
+        k.printk(t, f"XFS ({sb.name}): Block device removal (0x20) detected at "
+                    "fs_bdev_mark_dead (fs/xfs/xfs_super.c).  Shutting down filesystem.")
+    elif reason == "SHUTDOWN_FORCE_UMOUNT":
         k.printk(t, f"XFS ({sb.name}): User initiated shutdown received.")
         k.printk(t, f"XFS ({sb.name}): Metadata I/O Error (0x4) detected at "
                     "xfs_dax_notify_ddev_failure (fs/xfs/xfs_notify_failure.c).  Shutting down filesystem.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .config import INODE_LRU_MAPPING_SHRINKABLE, INODE_RECLAIM_NEEDS_EMPTY_MAPPING
 from .footprint import C, R
 from .locks import RwSem
 from .nvdimm import PAGE_SIZE
@@ -325,6 +326,52 @@ def iput(t: Task, inode: Inode) -> KGen:
         yield from iput_final(t, inode)
 
 
+def dax_value_entries(mapping: AddressSpace) -> list[int]:
+    """The indices of the DAX (xarray value) entries of a mapping, sorted.  Page-cache folios
+    are not counted: an unused inode's clean folios are dropped by ``invalidate_mapping_pages``
+    (drop_caches, page reclaim), which requeues the inode on the LRU; DAX value entries never
+    are (6.1 mm/truncate.c ``invalidate_exceptional_entry``: "for DAX we do nothing")."""
+    from .dax import DaxEntry
+    return sorted(i for i, e in mapping.i_pages.items() if isinstance(e, DaxEntry))
+
+
+def mapping_shrinkable(k: Any, mapping: AddressSpace) -> bool:
+    """``mapping_shrinkable()`` (v5.16, 51b8c1fe250d; tl:include/linux/pagemap.h@v6.1 lines
+    163-190): true when the xarray is empty or holds one value entry in its head, i.e. one
+    order-0 entry at index 0 (a PMD entry is multi-order and needs a node).  No CONFIG_HIGHMEM."""
+    k.sched.note(("i_pages", mapping.host.ino), R)
+    idx = dax_value_entries(mapping)
+    if not idx:
+        return True
+    return idx == [0] and not mapping.i_pages[0].pmd
+
+
+def inode_add_lru_ok(k: Any, inode: Inode) -> bool:
+    """``__inode_add_lru``'s mapping test: from v5.16 an inode that is not shrinkable stays off
+    the LRU (tl:fs/inode.c@v6.1 lines 456-470)."""
+    if not k.has(INODE_LRU_MAPPING_SHRINKABLE):
+        return True
+    return mapping_shrinkable(k, inode.mapping)
+
+
+def inode_lru_isolate(t: Task, inode: Inode) -> str:
+    """What the inode shrinker does with an unused inode on the LRU (tl:fs/inode.c@v6.1 lines
+    860-925): ``"free"`` (I_FREEING, to the dispose list), ``"removed"`` (LRU_REMOVED: taken
+    off the LRU, v5.16+ when not ``mapping_shrinkable``) or ``"retry"`` (LRU_RETRY after
+    ``invalidate_mapping_pages``, which leaves DAX entries: v5.13+ needs ``mapping_empty``).
+    Up to v5.12 the test was ``inode->i_data.nrpages`` and DAX entries were counted in
+    ``nrexceptional`` (7f0e07fb0289 moved them into nrpages, 7716506adac4 added mapping_empty),
+    so an unused DAX inode with entries was freed."""
+    k = t.k
+    if k.has(INODE_LRU_MAPPING_SHRINKABLE) and not mapping_shrinkable(k, inode.mapping):
+        return "removed"
+    if k.has(INODE_RECLAIM_NEEDS_EMPTY_MAPPING):
+        k.sched.note(("i_pages", inode.ino), R)
+        if dax_value_entries(inode.mapping):
+            return "retry"
+    return "free"
+
+
 @kfunc
 def iput_final(t: Task, inode: Inode) -> KGen:
     """Last reference: keep the inode on the LRU, or evict it now."""
@@ -335,6 +382,9 @@ def iput_final(t: Task, inode: Inode) -> KGen:
     sched.note(sb.key, R)
     drop = inode.di.nlink == 0  # generic_drop_inode (the model has no unhashed inodes)
     if not drop and not inode.dontcache and sb.active:
+        if not inode_add_lru_ok(t.k, inode):
+            t.k.trace(t, "inode_add_lru", inode, "!mapping_shrinkable: kept off the LRU")
+            return
         sched.note(("inode", inode.ino, "state"))
         sched.note(("lru", sb.name), C)
         inode.on_lru = True
@@ -369,6 +419,19 @@ def evict(t: Task, inode: Inode) -> KGen:
 @kfunc
 def evict_inodes(t: Task, sb: SuperBlock) -> KGen:
     """At umount: evict every inode with ``i_count == 0``."""
+    yield from _dispose_unused(t, sb)
+
+
+@kfunc
+def invalidate_inodes(t: Task, sb: SuperBlock) -> KGen:
+    """Device removal: walk ``s_inodes`` and evict every unused inode, on the LRU or not
+    (tl:fs/inode.c@v6.1 lines 806-847; ``kill_dirty`` is true from ``__invalidate_device`` and
+    the model has no dirty inodes).  Unlike the inode shrinker it never looks at the mapping,
+    so unused DAX inodes that hold entries are evicted on every version."""
+    yield from _dispose_unused(t, sb)
+
+
+def _dispose_unused(t: Task, sb: SuperBlock) -> KGen:
     sched = t.k.sched
     sched.note(("icache", sb.name), R)
     if sched.footprint is not None:

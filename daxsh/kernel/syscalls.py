@@ -27,6 +27,7 @@ from .fs import (
     evict_inodes,
     iget,
     inode_blocks,
+    inode_lru_isolate,
     iput,
     shrink_dcache_sb,
 )
@@ -623,7 +624,22 @@ def prune_icache_sb(t: Task, sb: SuperBlock) -> KGen:
     if sched.footprint is not None:
         for i in sb.lru.values():
             sched.note(("inode", i.ino, "count"), R)
-    victims = [i for i in sorted(sb.lru.values(), key=lambda i: i.ino) if i.i_count == 0]
+    victims = []
+    for inode in sorted(sb.lru.values(), key=lambda i: i.ino):
+        if inode.i_count:
+            continue
+        how = inode_lru_isolate(t, inode)
+        if how == "removed":
+            sched.note(("inode", inode.ino, "state"))
+            sched.note(("lru", sb.name), C)
+            sb.lru.pop(inode.ino, None)
+            inode.on_lru = False
+            t.k.trace(t, "inode_lru_isolate", inode, "LRU_REMOVED (!mapping_shrinkable)")
+        elif how == "retry":
+            t.k.trace(t, "inode_lru_isolate", inode,
+                      "LRU_RETRY (!mapping_empty: invalidate_mapping_pages leaves DAX entries)")
+        else:
+            victims.append(inode)
     for inode in victims:
         sched.note(("inode", inode.ino, "state"))
         sched.note(("lru", sb.name), C)
