@@ -267,7 +267,7 @@ def test_from_v5_13_reclaim_never_evicts_an_unused_dax_inode_with_entries(shell,
     r = sh("drop_caches")
     assert "evicted 0 inodes" in r.text()
     assert sh.inode("/mnt/a") is inode
-    trace = sh.text("trace")
+    trace = sh.text("trace 2000")
     want = "!mapping_shrinkable" if off_lru else "LRU_RETRY (!mapping_empty"
     assert want in trace
 
