@@ -148,6 +148,17 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         row="27", reading="[I] v5.9",
     ),
     Behaviour(
+        "gup-longterm-check-vma-flags", "v5.11",
+        ("52650c8b466b mm/gup: remove the vma allocation from gup_longterm_locked()",),
+        "a long-term pin of an fsdax VMA is refused in check_vma_flags() before any fault; "
+        "before it get_user_pages_longterm() (v4.15) and __gup_longterm_locked() (v5.2, "
+        "check_dax_vmas) faulted the pages in and took them first, then found the fsdax VMA, "
+        "put the pages back and returned -EOPNOTSUPP (the fault had allocated blocks and "
+        "mapped them writable)",
+        reading="[I] v5.11 (merged with 57efa1fe5957 in the 5.11 mm series); "
+        "tl:mm/gup.c@v6.1 check_vma_flags lines 1075-1076",
+    ),
+    Behaviour(
         "inode-reclaim-needs-empty-mapping", "v5.13",
         ("7f0e07fb0289 dax: account DAX entries as nrpages",
          "7716506adac4 mm: introduce and use mapping_empty()"),
@@ -391,6 +402,7 @@ UNMAP_NO_EVEN_COWS = "unmap-no-even-cows"
 FOLL_PIN = "foll-pin"
 DAX_DONTCACHE = "dax-dontcache"
 EXT4_DAX_DONTCACHE = "ext4-dax-dontcache"
+GUP_LONGTERM_CHECK_VMA_FLAGS = "gup-longterm-check-vma-flags"
 INODE_RECLAIM_NEEDS_EMPTY_MAPPING = "inode-reclaim-needs-empty-mapping"
 INODE_LRU_MAPPING_SHRINKABLE = "inode-lru-mapping-shrinkable"
 INVALIDATE_LOCK = "invalidate-lock"

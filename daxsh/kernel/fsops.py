@@ -78,6 +78,10 @@ class FsOps:
     has_huge_fault = True
     setup_inode_name = ""
     supports_punch = True
+    # file_operations.mmap_supported_flags = MAP_SYNC: xfs and ext4, not ext2
+    # (tl:fs/xfs/xfs_file.c@v6.1 line 1486, tl:fs/ext4/file.c@v6.1 line 915; ext2_file_operations
+    # has none, so do_mmap's MAP_SHARED_VALIDATE check fails with EOPNOTSUPP, mm/mmap.c line 1346)
+    mmap_sync = True
 
     # -- naming -------------------------------------------------------------------------------
     def mmaplock_name(self, k: Kernel) -> str:
@@ -242,6 +246,9 @@ class FsOps:
         k = t.k
         inode = file.inode
         k.sched.note(("inode", inode.ino, "flags"), R)
+        if vma.sync and k.has(MAP_SYNC) and not self.mmap_sync:
+            k.trace(t, "do_mmap", inode, "MAP_SYNC not in mmap_supported_flags")
+            return EOPNOTSUPP
         if vma.sync and (not k.has(MAP_SYNC) or not inode.dax):
             k.trace(t, f"{self.name}_file_mmap", inode, "MAP_SYNC refused")
             return EOPNOTSUPP if k.has(MAP_SYNC) else EINVAL
@@ -943,6 +950,7 @@ class Ext2Ops(FsOps):
     setup_inode_name = "ext2_set_inode_flags"
     has_huge_fault = False
     supports_punch = False
+    mmap_sync = False
 
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock" if k.has(INVALIDATE_LOCK) else "dax_sem"

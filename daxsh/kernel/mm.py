@@ -15,6 +15,7 @@ from .config import (
     FOLL_PIN,
     FSDAX_NOT_LONGTERM_PINNABLE,
     GUP_LONGTERM,
+    GUP_LONGTERM_CHECK_VMA_FLAGS,
 )
 from .dax import (
     VM_FAULT_FALLBACK,
@@ -463,10 +464,17 @@ def exit_mmap(t: Task, proc: Process) -> KGen:
 
 @kfunc
 def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, pin: Pin) -> KGen:
-    """Returns 0 or a negative errno; pinned pages are recorded in ``pin``."""
+    """Returns 0 or a negative errno; pinned pages are recorded in ``pin`` (on an error the
+    caller puts back what was taken).
+
+    The fault runs with ``mmap_lock`` held for read, as ``faultin_page`` requires ("must be
+    held on entry", tl:mm/gup.c@v6.1); it is dropped only on VM_FAULT_RETRY, which the model's
+    DAX faults never return.  The long-term refusal of fsdax VMAs comes before the fault from
+    v5.11 (check_vma_flags, 52650c8b466b) and after it before then (see the behaviour)."""
     k = t.k
     mm = proc.mm
     pin.bias = GUP_PIN_COUNTING_BIAS if k.has(FOLL_PIN) else 1
+    refuse_after = False
     yield from down_read(t, mm.mmap_lock)
     try:
         for i in range(nr):
@@ -477,18 +485,16 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 return -14  # EFAULT
             k.sched.note(("inode", vma.file.inode.ino, "flags"), R)
             if longterm and vma_is_fsdax(vma) and (k.has(GUP_LONGTERM) or k.has(FOLL_LONGTERM)):
-                k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
-                return -95  # EOPNOTSUPP
+                if k.has(GUP_LONGTERM_CHECK_VMA_FLAGS):
+                    k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
+                    return -95  # EOPNOTSUPP
+                refuse_after = True
             for _attempt in range(4):
                 note_lookup(k, mm, vaddr)
                 pte = lookup_pte(mm, vaddr)
                 if pte is not None and pte.write and not pte.special:
                     break
-                up_read(t, mm.mmap_lock)
-                try:
-                    ret = yield from handle_mm_fault(t, vma, vaddr, True)
-                finally:
-                    yield from down_read(t, mm.mmap_lock)
+                ret = yield from handle_mm_fault(t, vma, vaddr, True)  # faultin_page
                 if ret != VM_FAULT_NOPAGE:
                     return -14
             else:
@@ -514,6 +520,10 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
             pin.pfns.append(pfn)
             if i + 1 < nr:
                 yield from preempt(t, "gup next page")
+        if refuse_after:
+            k.trace(t, "check_dax_vmas" if k.has(FOLL_LONGTERM) else "get_user_pages_longterm",
+                    "vma_is_fsdax: put the pages, -EOPNOTSUPP")
+            return -95  # EOPNOTSUPP
         return 0
     finally:
         up_read(t, mm.mmap_lock)
