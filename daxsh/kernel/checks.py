@@ -18,9 +18,13 @@ SEVERITY = ("oops", "deadlock", "corruption", "hung", "clean")
 
 
 def holds(t: Task) -> str:
-    if not t.held:
+    """The sleeping locks a task holds, for the one-line summary.  Freeze protection
+    (``sb_writers``, taken by ``sb_start_write``/``sb_start_pagefault`` around nearly every
+    modification) is left out here; `why` names it when a freezer waits for it."""
+    held = [(s, m) for s, m in t.held if s.name != "sb_writers"]
+    if not held:
         return "holds nothing"
-    return "holds " + ", ".join(f"{s.name} ({m})" for s, m in t.held)
+    return "holds " + ", ".join(f"{s.name} ({m})" for s, m in held)
 
 
 def describe_wait(t: Task) -> str:

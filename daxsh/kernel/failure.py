@@ -19,9 +19,15 @@ from .config import (
     ZONE_DEVICE_REFCOUNT,
 )
 from .footprint import R
-from .fs import invalidate_inodes, shrink_dcache_sb
-from .fsops import SB_FREEZE_COMPLETE
-from .locks import down_read, up_read
+from .fs import (
+    SB_FREEZE_COMPLETE,
+    SB_FREEZE_FS,
+    SB_FREEZE_PAGEFAULT,
+    SB_FREEZE_WRITE,
+    invalidate_inodes,
+    shrink_dcache_sb,
+)
+from .locks import down_read, down_write, percpu_down_write, percpu_up_write, up_read, up_write
 from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -322,29 +328,67 @@ def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
 
 @kfunc
 def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    """``freeze_super`` (tl:fs/super.c@v6.1 lines 1734-1800; v6.6+ adds the holder): raise
+    ``s_writers.frozen`` level by level and take each level's percpu rwsem for write
+    (``sb_wait_write``), which waits for every holder of that level: SB_FREEZE_WRITE
+    (``sb_start_write``: a truncate or an unlink under ``mnt_want_write``, a write) with
+    ``s_umount`` dropped "to preserve sb_start_write -> s_umount ordering", then under
+    ``s_umount`` SB_FREEZE_PAGEFAULT (write faults), ``sync_filesystem``, SB_FREEZE_FS,
+    ``->freeze_fs``.  The levels stay held until ``thaw_super``.  Returns whether this call froze
+    the filesystem (a frozen one gives -EBUSY, which the callers modelled ignore).  Waiting on
+    SB_FREEZE_WRITE is where real 6.12 was seen sleeping (``percpu_down_write <- freeze_super
+    <- xfs_dax_notify_ddev_failure``, shared/KERNEL.md 9.4 [R])."""
     k = t.k
     k.trace(t, "freeze_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
-    from .syscalls import sync_sb
-    yield from sync_sb(t, sb)
+    yield from down_write(t, sb.s_umount)
     k.sched.note(sb.key)
     if sb.frozen:
+        up_write(t, sb.s_umount)
         return False
-    sb.frozen = SB_FREEZE_COMPLETE
-    sb.freeze_holders.append(holder)
-    return True
+    sb.frozen = SB_FREEZE_WRITE
+    up_write(t, sb.s_umount)
+    yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+    yield from down_write(t, sb.s_umount)
+    try:
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_PAGEFAULT
+        yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+        from .syscalls import sync_sb
+        k.trace(t, "sync_filesystem", sb)
+        yield from sync_sb(t, sb)
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_FS
+        yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_FS - 1])
+        if sb.disk.fstype == "xfs":
+            k.trace(t, "xfs_fs_freeze", sb)
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_COMPLETE
+        sb.freeze_holders.append(holder)
+        return True
+    finally:
+        up_write(t, sb.s_umount)
 
 
 @kfunc
 def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    """``thaw_super``: when the last holder thaws, drop the levels in reverse order."""
     k = t.k
     k.trace(t, "thaw_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
-    yield from ()
-    k.sched.note(sb.key)
-    if holder in sb.freeze_holders:
+    yield from down_write(t, sb.s_umount)
+    try:
+        k.sched.note(sb.key)
+        if holder not in sb.freeze_holders:
+            return
         sb.freeze_holders.remove(holder)
-    if not sb.freeze_holders:
+        if sb.freeze_holders:
+            return
         sb.frozen = 0
+        for sem in reversed(sb.s_writers):
+            if sem.writer is not None:
+                percpu_up_write(t, sem)
         sb.freeze_wq.wake_up(k)
+    finally:
+        up_write(t, sb.s_umount)
 
 
 # -- memory failure -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .config import INODE_LRU_MAPPING_SHRINKABLE, INODE_RECLAIM_NEEDS_EMPTY_MAPPING
 from .footprint import C, R
-from .locks import RwSem
+from .locks import RwSem, percpu_down_read, percpu_up_read
 from .nvdimm import PAGE_SIZE
 from .rangemap import RangeMap
 from .sched import (
@@ -260,6 +260,9 @@ class SuperBlock:
         self.shutdown = ""  # xfs_force_shutdown reason
         self.key = ("sb", disk.name)  # footprint key of its state (active, frozen, shutdown...)
         self.s_umount = RwSem("s_umount", f"{disk.name}")
+        # sb->s_writers.rw_sem[SB_FREEZE_WRITE-1 .. SB_FREEZE_FS-1] (percpu rwsems)
+        self.s_writers = tuple(RwSem("sb_writers", f"{disk.name} {lvl}")
+                               for lvl in ("SB_FREEZE_WRITE", "SB_FREEZE_PAGEFAULT", "SB_FREEZE_FS"))
         self.icache: dict[int, Inode] = {}
         self.lru: dict[int, Inode] = {}
         self.dcache: dict[tuple[int, str], Dentry] = {}
@@ -534,3 +537,38 @@ def inode_blocks(inode: Inode) -> int:
 
 def size_to_blocks(size: int) -> int:
     return (size + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+# -- freeze protection (include/linux/fs.h) -----------------------------------------------------
+
+SB_FREEZE_WRITE = 1
+SB_FREEZE_PAGEFAULT = 2
+SB_FREEZE_FS = 3
+SB_FREEZE_COMPLETE = 4
+
+
+@kfunc
+def sb_start_write(t: Task, sb: SuperBlock) -> KGen:
+    """``sb_start_write`` (``mnt_want_write``, ``file_start_write``): a read hold of
+    ``s_writers.rw_sem[SB_FREEZE_WRITE-1]``; it sleeps while ``freeze_super`` holds or waits
+    for that level, and ``freeze_super`` waits for every holder (tl:include/linux/fs.h@v6.1
+    ``__sb_start_write``, fs/super.c ``sb_wait_write``)."""
+    yield from percpu_down_read(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+
+
+def sb_end_write(t: Task, sb: SuperBlock) -> None:
+    percpu_up_read(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+    t.k.trace(t, "sb_end_write", sb)
+
+
+@kfunc
+def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
+    """``sb_start_pagefault``: write faults hold the SB_FREEZE_PAGEFAULT level; they wait while
+    the filesystem is frozen (read faults take nothing: "Freezing doesn't stop the creation of
+    new mappings")."""
+    yield from percpu_down_read(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+
+
+def sb_end_pagefault(t: Task, sb: SuperBlock) -> None:
+    percpu_up_read(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+    t.k.trace(t, "sb_end_pagefault", sb)

@@ -27,20 +27,17 @@ from .config import (
 )
 from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
 from .footprint import R
-from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
+from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, sb_end_pagefault, size_to_blocks
+from .fs import sb_start_pagefault as fs_sb_start_pagefault
 from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
 from .mm import unmap_mapping_range
 from .nvdimm import LLONG_MAX, PAGE_SIZE
 from .sched import (
-    TASK_UNINTERRUPTIBLE,
     KGen,
     Task,
-    Wait,
-    finish_wait,
     kfunc,
     preempt,
-    prepare_to_wait,
     schedule,
 )
 
@@ -50,8 +47,6 @@ if TYPE_CHECKING:
     from .mm import VMA
 
 EIO, EINVAL, EBUSY, EOPNOTSUPP, ENOSPC, EINTR = 5, 22, 16, 95, 28, 4
-SB_FREEZE_PAGEFAULT = 2
-SB_FREEZE_COMPLETE = 4
 
 BREAK_WRITE = "BREAK_WRITE"
 BREAK_UNMAP = "BREAK_UNMAP"
@@ -124,14 +119,8 @@ class FsOps:
 
     @staticmethod
     def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
-        """Write faults wait while the filesystem is frozen."""
-        t.k.trace(t, "sb_start_pagefault", sb)
-        t.k.sched.note(sb.key, R)
-        while sb.frozen >= SB_FREEZE_PAGEFAULT:
-            prepare_to_wait(t, sb.freeze_wq, TASK_UNINTERRUPTIBLE,
-                            Wait("freeze", sb, f"{sb.name} frozen", "sb_start_pagefault", "thawed"))
-            yield from schedule(t)
-            finish_wait(t, sb.freeze_wq)
+        """Write faults hold SB_FREEZE_PAGEFAULT (``fs.sb_start_pagefault``)."""
+        yield from fs_sb_start_pagefault(t, sb)
 
     # -- block mapping --------------------------------------------------------------------------
     def iomap_begin(self, t: Task, inode: Inode, pgoff: int, write: bool) -> KGen:
@@ -488,18 +477,22 @@ def __xfs_filemap_fault(t: Task, ops: XfsOps, vmf: Vmf, order: int, write_fault:
     if write_fault:
         yield from ops.sb_start_pagefault(t, sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
     try:
-        k.sched.note(("inode", inode.ino, "flags"), R)
-        if inode.dax:
-            if write_fault and not vmf.write:
-                vmf = Vmf(vmf.vma, vmf.addr, True)
-            ret = yield from dax.dax_iomap_fault(t, vmf, order)
-        else:
-            ret = yield from ops.pagecache_fault(t, vmf, order)
-        return ret
+        yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
+        try:
+            k.sched.note(("inode", inode.ino, "flags"), R)
+            if inode.dax:
+                if write_fault and not vmf.write:
+                    vmf = Vmf(vmf.vma, vmf.addr, True)
+                ret = yield from dax.dax_iomap_fault(t, vmf, order)
+            else:
+                ret = yield from ops.pagecache_fault(t, vmf, order)
+            return ret
+        finally:
+            ops.xfs_iunlock(t, inode, "MMAPLOCK_SHARED")
     finally:
-        ops.xfs_iunlock(t, inode, "MMAPLOCK_SHARED")
+        if write_fault:
+            sb_end_pagefault(t, sb)
 
 
 xfs_filemap_fault_common = __xfs_filemap_fault  # callable from class bodies (no name mangling)
@@ -824,13 +817,17 @@ def ext4_dax_huge_fault(t: Task, ops: Ext4Ops, vmf: Vmf, order: int) -> KGen:
     if write:
         yield from ops.sb_start_pagefault(t, inode.sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.lock_mmap(t, inode, False)
     try:
-        if write:
-            k.trace(t, "ext4_journal_start_sb", inode)
-        return (yield from dax.dax_iomap_fault(t, vmf, order))
+        yield from ops.lock_mmap(t, inode, False)
+        try:
+            if write:
+                k.trace(t, "ext4_journal_start_sb", inode)
+            return (yield from dax.dax_iomap_fault(t, vmf, order))
+        finally:
+            ops.unlock_mmap(t, inode, False)
     finally:
-        ops.unlock_mmap(t, inode, False)
+        if write:
+            sb_end_pagefault(t, inode.sb)
 
 
 @kfunc
@@ -991,11 +988,15 @@ def ext2_dax_fault(t: Task, ops: Ext2Ops, vmf: Vmf) -> KGen:
     if write:
         yield from ops.sb_start_pagefault(t, inode.sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.lock_mmap(t, inode, False)
     try:
-        return (yield from dax.dax_iomap_fault(t, vmf, 0))
+        yield from ops.lock_mmap(t, inode, False)
+        try:
+            return (yield from dax.dax_iomap_fault(t, vmf, 0))
+        finally:
+            ops.unlock_mmap(t, inode, False)
     finally:
-        ops.unlock_mmap(t, inode, False)
+        if write:
+            sb_end_pagefault(t, inode.sb)
 
 
 @kfunc

@@ -168,6 +168,25 @@ def up_write(t: Task, sem: RwSem) -> None:
     _release(t, sem, WRITE, "up_write")
 
 
+def percpu_down_read(t: Task, sem: RwSem) -> KGen:
+    """``percpu_down_read`` (``sb_start_write`` and friends): a reader that blocks while a
+    writer (a freezer) holds or waits for the semaphore."""
+    return _down(t, sem, READ, "percpu_down_read")
+
+
+def percpu_down_write(t: Task, sem: RwSem) -> KGen:
+    """``percpu_down_write`` (``freeze_super``'s ``sb_wait_write``): waits for every reader."""
+    return _down(t, sem, WRITE, "percpu_down_write")
+
+
+def percpu_up_read(t: Task, sem: RwSem) -> None:
+    _release(t, sem, READ, "percpu_up_read")
+
+
+def percpu_up_write(t: Task, sem: RwSem) -> None:
+    _release(t, sem, WRITE, "percpu_up_write")
+
+
 def release_all(t: Task) -> None:
     """Drop every lock a dying task holds (only used when a task is killed while stopped)."""
     for sem, mode in list(t.held):
