@@ -387,7 +387,10 @@ class XfsOps(FsOps):
         return super().parse_dax_option(k, opt)
 
     def per_file_dax(self, k: Kernel) -> bool:
-        if k.has(DAX_DONTCACHE):
+        """Does the on-disk flag choose S_DAX at inode load?  v5.8's design, the per-inode
+        flag of v4.5-v4.13, and the 2020 V4 proposal, whose series made the load honour the
+        flag too ("fs/xfs: Create function xfs_inode_enable_dax()") besides flipping it live."""
+        if k.has(DAX_DONTCACHE) or k.has(PROPOSED_DAX_AOPS_SWITCH):
             return True
         return k.has(XFS_PER_INODE_DAX) and not k.has(XFS_DISABLE_PER_INODE_DAX)
 

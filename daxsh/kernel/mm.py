@@ -412,16 +412,25 @@ def do_mmap(t: Task, proc: Process, file: File, length: int, pgoff: int, shared:
         if err:
             return err
         yield from preempt(t, "mmap_region before vma_link")
-        file.f_count += 1
-        k.sched.note(("vmas", mm.name))
-        mm.vmas.append(vma)
-        mm.vmas.sort(key=lambda v: v.start)
-        file.inode.mapping.i_mmap.append(vma)
-        k.sched.note(("i_mmap", file.inode.ino))
-        k.trace(t, "vma_link", vma, ino=file.inode.ino)
+        yield from vma_link(t, mm, vma, file)
         return addr
     finally:
         up_write(t, mm.mmap_lock)
+
+
+@kfunc
+def vma_link(t: Task, mm: MM, vma: VMA, file: File) -> KGen:
+    """Link the new VMA into the mm and the file's ``i_mmap`` (``mapping_mapped()`` is true
+    from here): after ``call_mmap`` (``->mmap``) in ``mmap_region``, so a flag change between
+    the two sees an unmapped file."""
+    k = t.k
+    yield from ()
+    file.f_count += 1
+    k.sched.note(("vmas", mm.name))
+    mm.vmas.append(vma)
+    mm.vmas.sort(key=lambda v: v.start)
+    file.inode.mapping.i_mmap.append(vma)
+    k.sched.note(("i_mmap", file.inode.ino))
 
 
 def zap_vma(t: Task, vma: VMA) -> None:
