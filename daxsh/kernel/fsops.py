@@ -216,9 +216,17 @@ class FsOps:
         inode = vmf.vma.file.inode
         k.sched.note(("inode", inode.ino, "size"), R)
         if order != 0:
-            raise k.make_oops(
-                t, f"kernel BUG at mm/filemap.c! huge fault (order {order}) on ino {inode.ino} "
-                "reached the page-cache fault path: S_DAX changed after ->huge_fault checked it")
+            # S_DAX changed after ->huge_fault checked it (shared/KERNEL.md 3.2: "kernel BUG/oops
+            # in the fault path", no log of it survives).  A huge-fault vmf carries no page:
+            # iomap_page_mkwrite's lock_page(vmf->page) dereferences NULL (write); filemap_fault
+            # has no PMD path (read).  The text is the model's, marked as inferred.
+            why = (f"(daxsh, inferred: a PMD-sized fault (order {order}) of ino {inode.ino} reached "
+                   "the page-cache path after S_DAX changed under ->huge_fault; no kernel log "
+                   "of this crash exists)")
+            if vmf.write:
+                raise k.make_oops(t, "BUG: unable to handle kernel NULL pointer dereference at "
+                                  "0000000000000000", ("IP: iomap_page_mkwrite", why))
+            raise k.make_oops(t, "kernel BUG: PMD fault on the page-cache path", ("IP: filemap_fault", why))
         if vmf.pgoff * PAGE_SIZE >= inode.size:
             return VM_FAULT_SIGBUS
         if vmf.write:
