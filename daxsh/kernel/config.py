@@ -193,6 +193,15 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         row="30", reading="[I] from msg:45820020683",
     ),
     Behaviour(
+        "pfn-mkclean-range", "v5.18",
+        ("dax: fix missing writeprotect the pte entry (Muchun Song)",),
+        "dax_writeback_one write-protects the mappings with pfn_mkclean_range() (rmap.c, PTEs "
+        "and PMDs); before it dax_entry_mkclean() in fs/dax.c did the same walk (and missed "
+        "some PTEs, the bug the commit fixes; not modelled)",
+        reading="[I] v5.18 (the mm-5.18 series with 'mm: rmap: introduce pfn_mkclean_range'); "
+        "tl:fs/dax.c@v6.1 dax_writeback_one lines 912-1004 calls pfn_mkclean_range at line 980",
+    ),
+    Behaviour(
         "dax-holder-notify-failure", "v6.0",
         ("8012b866085f dax: introduce holder for dax_device",
          "6f643c57d57c xfs: implement ->notify_failure() for XFS"),
@@ -407,6 +416,7 @@ INODE_RECLAIM_NEEDS_EMPTY_MAPPING = "inode-reclaim-needs-empty-mapping"
 INODE_LRU_MAPPING_SHRINKABLE = "inode-lru-mapping-shrinkable"
 INVALIDATE_LOCK = "invalidate-lock"
 ZONE_DEVICE_REFCOUNT = "zone-device-refcount"
+PFN_MKCLEAN_RANGE = "pfn-mkclean-range"
 DAX_HOLDER_NOTIFY_FAILURE = "dax-holder-notify-failure"
 KILL_DAX_NOTIFY = "kill-dax-notify"
 FREEZE_HOLDERS = "freeze-holders"

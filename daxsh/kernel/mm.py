@@ -282,9 +282,12 @@ def unmap_mapping_range(t: Task, mapping: AddressSpace, start: int, nr: int, eve
 
 
 @traced
-def wrprotect_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int) -> None:
-    """``pfn_mkclean_range``: make the file's PTEs read-only so the next store faults."""
+def wrprotect_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int,
+                            func: str = "pfn_mkclean_range") -> None:
+    """``pfn_mkclean_range`` / ``dax_entry_mkclean``: under ``i_mmap_lock_read``, make every
+    shared mapping of the range read-only (PTEs and PMDs) so the next store faults."""
     k = t.k
+    k.trace(t, func, mapping, index=start, nr=nr)
     k.sched.note(("i_mmap", mapping.host.ino), R)
     end = start + nr
     for vma in mapping.i_mmap:
