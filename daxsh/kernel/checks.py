@@ -13,8 +13,9 @@ from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
 if TYPE_CHECKING:
     from .machine import Kernel
 
-OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung")
-SEVERITY = ("oops", "deadlock", "corruption", "hung", "clean")
+OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung", "lockdep")
+# lockdep: "possible circular locking dependency detected" (a WARNING; lockdep.py)
+SEVERITY = ("oops", "deadlock", "corruption", "hung", "lockdep", "clean")
 
 
 def holds(t: Task) -> str:
@@ -182,6 +183,12 @@ def outcome(k: Kernel) -> Outcome:
         for t in k.sched.blocked():
             if t.state == TASK_UNINTERRUPTIBLE and t.hung_reported and "hung" not in found:
                 found.setdefault("hung", []).append(f"{t.comm}:{t.tid} blocked past the hung-task limit")
+    found_ld = k.lockdep.find()
+    if found_ld is not None:
+        d, _chain = found_ld
+        found.setdefault("lockdep", []).append(
+            f"possible circular locking dependency: {d.comm}/{d.tid} acquires ({d.after}) "
+            f"while holding ({d.before})")
     kind = next((s for s in SEVERITY if s in found), "clean")
     details = [f"{kd}: {d}" for kd in SEVERITY if kd in found for d in found[kd]]
     killed = [ev.text for ev in k.events if ev.kind == "killed"]

@@ -364,6 +364,7 @@ def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
         k.sched.note(sb.key)
         sb.frozen = SB_FREEZE_COMPLETE
         sb.freeze_holders.append(holder)
+        k.lockdep.hide(t, sb.s_writers)  # lockdep_sb_freeze_release
         return True
     finally:
         up_write(t, sb.s_umount)
@@ -383,6 +384,7 @@ def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
         if sb.freeze_holders:
             return
         sb.frozen = 0
+        k.lockdep.unhide(t, sb.s_writers)  # lockdep_sb_freeze_acquire (a trylock)
         for sem in reversed(sb.s_writers):
             if sem.writer is not None:
                 percpu_up_write(t, sem)

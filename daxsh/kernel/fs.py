@@ -184,7 +184,9 @@ class Inode:
         self.dontcache = False
         self.on_lru = False
         label = f"ino {di.ino}"
-        self.i_rwsem = RwSem("i_rwsem", label)
+        # directories' i_rwsem is a lockdep class of its own (i_mutex_dir_key)
+        self.i_rwsem = RwSem("i_rwsem", label,
+                             "&sb->s_type->i_mutex_dir_key" if di.is_dir else "")
         self.mmaplock = RwSem(sb.ops.mmaplock_name(sb.k), label)
         self.i_aops_sem = RwSem("i_aops_sem", label)
         self.mapping = AddressSpace(self)
