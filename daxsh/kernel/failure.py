@@ -112,8 +112,22 @@ def del_gendisk(t: Task) -> KGen:
         k.trace(t, "bdev_mark_dead", disk.name, surprise=False)
         yield from fs_bdev_mark_dead(t, disk, False)
     else:
-        k.trace(t, "fsync_bdev", disk.name)
+        yield from fsync_bdev(t, disk)
         yield from __invalidate_device(t, disk)
+
+
+@kfunc
+def fsync_bdev(t: Task, disk: PmemDisk) -> KGen:
+    """``get_super`` + ``sync_filesystem`` (the DAX entries' writeback)."""
+    from .syscalls import sync_sb
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        t.k.trace(t, "sync_filesystem", sb)
+        yield from sync_sb(t, sb)
+    finally:
+        up_read(t, sb.s_umount)
 
 
 def _get_super(t: Task, disk: PmemDisk) -> KGen:
