@@ -283,6 +283,7 @@ def sys_umount(t: Task, path: str) -> KGen:
     finally:
         up_write(t, sb.s_umount)
         if sb in k.dying_sbs:
+            k.sched.note(("mounts",))  # get_super (del_gendisk) looks for it there
             k.dying_sbs.remove(sb)
     return Ret(0)
 
