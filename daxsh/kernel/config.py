@@ -198,8 +198,10 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "dax_writeback_one write-protects the mappings with pfn_mkclean_range() (rmap.c, PTEs "
         "and PMDs); before it dax_entry_mkclean() in fs/dax.c did the same walk (and missed "
         "some PTEs, the bug the commit fixes; not modelled)",
-        reading="[I] v5.18 (the mm-5.18 series with 'mm: rmap: introduce pfn_mkclean_range'); "
-        "tl:fs/dax.c@v6.1 dax_writeback_one lines 912-1004 calls pfn_mkclean_range at line 980",
+        reading="[I] v5.18: the series ('mm: rmap: introduce pfn_mkclean_range() to cleans "
+        "PTEs', v6 posted 2022-03-29) went through akpm's tree in the 5.18 merge window; v5.19 is "
+        "possible.  tl:fs/dax.c@v6.1 dax_writeback_one lines 912-1004 calls pfn_mkclean_range "
+        "at line 980",
     ),
     Behaviour(
         "dax-holder-notify-failure", "v6.0",
