@@ -13,14 +13,19 @@ from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
 if TYPE_CHECKING:
     from .machine import Kernel
 
-OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung")
-SEVERITY = ("oops", "deadlock", "corruption", "hung", "clean")
+OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung", "lockdep")
+# lockdep: "possible circular locking dependency detected" (a WARNING; lockdep.py)
+SEVERITY = ("oops", "deadlock", "corruption", "hung", "lockdep", "clean")
 
 
 def holds(t: Task) -> str:
-    if not t.held:
+    """The sleeping locks a task holds, for the one-line summary.  Freeze protection
+    (``sb_writers``, taken by ``sb_start_write``/``sb_start_pagefault`` around nearly every
+    modification) is left out here; `why` names it when a freezer waits for it."""
+    held = [(s, m) for s, m in t.held if s.name != "sb_writers"]
+    if not held:
         return "holds nothing"
-    return "holds " + ", ".join(f"{s.name} ({m})" for s, m in t.held)
+    return "holds " + ", ".join(f"{s.name} ({m})" for s, m in held)
 
 
 def describe_wait(t: Task) -> str:
@@ -178,6 +183,12 @@ def outcome(k: Kernel) -> Outcome:
         for t in k.sched.blocked():
             if t.state == TASK_UNINTERRUPTIBLE and t.hung_reported and "hung" not in found:
                 found.setdefault("hung", []).append(f"{t.comm}:{t.tid} blocked past the hung-task limit")
+    found_ld = k.lockdep.find()
+    if found_ld is not None:
+        d, _chain = found_ld
+        found.setdefault("lockdep", []).append(
+            f"possible circular locking dependency: {d.comm}/{d.tid} acquires ({d.after}) "
+            f"while holding ({d.before})")
     kind = next((s for s in SEVERITY if s in found), "clean")
     details = [f"{kd}: {d}" for kd in SEVERITY if kd in found for d in found[kd]]
     killed = [ev.text for ev in k.events if ev.kind == "killed"]

@@ -175,6 +175,38 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
                 "dae2f8ed7992 and 2c567af418e3 lifted to the VFS"),),
     ),
     Behaviour(
+        "gup-longterm-check-vma-flags", "v5.11",
+        ("52650c8b466b mm/gup: remove the vma allocation from gup_longterm_locked()",),
+        "a long-term pin of an fsdax VMA is refused in check_vma_flags() before any fault; "
+        "before it get_user_pages_longterm() (v4.15) and __gup_longterm_locked() (v5.2, "
+        "check_dax_vmas) faulted the pages in and took them first, then found the fsdax VMA, "
+        "put the pages back and returned -EOPNOTSUPP (the fault had allocated blocks and "
+        "mapped them writable)",
+        reading="[I] v5.11 (merged with 57efa1fe5957 in the 5.11 mm series); "
+        "tl:mm/gup.c@v6.1 check_vma_flags lines 1075-1076",
+    ),
+    Behaviour(
+        "inode-reclaim-needs-empty-mapping", "v5.13",
+        ("7f0e07fb0289 dax: account DAX entries as nrpages",
+         "7716506adac4 mm: introduce and use mapping_empty()"),
+        "the inode shrinker (reclaim, drop_caches) evicts an unused inode only when its mapping "
+        "is empty (inode_lru_isolate: !mapping_empty -> invalidate_mapping_pages, which leaves "
+        "DAX value entries, and LRU_RETRY): an unused DAX inode that holds entries is never "
+        "evicted by reclaim; before it the test was i_data.nrpages, DAX entries counted in "
+        "nrexceptional, and reclaim evicted such inodes",
+        reading="tl:fs/inode.c@v6.1 inode_lru_isolate lines 879-917 (6.1.176); v5.12 read "
+        "inode->i_data.nrpages there",
+    ),
+    Behaviour(
+        "inode-lru-mapping-shrinkable", "v5.16",
+        ("51b8c1fe250d vfs: keep inodes with page cache off the inode shrinker LRU",),
+        "mapping_shrinkable(): an unused inode whose xarray holds more than one entry, or one "
+        "entry not stored in the head (index > 0, a PMD entry), is not put on the inode LRU "
+        "(__inode_add_lru) and is taken off it by inode_lru_isolate (LRU_REMOVED)",
+        reading="tl:fs/inode.c@v6.1 __inode_add_lru lines 456-470, include/linux/pagemap.h "
+        "mapping_shrinkable lines 163-190 (6.1.176); no CONFIG_HIGHMEM (x86_64)",
+    ),
+    Behaviour(
         "invalidate-lock", "v5.15",
         ("730633f0b7f9 mm: Protect operations adding pages to page cache with invalidate_lock",),
         "XFS_MMAPLOCK and ext4 i_mmap_sem become mapping->invalidate_lock (names in traces)",
@@ -186,6 +218,17 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "memunmap_pages() no longer waits for busy fsdax pages: unbind removes the memmap under "
         "pins (fsdax pages stay 1-based)",
         row="30", reading="[I] from msg:45820020683",
+    ),
+    Behaviour(
+        "pfn-mkclean-range", "v5.18",
+        ("dax: fix missing writeprotect the pte entry (Muchun Song)",),
+        "dax_writeback_one write-protects the mappings with pfn_mkclean_range() (rmap.c, PTEs "
+        "and PMDs); before it dax_entry_mkclean() in fs/dax.c did the same walk (and missed "
+        "some PTEs, the bug the commit fixes; not modelled)",
+        reading="[I] v5.18: the series ('mm: rmap: introduce pfn_mkclean_range() to cleans "
+        "PTEs', v6 posted 2022-03-29) went through akpm's tree in the 5.18 merge window; v5.19 is "
+        "possible.  tl:fs/dax.c@v6.1 dax_writeback_one lines 912-1004 calls pfn_mkclean_range "
+        "at line 980",
     ),
     Behaviour(
         "dax-holder-notify-failure", "v6.0",
@@ -213,6 +256,25 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "freeze_super/thaw_super take a holder (FREEZE_HOLDER_KERNEL|USERSPACE)",
         row="24", reading="[I] v6.6 (Darrick J. Wong, vfs-for-next for 6.6); 6.1 fs/super.c has "
         "freeze_super(sb), 6.12 freeze_super(sb, who) (read)",
+    ),
+    Behaviour(
+        "fs-bdev-mark-dead", "v6.6",
+        ("0718afd47f70 block: introduce holder ops",
+         "f55e017c6420 block: add a mark_dead holder operation",
+         "87efb39075be fs: add a method to shut down the file system",
+         "e7caa877e5dd xfs: wire up sops->shutdown",
+         "f5db130d4443 ext4: wire up sops->shutdown",
+         "fs: use the super_block as holder when mounting file systems (Christian Brauner)"),
+        "del_gendisk reports the disk dead to the holder: bdev_mark_dead -> fs_bdev_mark_dead "
+        "(sync_filesystem, shrink_dcache_sb, invalidate_inodes, ->shutdown: XFS logs 'Block "
+        "device removal (0x20)', ext4 'shut down requested (2)'); before it del_gendisk -> "
+        "__invalidate_device -> invalidate_inodes(sb, true) and no shutdown.  Both evict every "
+        "unused inode at unbind, while the memmap still exists",
+        reading="[I] v6.6: the holder ops and ->shutdown are v6.5 (0718afd47f70..f5db130d4443), "
+        "the superblock became the main device's holder (fs_holder_ops) in v6.6; real 6.12 "
+        "logs 'Block device removal (0x20) detected at fs_bdev_mark_dead' (KERNEL.md 9.3 [R]); "
+        "6.1 block/genhd.c del_gendisk lines 625-629 and block/bdev.c __invalidate_device "
+        "lines 1020-1038 (6.1.176)",
     ),
     Behaviour(
         "mf-mem-pre-remove", "v6.8",
@@ -438,11 +500,16 @@ FOLL_PIN = "foll-pin"
 FOLL_PIN_COUNTING = "foll-pin-counting"
 DAX_DONTCACHE = "dax-dontcache"
 EXT4_DAX_DONTCACHE = "ext4-dax-dontcache"
+GUP_LONGTERM_CHECK_VMA_FLAGS = "gup-longterm-check-vma-flags"
+INODE_RECLAIM_NEEDS_EMPTY_MAPPING = "inode-reclaim-needs-empty-mapping"
+INODE_LRU_MAPPING_SHRINKABLE = "inode-lru-mapping-shrinkable"
 INVALIDATE_LOCK = "invalidate-lock"
 ZONE_DEVICE_REFCOUNT = "zone-device-refcount"
+PFN_MKCLEAN_RANGE = "pfn-mkclean-range"
 DAX_HOLDER_NOTIFY_FAILURE = "dax-holder-notify-failure"
 KILL_DAX_NOTIFY = "kill-dax-notify"
 FREEZE_HOLDERS = "freeze-holders"
+FS_BDEV_MARK_DEAD = "fs-bdev-mark-dead"
 MF_MEM_PRE_REMOVE = "mf-mem-pre-remove"
 DAX_BUSY_SCAN_UNMAPPED = "dax-busy-scan-unmapped"
 DAX_BREAK_LAYOUT = "dax-break-layout"

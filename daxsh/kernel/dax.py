@@ -15,6 +15,7 @@ from .config import (
     DAX_BUSY_SCAN_UNMAPPED,
     DAX_PAGE_MAPPING,
     DAX_REFCOUNT_0,
+    PFN_MKCLEAN_RANGE,
     UNMAP_NO_EVEN_COWS,
 )
 from .footprint import C, R
@@ -645,16 +646,37 @@ def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, en
 
 @kfunc
 def dax_writeback_mapping_range(t: Task, mapping: AddressSpace) -> KGen:
-    """fsync/sync: write-protect the PTEs of dirty entries and flush; entries become clean."""
+    """fsync/sync/MAP_SYNC: ``tag_pages_for_writeback`` (DIRTY -> TOWRITE), then
+    ``dax_writeback_one`` for each tagged entry (tl:fs/dax.c@v6.1 lines 1012-1055)."""
     sched = t.k.sched
     for index, e in dax_entries(mapping, t.k):
         sched.note(("entry", mapping.host.ino, index), R)
         if e.dirty:
-            yield from preempt(t, "dax_writeback_one")
-            sched.note(("entry", mapping.host.ino, index))
-            _mm.wrprotect_mapping_pages(t, mapping, index, e.npages())
-            t.k.trace(t, "dax_flush", mapping, index=index)
-            e.dirty = False
+            yield from dax_writeback_one(t, mapping, index, e)
+
+
+@kfunc
+def dax_writeback_one(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -> KGen:
+    """Lock the entry, write-protect every mapping of its pfns so the next store faults and
+    dirties it again (``dax_entry_mkclean`` before v5.18, ``pfn_mkclean_range`` after), flush
+    the CPU cache (``dax_flush(dax_dev, page_address(pfn_to_page(pfn)), ...)``: address
+    arithmetic under SPARSEMEM_VMEMMAP, no struct page is read, so a removed memmap does not
+    fault here; real 6.1 synced at umount after unbind and oopsed only later, in eviction,
+    shared/KERNEL.md 9), clear the dirty mark, unlock (tl:fs/dax.c@v6.1 lines 912-1004)."""
+    k = t.k
+    yield from preempt(t, "dax_writeback_one")
+    found = yield from get_unlocked_entry(t, mapping, index)
+    if found is None or found[1] is not e or not e.dirty:
+        return
+    base = found[0]
+    dax_lock_entry(t, e)
+    _mm.wrprotect_mapping_pages(t, mapping, base, e.npages(),
+                                "pfn_mkclean_range" if k.has(PFN_MKCLEAN_RANGE)
+                                else "dax_entry_mkclean")
+    if e.kind == NORMAL:
+        k.trace(t, "dax_flush", mapping, index=base, pfn=f"{e.pfn:#x}", n=e.npages())
+    e.dirty = False
+    dax_unlock_entry(t, mapping, base, e)
 
 
 # mm.py imports this module, so mm is bound last (its functions are looked up when called)

@@ -11,6 +11,7 @@ from .config import (
     DAX_HOLDER_NOTIFY_FAILURE,
     DAX_PAGE_MAPPING,
     FREEZE_HOLDERS,
+    FS_BDEV_MARK_DEAD,
     KILL_DAX_NOTIFY,
     MEMORY_FAILURE_DEV_PAGEMAP,
     MEMUNMAP_WAITS,
@@ -18,7 +19,15 @@ from .config import (
     ZONE_DEVICE_REFCOUNT,
 )
 from .footprint import R
-from .fsops import SB_FREEZE_COMPLETE
+from .fs import (
+    SB_FREEZE_COMPLETE,
+    SB_FREEZE_FS,
+    SB_FREEZE_PAGEFAULT,
+    SB_FREEZE_WRITE,
+    invalidate_inodes,
+    shrink_dcache_sb,
+)
+from .locks import down_read, down_write, percpu_down_write, percpu_up_write, up_read, up_write
 from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -36,10 +45,13 @@ from .syscalls import Ret
 if TYPE_CHECKING:
     from .fs import AddressSpace, SuperBlock
     from .mm import Process
+    from .nvdimm import PmemDisk
 
-MF_ACTION_REQUIRED = 1
-MF_MUST_KILL = 4
-MF_MEM_PRE_REMOVE_FLAG = 0x400
+# enum mf_flags (tl:include/linux/mm.h@v6.1 lines 3411-3419; MF_MEM_PRE_REMOVE = 1 << 7 after
+# MF_NO_RETRY = 1 << 6 from fa422b353d21, v6.8)
+MF_ACTION_REQUIRED = 1 << 1
+MF_MUST_KILL = 1 << 2
+MF_MEM_PRE_REMOVE_FLAG = 1 << 7
 ENODEV, EOPNOTSUPP, EIO = 19, 95, 5
 
 
@@ -73,10 +85,116 @@ def pmem_release_disk(t: Task) -> KGen:
     if nv.dax is not None:
         yield from kill_dax(t)
     k.trace(t, "put_dax", "dax0")
-    k.trace(t, "del_gendisk", "pmem0")
+    yield from del_gendisk(t)
     k.sched.note(("nvdimm",))
     nv.disk = None
     nv.dax = None
+
+
+@kfunc
+def del_gendisk(t: Task) -> KGen:
+    """The disk goes away; the filesystem on it is told, and its unused inodes are evicted
+    while the memmap still exists (shared/KERNEL.md 9.3 [R] on 6.1 and 6.12).
+
+    Up to v6.5: ``fsync_bdev``, ``__invalidate_device(bdev, true)`` -> ``get_super``
+    (``down_read(&sb->s_umount)``, skipped unless ``s_root`` and SB_BORN) ->
+    ``shrink_dcache_sb`` -> ``invalidate_inodes(sb, true)`` (tl:block/genhd.c@v6.1 lines
+    625-629, tl:block/bdev.c@v6.1 lines 1020-1038).  From v6.6 (fs-bdev-mark-dead):
+    ``blk_report_disk_dead`` -> ``bdev_mark_dead`` -> the holder's ``fs_bdev_mark_dead``
+    (``sync_filesystem``, ``shrink_dcache_sb``, ``invalidate_inodes``, ``->shutdown``)."""
+    k = t.k
+    disk = k.nvdimm.disk
+    k.sched.note(("nvdimm",), R)
+    if disk is None:
+        return
+    if k.has(FS_BDEV_MARK_DEAD):
+        k.trace(t, "blk_report_disk_dead", disk.name)
+        k.trace(t, "bdev_mark_dead", disk.name, surprise=False)
+        yield from fs_bdev_mark_dead(t, disk, False)
+    else:
+        yield from fsync_bdev(t, disk)
+        yield from __invalidate_device(t, disk)
+
+
+@kfunc
+def fsync_bdev(t: Task, disk: PmemDisk) -> KGen:
+    """``get_super`` + ``sync_filesystem`` (the DAX entries' writeback)."""
+    from .syscalls import sync_sb
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        t.k.trace(t, "sync_filesystem", sb)
+        yield from sync_sb(t, sb)
+    finally:
+        up_read(t, sb.s_umount)
+
+
+def _get_super(t: Task, disk: PmemDisk) -> KGen:
+    """``get_super`` / ``bdev_super_lock_shared``: the superblock on ``disk`` with ``s_umount``
+    held for read, or None when it is being torn down (``s_root`` gone)."""
+    k = t.k
+    k.sched.note(("mounts",), R)
+    sb = disk.sb
+    if sb is None:
+        sb = next((s for s in k.dying_sbs if s.bdev is disk), None)
+    if sb is None:
+        return None
+    yield from down_read(t, sb.s_umount)
+    k.sched.note(sb.key, R)
+    if sb.dying or not sb.born or sb.root is None:
+        up_read(t, sb.s_umount)
+        return None
+    return sb
+
+
+@kfunc
+def __invalidate_device(t: Task, disk: PmemDisk) -> KGen:
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        yield from shrink_dcache_sb(t, sb)
+        yield from invalidate_inodes(t, sb)
+    finally:
+        up_read(t, sb.s_umount)
+
+
+@kfunc
+def fs_bdev_mark_dead(t: Task, disk: PmemDisk, surprise: bool) -> KGen:
+    """fs/super.c ``fs_bdev_mark_dead`` (v6.6+), the ``mark_dead`` of ``fs_holder_ops``."""
+    from .syscalls import sync_sb
+    sb = yield from _get_super(t, disk)
+    if sb is None:
+        return
+    try:
+        if not surprise:
+            t.k.trace(t, "sync_filesystem", sb)
+            yield from sync_sb(t, sb)
+        yield from shrink_dcache_sb(t, sb)
+        yield from invalidate_inodes(t, sb)
+        fstype = sb.disk.fstype
+        if fstype == "xfs":
+            t.k.trace(t, "xfs_fs_shutdown", sb)
+            xfs_force_shutdown(t, sb, "SHUTDOWN_DEVICE_REMOVED")
+        elif fstype == "ext4":
+            ext4_force_shutdown(t, sb, "EXT4_GOING_FLAGS_NOLOGFLUSH")
+        # ext2 has no ->shutdown
+    finally:
+        up_read(t, sb.s_umount)
+
+
+def ext4_force_shutdown(t: Task, sb: SuperBlock, how: str) -> None:
+    """``ext4_shutdown`` -> ``ext4_force_shutdown(sb, EXT4_GOING_FLAGS_NOLOGFLUSH)`` (v6.6;
+    the message is ``ext4_msg(sb, KERN_ALERT, "shut down requested (%d)", flags)``,
+    tl:fs/ext4/ioctl.c@v6.1 line 817, NOLOGFLUSH = 2)."""
+    k = t.k
+    k.sched.note(sb.key)
+    if sb.shutdown:
+        return
+    k.printk(t, f"EXT4-fs ({sb.name}): shut down requested (2)")
+    k.trace(t, "ext4_force_shutdown", sb, how)
+    sb.shutdown = how
 
 
 @kfunc
@@ -207,7 +325,12 @@ def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
         return
     sb.shutdown = reason
     k.trace(t, "xfs_force_shutdown", sb, reason)
-    if reason == "SHUTDOWN_FORCE_UMOUNT":
+    if reason == "SHUTDOWN_DEVICE_REMOVED":
+        # xfs_fs_shutdown -> xfs_force_shutdown(mp, SHUTDOWN_DEVICE_REMOVED); the "detected
+        # at" is the caller, fs_bdev_mark_dead (6.12: fs/xfs/xfs_super.c:1178, KERNEL.md 9.3 [R])
+        k.printk(t, f"XFS ({sb.name}): Block device removal (0x20) detected at "
+                    "fs_bdev_mark_dead (fs/xfs/xfs_super.c).  Shutting down filesystem.")
+    elif reason == "SHUTDOWN_FORCE_UMOUNT":
         k.printk(t, f"XFS ({sb.name}): User initiated shutdown received.")
         k.printk(t, f"XFS ({sb.name}): Metadata I/O Error (0x4) detected at "
                     "xfs_dax_notify_ddev_failure (fs/xfs/xfs_notify_failure.c).  Shutting down filesystem.")
@@ -219,29 +342,69 @@ def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
 
 @kfunc
 def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    """``freeze_super`` (tl:fs/super.c@v6.1 lines 1734-1800; v6.6+ adds the holder): raise
+    ``s_writers.frozen`` level by level and take each level's percpu rwsem for write
+    (``sb_wait_write``), which waits for every holder of that level: SB_FREEZE_WRITE
+    (``sb_start_write``: a truncate or an unlink under ``mnt_want_write``, a write) with
+    ``s_umount`` dropped "to preserve sb_start_write -> s_umount ordering", then under
+    ``s_umount`` SB_FREEZE_PAGEFAULT (write faults), ``sync_filesystem``, SB_FREEZE_FS,
+    ``->freeze_fs``.  The levels stay held until ``thaw_super``.  Returns whether this call froze
+    the filesystem (a frozen one gives -EBUSY, which the callers modelled ignore).  Waiting on
+    SB_FREEZE_WRITE is where real 6.12 was seen sleeping (``percpu_down_write <- freeze_super
+    <- xfs_dax_notify_ddev_failure``, shared/KERNEL.md 9.4 [R])."""
     k = t.k
     k.trace(t, "freeze_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
-    from .syscalls import sync_sb
-    yield from sync_sb(t, sb)
+    yield from down_write(t, sb.s_umount)
     k.sched.note(sb.key)
     if sb.frozen:
+        up_write(t, sb.s_umount)
         return False
-    sb.frozen = SB_FREEZE_COMPLETE
-    sb.freeze_holders.append(holder)
-    return True
+    sb.frozen = SB_FREEZE_WRITE
+    up_write(t, sb.s_umount)
+    yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+    yield from down_write(t, sb.s_umount)
+    try:
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_PAGEFAULT
+        yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+        from .syscalls import sync_sb
+        k.trace(t, "sync_filesystem", sb)
+        yield from sync_sb(t, sb)
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_FS
+        yield from percpu_down_write(t, sb.s_writers[SB_FREEZE_FS - 1])
+        if sb.disk.fstype == "xfs":
+            k.trace(t, "xfs_fs_freeze", sb)
+        k.sched.note(sb.key)
+        sb.frozen = SB_FREEZE_COMPLETE
+        sb.freeze_holders.append(holder)
+        k.lockdep.hide(t, sb.s_writers)  # lockdep_sb_freeze_release
+        return True
+    finally:
+        up_write(t, sb.s_umount)
 
 
 @kfunc
 def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
+    """``thaw_super``: when the last holder thaws, drop the levels in reverse order."""
     k = t.k
     k.trace(t, "thaw_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
-    yield from ()
-    k.sched.note(sb.key)
-    if holder in sb.freeze_holders:
+    yield from down_write(t, sb.s_umount)
+    try:
+        k.sched.note(sb.key)
+        if holder not in sb.freeze_holders:
+            return
         sb.freeze_holders.remove(holder)
-    if not sb.freeze_holders:
+        if sb.freeze_holders:
+            return
         sb.frozen = 0
+        k.lockdep.unhide(t, sb.s_writers)  # lockdep_sb_freeze_acquire (a trylock)
+        for sem in reversed(sb.s_writers):
+            if sem.writer is not None:
+                percpu_up_write(t, sem)
         sb.freeze_wq.wake_up(k)
+    finally:
+        up_write(t, sb.s_umount)
 
 
 # -- memory failure -------------------------------------------------------------------------------

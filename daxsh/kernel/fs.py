@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .config import INODE_LRU_MAPPING_SHRINKABLE, INODE_RECLAIM_NEEDS_EMPTY_MAPPING
 from .footprint import C, R
-from .locks import RwSem
+from .locks import RwSem, percpu_down_read, percpu_up_read
 from .nvdimm import PAGE_SIZE
 from .rangemap import RangeMap
 from .sched import (
@@ -183,7 +184,9 @@ class Inode:
         self.dontcache = False
         self.on_lru = False
         label = f"ino {di.ino}"
-        self.i_rwsem = RwSem("i_rwsem", label)
+        # directories' i_rwsem is a lockdep class of its own (i_mutex_dir_key)
+        self.i_rwsem = RwSem("i_rwsem", label,
+                             "&sb->s_type->i_mutex_dir_key" if di.is_dir else "")
         self.mmaplock = RwSem(sb.ops.mmaplock_name(sb.k), label)
         self.i_aops_sem = RwSem("i_aops_sem", label)
         self.mapping = AddressSpace(self)
@@ -259,6 +262,9 @@ class SuperBlock:
         self.shutdown = ""  # xfs_force_shutdown reason
         self.key = ("sb", disk.name)  # footprint key of its state (active, frozen, shutdown...)
         self.s_umount = RwSem("s_umount", f"{disk.name}")
+        # sb->s_writers.rw_sem[SB_FREEZE_WRITE-1 .. SB_FREEZE_FS-1] (percpu rwsems)
+        self.s_writers = tuple(RwSem("sb_writers", f"{disk.name} {lvl}")
+                               for lvl in ("SB_FREEZE_WRITE", "SB_FREEZE_PAGEFAULT", "SB_FREEZE_FS"))
         self.icache: dict[int, Inode] = {}
         self.lru: dict[int, Inode] = {}
         self.dcache: dict[tuple[int, str], Dentry] = {}
@@ -325,6 +331,52 @@ def iput(t: Task, inode: Inode) -> KGen:
         yield from iput_final(t, inode)
 
 
+def dax_value_entries(mapping: AddressSpace) -> list[int]:
+    """The indices of the DAX (xarray value) entries of a mapping, sorted.  Page-cache folios
+    are not counted: an unused inode's clean folios are dropped by ``invalidate_mapping_pages``
+    (drop_caches, page reclaim), which requeues the inode on the LRU; DAX value entries never
+    are (6.1 mm/truncate.c ``invalidate_exceptional_entry``: "for DAX we do nothing")."""
+    from .dax import DaxEntry
+    return sorted(i for i, e in mapping.i_pages.items() if isinstance(e, DaxEntry))
+
+
+def mapping_shrinkable(k: Any, mapping: AddressSpace) -> bool:
+    """``mapping_shrinkable()`` (v5.16, 51b8c1fe250d; tl:include/linux/pagemap.h@v6.1 lines
+    163-190): true when the xarray is empty or holds one value entry in its head, i.e. one
+    order-0 entry at index 0 (a PMD entry is multi-order and needs a node).  No CONFIG_HIGHMEM."""
+    k.sched.note(("i_pages", mapping.host.ino), R)
+    idx = dax_value_entries(mapping)
+    if not idx:
+        return True
+    return idx == [0] and not mapping.i_pages[0].pmd
+
+
+def inode_add_lru_ok(k: Any, inode: Inode) -> bool:
+    """``__inode_add_lru``'s mapping test: from v5.16 an inode that is not shrinkable stays off
+    the LRU (tl:fs/inode.c@v6.1 lines 456-470)."""
+    if not k.has(INODE_LRU_MAPPING_SHRINKABLE):
+        return True
+    return mapping_shrinkable(k, inode.mapping)
+
+
+def inode_lru_isolate(t: Task, inode: Inode) -> str:
+    """What the inode shrinker does with an unused inode on the LRU (tl:fs/inode.c@v6.1 lines
+    860-925): ``"free"`` (I_FREEING, to the dispose list), ``"removed"`` (LRU_REMOVED: taken
+    off the LRU, v5.16+ when not ``mapping_shrinkable``) or ``"retry"`` (LRU_RETRY after
+    ``invalidate_mapping_pages``, which leaves DAX entries: v5.13+ needs ``mapping_empty``).
+    Up to v5.12 the test was ``inode->i_data.nrpages`` and DAX entries were counted in
+    ``nrexceptional`` (7f0e07fb0289 moved them into nrpages, 7716506adac4 added mapping_empty),
+    so an unused DAX inode with entries was freed."""
+    k = t.k
+    if k.has(INODE_LRU_MAPPING_SHRINKABLE) and not mapping_shrinkable(k, inode.mapping):
+        return "removed"
+    if k.has(INODE_RECLAIM_NEEDS_EMPTY_MAPPING):
+        k.sched.note(("i_pages", inode.ino), R)
+        if dax_value_entries(inode.mapping):
+            return "retry"
+    return "free"
+
+
 @kfunc
 def iput_final(t: Task, inode: Inode) -> KGen:
     """Last reference: keep the inode on the LRU, or evict it now."""
@@ -335,6 +387,9 @@ def iput_final(t: Task, inode: Inode) -> KGen:
     sched.note(sb.key, R)
     drop = inode.di.nlink == 0  # generic_drop_inode (the model has no unhashed inodes)
     if not drop and not inode.dontcache and sb.active:
+        if not inode_add_lru_ok(t.k, inode):
+            t.k.trace(t, "inode_add_lru", inode, "!mapping_shrinkable: kept off the LRU")
+            return
         sched.note(("inode", inode.ino, "state"))
         sched.note(("lru", sb.name), C)
         inode.on_lru = True
@@ -369,6 +424,19 @@ def evict(t: Task, inode: Inode) -> KGen:
 @kfunc
 def evict_inodes(t: Task, sb: SuperBlock) -> KGen:
     """At umount: evict every inode with ``i_count == 0``."""
+    yield from _dispose_unused(t, sb)
+
+
+@kfunc
+def invalidate_inodes(t: Task, sb: SuperBlock) -> KGen:
+    """Device removal: walk ``s_inodes`` and evict every unused inode, on the LRU or not
+    (tl:fs/inode.c@v6.1 lines 806-847; ``kill_dirty`` is true from ``__invalidate_device`` and
+    the model has no dirty inodes).  Unlike the inode shrinker it never looks at the mapping,
+    so unused DAX inodes that hold entries are evicted on every version."""
+    yield from _dispose_unused(t, sb)
+
+
+def _dispose_unused(t: Task, sb: SuperBlock) -> KGen:
     sched = t.k.sched
     sched.note(("icache", sb.name), R)
     if sched.footprint is not None:
@@ -471,3 +539,38 @@ def inode_blocks(inode: Inode) -> int:
 
 def size_to_blocks(size: int) -> int:
     return (size + PAGE_SIZE - 1) // PAGE_SIZE
+
+
+# -- freeze protection (include/linux/fs.h) -----------------------------------------------------
+
+SB_FREEZE_WRITE = 1
+SB_FREEZE_PAGEFAULT = 2
+SB_FREEZE_FS = 3
+SB_FREEZE_COMPLETE = 4
+
+
+@kfunc
+def sb_start_write(t: Task, sb: SuperBlock) -> KGen:
+    """``sb_start_write`` (``mnt_want_write``, ``file_start_write``): a read hold of
+    ``s_writers.rw_sem[SB_FREEZE_WRITE-1]``; it sleeps while ``freeze_super`` holds or waits
+    for that level, and ``freeze_super`` waits for every holder (tl:include/linux/fs.h@v6.1
+    ``__sb_start_write``, fs/super.c ``sb_wait_write``)."""
+    yield from percpu_down_read(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+
+
+def sb_end_write(t: Task, sb: SuperBlock) -> None:
+    percpu_up_read(t, sb.s_writers[SB_FREEZE_WRITE - 1])
+    t.k.trace(t, "sb_end_write", sb)
+
+
+@kfunc
+def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
+    """``sb_start_pagefault``: write faults hold the SB_FREEZE_PAGEFAULT level; they wait while
+    the filesystem is frozen (read faults take nothing: "Freezing doesn't stop the creation of
+    new mappings")."""
+    yield from percpu_down_read(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+
+
+def sb_end_pagefault(t: Task, sb: SuperBlock) -> None:
+    percpu_up_read(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
+    t.k.trace(t, "sb_end_pagefault", sb)

@@ -27,20 +27,17 @@ from .config import (
 )
 from .dax import VM_FAULT_NOPAGE, VM_FAULT_SIGBUS, Vmf
 from .footprint import R
-from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, size_to_blocks
+from .fs import DiskInode, Inode, SuperBlock, d_mark_dontcache, sb_end_pagefault, size_to_blocks
+from .fs import sb_start_pagefault as fs_sb_start_pagefault
 from .leases import EWOULDBLOCK, break_layout
 from .locks import down_read, down_write, up_read, up_write
 from .mm import unmap_mapping_range
 from .nvdimm import LLONG_MAX, PAGE_SIZE
 from .sched import (
-    TASK_UNINTERRUPTIBLE,
     KGen,
     Task,
-    Wait,
-    finish_wait,
     kfunc,
     preempt,
-    prepare_to_wait,
     schedule,
 )
 
@@ -50,8 +47,6 @@ if TYPE_CHECKING:
     from .mm import VMA
 
 EIO, EINVAL, EBUSY, EOPNOTSUPP, ENOSPC, EINTR = 5, 22, 16, 95, 28, 4
-SB_FREEZE_PAGEFAULT = 2
-SB_FREEZE_COMPLETE = 4
 
 BREAK_WRITE = "BREAK_WRITE"
 BREAK_UNMAP = "BREAK_UNMAP"
@@ -78,6 +73,10 @@ class FsOps:
     has_huge_fault = True
     setup_inode_name = ""
     supports_punch = True
+    # file_operations.mmap_supported_flags = MAP_SYNC: xfs and ext4, not ext2
+    # (tl:fs/xfs/xfs_file.c@v6.1 line 1486, tl:fs/ext4/file.c@v6.1 line 915; ext2_file_operations
+    # has none, so do_mmap's MAP_SHARED_VALIDATE check fails with EOPNOTSUPP, mm/mmap.c line 1346)
+    mmap_sync = True
 
     # -- naming -------------------------------------------------------------------------------
     def mmaplock_name(self, k: Kernel) -> str:
@@ -117,14 +116,8 @@ class FsOps:
 
     @staticmethod
     def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
-        """Write faults wait while the filesystem is frozen."""
-        t.k.trace(t, "sb_start_pagefault", sb)
-        t.k.sched.note(sb.key, R)
-        while sb.frozen >= SB_FREEZE_PAGEFAULT:
-            prepare_to_wait(t, sb.freeze_wq, TASK_UNINTERRUPTIBLE,
-                            Wait("freeze", sb, f"{sb.name} frozen", "sb_start_pagefault", "thawed"))
-            yield from schedule(t)
-            finish_wait(t, sb.freeze_wq)
+        """Write faults hold SB_FREEZE_PAGEFAULT (``fs.sb_start_pagefault``)."""
+        yield from fs_sb_start_pagefault(t, sb)
 
     # -- block mapping --------------------------------------------------------------------------
     def iomap_begin(self, t: Task, inode: Inode, pgoff: int, write: bool) -> KGen:
@@ -220,9 +213,17 @@ class FsOps:
         inode = vmf.vma.file.inode
         k.sched.note(("inode", inode.ino, "size"), R)
         if order != 0:
-            raise k.make_oops(
-                t, f"kernel BUG at mm/filemap.c! huge fault (order {order}) on ino {inode.ino} "
-                "reached the page-cache fault path: S_DAX changed after ->huge_fault checked it")
+            # S_DAX changed after ->huge_fault checked it (shared/KERNEL.md 3.2: "kernel BUG/oops
+            # in the fault path", no log of it survives).  A huge-fault vmf carries no page:
+            # iomap_page_mkwrite's lock_page(vmf->page) dereferences NULL (write); filemap_fault
+            # has no PMD path (read).  The text is the model's, marked as inferred.
+            why = (f"(daxsh, inferred: a PMD-sized fault (order {order}) of ino {inode.ino} reached "
+                   "the page-cache path after S_DAX changed under ->huge_fault; no kernel log "
+                   "of this crash exists)")
+            if vmf.write:
+                raise k.make_oops(t, "BUG: unable to handle kernel NULL pointer dereference at "
+                                  "0000000000000000", ("IP: iomap_page_mkwrite", why))
+            raise k.make_oops(t, "kernel BUG: PMD fault on the page-cache path", ("IP: filemap_fault", why))
         if vmf.pgoff * PAGE_SIZE >= inode.size:
             return VM_FAULT_SIGBUS
         if vmf.write:
@@ -239,6 +240,9 @@ class FsOps:
         k = t.k
         inode = file.inode
         k.sched.note(("inode", inode.ino, "flags"), R)
+        if vma.sync and k.has(MAP_SYNC) and not self.mmap_sync:
+            k.trace(t, "do_mmap", inode, "MAP_SYNC not in mmap_supported_flags")
+            return EOPNOTSUPP
         if vma.sync and (not k.has(MAP_SYNC) or not inode.dax):
             k.trace(t, f"{self.name}_file_mmap", inode, "MAP_SYNC refused")
             return EOPNOTSUPP if k.has(MAP_SYNC) else EINVAL
@@ -385,7 +389,10 @@ class XfsOps(FsOps):
         return super().parse_dax_option(k, opt)
 
     def per_file_dax(self, k: Kernel) -> bool:
-        if k.has(DAX_DONTCACHE):
+        """Does the on-disk flag choose S_DAX at inode load?  v5.8's design, the per-inode
+        flag of v4.5-v4.13, and the 2020 V4 proposal, whose series made the load honour the
+        flag too ("fs/xfs: Create function xfs_inode_enable_dax()") besides flipping it live."""
+        if k.has(DAX_DONTCACHE) or k.has(PROPOSED_DAX_AOPS_SWITCH):
             return True
         return k.has(XFS_PER_INODE_DAX) and not k.has(XFS_DISABLE_PER_INODE_DAX)
 
@@ -475,18 +482,22 @@ def __xfs_filemap_fault(t: Task, ops: XfsOps, vmf: Vmf, order: int, write_fault:
     if write_fault:
         yield from ops.sb_start_pagefault(t, sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
     try:
-        k.sched.note(("inode", inode.ino, "flags"), R)
-        if inode.dax:
-            if write_fault and not vmf.write:
-                vmf = Vmf(vmf.vma, vmf.addr, True)
-            ret = yield from dax.dax_iomap_fault(t, vmf, order)
-        else:
-            ret = yield from ops.pagecache_fault(t, vmf, order)
-        return ret
+        yield from ops.xfs_ilock(t, inode, "MMAPLOCK_SHARED")
+        try:
+            k.sched.note(("inode", inode.ino, "flags"), R)
+            if inode.dax:
+                if write_fault and not vmf.write:
+                    vmf = Vmf(vmf.vma, vmf.addr, True)
+                ret = yield from dax.dax_iomap_fault(t, vmf, order)
+            else:
+                ret = yield from ops.pagecache_fault(t, vmf, order)
+            return ret
+        finally:
+            ops.xfs_iunlock(t, inode, "MMAPLOCK_SHARED")
     finally:
-        ops.xfs_iunlock(t, inode, "MMAPLOCK_SHARED")
+        if write_fault:
+            sb_end_pagefault(t, sb)
 
 
 xfs_filemap_fault_common = __xfs_filemap_fault  # callable from class bodies (no name mangling)
@@ -808,13 +819,17 @@ def ext4_dax_huge_fault(t: Task, ops: Ext4Ops, vmf: Vmf, order: int) -> KGen:
     if write:
         yield from ops.sb_start_pagefault(t, inode.sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.lock_mmap(t, inode, False)
     try:
-        if write:
-            k.trace(t, "ext4_journal_start_sb", inode)
-        return (yield from dax.dax_iomap_fault(t, vmf, order))
+        yield from ops.lock_mmap(t, inode, False)
+        try:
+            if write:
+                k.trace(t, "ext4_journal_start_sb", inode)
+            return (yield from dax.dax_iomap_fault(t, vmf, order))
+        finally:
+            ops.unlock_mmap(t, inode, False)
     finally:
-        ops.unlock_mmap(t, inode, False)
+        if write:
+            sb_end_pagefault(t, inode.sb)
 
 
 @kfunc
@@ -934,6 +949,7 @@ class Ext2Ops(FsOps):
     setup_inode_name = "ext2_set_inode_flags"
     has_huge_fault = False
     supports_punch = False
+    mmap_sync = False
 
     def mmaplock_name(self, k: Kernel) -> str:
         return "invalidate_lock" if k.has(INVALIDATE_LOCK) else "dax_sem"
@@ -971,11 +987,15 @@ def ext2_dax_fault(t: Task, ops: Ext2Ops, vmf: Vmf) -> KGen:
     if write:
         yield from ops.sb_start_pagefault(t, inode.sb)
         k.trace(t, "file_update_time", inode)
-    yield from ops.lock_mmap(t, inode, False)
     try:
-        return (yield from dax.dax_iomap_fault(t, vmf, 0))
+        yield from ops.lock_mmap(t, inode, False)
+        try:
+            return (yield from dax.dax_iomap_fault(t, vmf, 0))
+        finally:
+            ops.unlock_mmap(t, inode, False)
     finally:
-        ops.unlock_mmap(t, inode, False)
+        if write:
+            sb_end_pagefault(t, inode.sb)
 
 
 @kfunc

@@ -1,9 +1,21 @@
-"""pNFS layout leases (FL_LAYOUT) and ``break_layout`` (shared/KERNEL.md 2.6).
+"""pNFS layout leases (FL_LAYOUT) and ``break_layout`` (shared/KERNEL.md 2.6, 10).
 
-``lease FILE`` stands for a pNFS client holding a layout of FILE (nfsd keeps the file open).
-A local truncate, punch or write on XFS recalls it in ``xfs_break_leased_layouts``: every lock
-in ``iolock`` is dropped while the recall waits, for the client to return the layout
-(``lease FILE --return``) or for lease-break-time (45 s) to pass and the lease to be revoked.
+``lease FILE`` stands for a pNFS client holding a block layout of FILE (nfsd keeps the file
+open).  A local truncate, punch or write on XFS recalls it in ``xfs_break_leased_layouts``:
+every lock in ``iolock`` is dropped while the recall waits for the client to return the layout
+(``lease FILE --return``).
+
+The lease break is nfsd's, not the locks code's: ``nfsd4_layout_lm_break`` sets
+``fl_break_time = 0`` (so ``time_out_leases`` never removes it; ``past_time(0)`` is false) and
+sends CB_LAYOUTRECALL (tl:fs/nfsd/nfs4layouts.c@v6.1 lines 725-735).  ``nfsd4_cb_layout_done``
+polls the client for two lease periods (``nfsd4_lease * 2``, ``nfsd4_lease`` = 90 s by default,
+tl:fs/nfsd/nfs4state.c@v6.1 line 4456; 6b9b21073d3b "nfsd: give up on CB_LAYOUTRECALLs after
+two lease periods", before every preset), then fences: the block layout type has no
+``fence_client`` (only SCSI layouts do, fs/nfsd/blocklayout.c line 358), so
+``nfsd4_cb_layout_fail`` logs ``nfsd: client %s failed to respond to layout recall.   Fencing..``
+and runs /sbin/nfsd-recall-failed (nfs4layouts.c lines 623-633); the callback's release returns
+all the layouts and the lease goes (``vfs_setlease(F_UNLCK)``).  The modelled client's address
+is the documentation address 192.0.2.1 (RFC 5737).
 """
 
 from __future__ import annotations
@@ -16,7 +28,9 @@ from .sched import TASK_INTERRUPTIBLE, KGen, Task, Wait, WaitQueue, finish_wait,
 if TYPE_CHECKING:
     from .fs import File, Inode
 
-LEASE_BREAK_TIME_NS = 45 * 1_000_000_000
+NFSD4_LEASE_S = 90  # nn->nfsd4_lease, the default lease time
+LAYOUT_RECALL_CUTOFF_NS = NFSD4_LEASE_S * 2 * 1_000_000_000
+CLIENT_ADDR = "192.0.2.1"
 EWOULDBLOCK = 11
 
 
@@ -44,15 +58,18 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
     k.sched.note(key)
     if not lease.breaking:
         lease.breaking = True
-        lease.deadline = k.clock.now + LEASE_BREAK_TIME_NS
-        k.trace(t, "lease_break_callback", lease, "recall the layout from the pNFS client")
+        lease.deadline = k.clock.now + LAYOUT_RECALL_CUTOFF_NS
+        k.trace(t, "nfsd4_layout_lm_break", lease, "fl_break_time = 0, CB_LAYOUTRECALL")
     if not wait:
         return -EWOULDBLOCK
     while inode.lease is lease:
         k.sched.note(key, R)
         if k.clock.now >= lease.deadline:
-            k.printk(t, f"nfsd: client did not return the layout of ino {inode.ino} within "
-                        "lease-break-time: revoked, client fenced")
+            # nfsd4_cb_layout_done past the cutoff: no fence_client for block layouts
+            k.trace(t, "nfsd4_cb_layout_done", lease, "two lease periods passed")
+            k.trace(t, "nfsd4_cb_layout_fail", lease, CLIENT_ADDR)
+            k.printk(t, f"nfsd: client {CLIENT_ADDR} failed to respond to layout recall. "
+                        "  Fencing..")
             yield from revoke_lease(t, inode)
             break
         if t.signal_pending():

@@ -36,11 +36,12 @@ WRITE = "W"
 class RwSem:
     """``struct rw_semaphore`` (``i_rwsem``, ``invalidate_lock``, ``mmap_lock``, ``s_umount``)."""
 
-    __slots__ = ("key", "label", "name", "readers", "rkey", "waiting", "writer")
+    __slots__ = ("key", "klass", "label", "name", "readers", "rkey", "waiting", "writer")
 
-    def __init__(self, name: str, label: str) -> None:
+    def __init__(self, name: str, label: str, klass: str = "") -> None:
         self.name = name  # kernel field name: "i_rwsem", "invalidate_lock", ...
         self.label = label  # whose: "ino 131", "sh"
+        self.klass = klass  # its lockdep class, when not the default of its name (lockdep.py)
         self.key = ("sem", name, label)  # owner and waiters
         self.rkey = ("sem", name, label, "r")  # the set of readers
         self.readers: list[Task] = []  # a set: its order is never observed
@@ -103,6 +104,7 @@ def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     if t.stopped or sched.footprint is not None:  # a preemption point (see sched.preempt)
         dropped()
         yield Point(func)
+    k.lockdep.acquire(t, sem, func)  # lock_acquire: record the order (task-local, no footprint)
     if sem._can(mode):
         if sched.footprint is not None:
             if mode == READ:  # no writer, nobody queued: join the readers
@@ -157,6 +159,7 @@ def _release(t: Task, sem: RwSem, mode: str, func: str) -> None:
         if s is sem and m == mode:
             del t.held[i]
             break
+    k.lockdep.release(t, sem)
     sem._handoff(k)
 
 
@@ -166,6 +169,25 @@ def up_read(t: Task, sem: RwSem) -> None:
 
 def up_write(t: Task, sem: RwSem) -> None:
     _release(t, sem, WRITE, "up_write")
+
+
+def percpu_down_read(t: Task, sem: RwSem) -> KGen:
+    """``percpu_down_read`` (``sb_start_write`` and friends): a reader that blocks while a
+    writer (a freezer) holds or waits for the semaphore."""
+    return _down(t, sem, READ, "percpu_down_read")
+
+
+def percpu_down_write(t: Task, sem: RwSem) -> KGen:
+    """``percpu_down_write`` (``freeze_super``'s ``sb_wait_write``): waits for every reader."""
+    return _down(t, sem, WRITE, "percpu_down_write")
+
+
+def percpu_up_read(t: Task, sem: RwSem) -> None:
+    _release(t, sem, READ, "percpu_up_read")
+
+
+def percpu_up_write(t: Task, sem: RwSem) -> None:
+    _release(t, sem, WRITE, "percpu_up_write")
 
 
 def release_all(t: Task) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from .config import DAX_REFCOUNT_0, KernelConfig
 from .footprint import CRASH, C, R
 from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
+from .lockdep import Lockdep
 from .locks import release_all
 from .messages import call_trace, dump_stack_header, warn_site
 from .mm import VMA, Pin, Process, insert_pmd, insert_pte
@@ -76,6 +77,8 @@ class Kernel:
         # model functions this version has no function for: run, but not traced nor stacked
         self.absent = absent(self.config.base, self.behaviours)
         self.dmesg = Dmesg()
+        self.lockdep = Lockdep()
+        self.dmesg.late = self._lockdep_lines
         self.sched = Scheduler(self)
         self.breakpoints: set[str] = set()
         self.crashed = ""
@@ -127,6 +130,13 @@ class Kernel:
             tb.add(self.clock.now, 0, "swapper", 0, func, args, kw)
         else:
             tb.add(self.clock.now, t.tid, t.comm, len(t.stack), func, args, kw)
+
+    def _lockdep_lines(self) -> list[tuple[int, str]]:
+        rep = self.lockdep.report(self)
+        if rep is None:
+            return []
+        time, lines = rep
+        return [(time, x) for x in lines]
 
     def printk(self, t: Any, text: str) -> None:
         self.sched.note(("dmesg",), C)

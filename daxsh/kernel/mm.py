@@ -15,6 +15,7 @@ from .config import (
     FOLL_PIN_COUNTING,
     FSDAX_NOT_LONGTERM_PINNABLE,
     GUP_LONGTERM,
+    GUP_LONGTERM_CHECK_VMA_FLAGS,
 )
 from .dax import (
     VM_FAULT_FALLBACK,
@@ -281,9 +282,12 @@ def unmap_mapping_range(t: Task, mapping: AddressSpace, start: int, nr: int, eve
 
 
 @traced
-def wrprotect_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int) -> None:
-    """``pfn_mkclean_range``: make the file's PTEs read-only so the next store faults."""
+def wrprotect_mapping_pages(t: Task, mapping: AddressSpace, start: int, nr: int,
+                            func: str = "pfn_mkclean_range") -> None:
+    """``pfn_mkclean_range`` / ``dax_entry_mkclean``: under ``i_mmap_lock_read``, make every
+    shared mapping of the range read-only (PTEs and PMDs) so the next store faults."""
     k = t.k
+    k.trace(t, func, mapping, index=start, nr=nr)
     k.sched.note(("i_mmap", mapping.host.ino), R)
     end = start + nr
     for vma in mapping.i_mmap:
@@ -411,16 +415,25 @@ def do_mmap(t: Task, proc: Process, file: File, length: int, pgoff: int, shared:
         if err:
             return err
         yield from preempt(t, "mmap_region before vma_link")
-        file.f_count += 1
-        k.sched.note(("vmas", mm.name))
-        mm.vmas.append(vma)
-        mm.vmas.sort(key=lambda v: v.start)
-        file.inode.mapping.i_mmap.append(vma)
-        k.sched.note(("i_mmap", file.inode.ino))
-        k.trace(t, "vma_link", vma, ino=file.inode.ino)
+        yield from vma_link(t, mm, vma, file)
         return addr
     finally:
         up_write(t, mm.mmap_lock)
+
+
+@kfunc
+def vma_link(t: Task, mm: MM, vma: VMA, file: File) -> KGen:
+    """Link the new VMA into the mm and the file's ``i_mmap`` (``mapping_mapped()`` is true
+    from here): after ``call_mmap`` (``->mmap``) in ``mmap_region``, so a flag change between
+    the two sees an unmapped file."""
+    k = t.k
+    yield from ()
+    file.f_count += 1
+    k.sched.note(("vmas", mm.name))
+    mm.vmas.append(vma)
+    mm.vmas.sort(key=lambda v: v.start)
+    file.inode.mapping.i_mmap.append(vma)
+    k.sched.note(("i_mmap", file.inode.ino))
 
 
 def zap_vma(t: Task, vma: VMA) -> None:
@@ -463,10 +476,17 @@ def exit_mmap(t: Task, proc: Process) -> KGen:
 
 @kfunc
 def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, pin: Pin) -> KGen:
-    """Returns 0 or a negative errno; pinned pages are recorded in ``pin``."""
+    """Returns 0 or a negative errno; pinned pages are recorded in ``pin`` (on an error the
+    caller puts back what was taken).
+
+    The fault runs with ``mmap_lock`` held for read, as ``faultin_page`` requires ("must be
+    held on entry", tl:mm/gup.c@v6.1); it is dropped only on VM_FAULT_RETRY, which the model's
+    DAX faults never return.  The long-term refusal of fsdax VMAs comes before the fault from
+    v5.11 (check_vma_flags, 52650c8b466b) and after it before then (see the behaviour)."""
     k = t.k
     mm = proc.mm
     pin.bias = GUP_PIN_COUNTING_BIAS if k.has(FOLL_PIN_COUNTING) else 1
+    refuse_after = False
     yield from down_read(t, mm.mmap_lock)
     try:
         for i in range(nr):
@@ -477,18 +497,16 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                 return -14  # EFAULT
             k.sched.note(("inode", vma.file.inode.ino, "flags"), R)
             if longterm and vma_is_fsdax(vma) and (k.has(GUP_LONGTERM) or k.has(FOLL_LONGTERM)):
-                k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
-                return -95  # EOPNOTSUPP
+                if k.has(GUP_LONGTERM_CHECK_VMA_FLAGS):
+                    k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
+                    return -95  # EOPNOTSUPP
+                refuse_after = True
             for _attempt in range(4):
                 note_lookup(k, mm, vaddr)
                 pte = lookup_pte(mm, vaddr)
                 if pte is not None and pte.write and not pte.special:
                     break
-                up_read(t, mm.mmap_lock)
-                try:
-                    ret = yield from handle_mm_fault(t, vma, vaddr, True)
-                finally:
-                    yield from down_read(t, mm.mmap_lock)
+                ret = yield from handle_mm_fault(t, vma, vaddr, True)  # faultin_page
                 if ret != VM_FAULT_NOPAGE:
                     return -14
             else:
@@ -514,6 +532,10 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
             pin.pfns.append(pfn)
             if i + 1 < nr:
                 yield from preempt(t, "gup next page")
+        if refuse_after:
+            k.trace(t, "check_dax_vmas" if k.has(FOLL_LONGTERM) else "get_user_pages_longterm",
+                    "vma_is_fsdax: put the pages, -EOPNOTSUPP")
+            return -95  # EOPNOTSUPP
         return 0
     finally:
         up_read(t, mm.mmap_lock)

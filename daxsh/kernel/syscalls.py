@@ -27,7 +27,10 @@ from .fs import (
     evict_inodes,
     iget,
     inode_blocks,
+    inode_lru_isolate,
     iput,
+    sb_end_write,
+    sb_start_write,
     shrink_dcache_sb,
 )
 from .fsops import FS_TYPES
@@ -280,6 +283,7 @@ def sys_umount(t: Task, path: str) -> KGen:
     finally:
         up_write(t, sb.s_umount)
         if sb in k.dying_sbs:
+            k.sched.note(("mounts",))  # get_super (del_gendisk) looks for it there
             k.dying_sbs.remove(sb)
     return Ret(0)
 
@@ -350,6 +354,7 @@ def do_create(t: Task, path: str, size: int, is_dir: bool = False) -> KGen:
         return Ret(err)
     dir_inode = pd.inode
     try:
+        yield from sb_start_write(t, mnt.sb)  # mnt_want_write (open O_CREAT, mkdir)
         yield from down_write(t, dir_inode.i_rwsem)
         try:
             sched = k.sched
@@ -381,6 +386,8 @@ def do_create(t: Task, path: str, size: int, is_dir: bool = False) -> KGen:
         finally:
             yield from dput(t, d)
     finally:
+        if mnt.sb.s_writers[0].held_by(t):
+            sb_end_write(t, mnt.sb)
         yield from path_put(t, mnt, pd)
 
 
@@ -392,7 +399,11 @@ def do_rw(t: Task, path: str, off: int, length: int, write: bool) -> KGen:
     try:
         inode = d.inode
         if write:
-            err = yield from inode.sb.ops.write_iter(t, inode, off, length)
+            yield from sb_start_write(t, inode.sb)  # file_start_write (vfs_write)
+            try:
+                err = yield from inode.sb.ops.write_iter(t, inode, off, length)
+            finally:
+                sb_end_write(t, inode.sb)
         else:
             err = yield from inode.sb.ops.read_iter(t, inode, off, length)
         if err:
@@ -412,7 +423,13 @@ def do_sys_truncate(t: Task, path: str, size: int) -> KGen:
     if err:
         return Ret(err)
     try:
-        err = yield from do_truncate(t, d.inode, size)
+        # vfs_truncate: mnt_want_write -> sb_start_write, held across do_truncate (and so
+        # across a wait in xfs_break_dax_layouts); do_ftruncate takes sb_start_write itself
+        yield from sb_start_write(t, d.inode.sb)
+        try:
+            err = yield from do_truncate(t, d.inode, size)
+        finally:
+            sb_end_write(t, d.inode.sb)
         return Ret(_errno(err))
     finally:
         yield from path_put(t, mnt, d)
@@ -447,7 +464,11 @@ def vfs_fallocate(t: Task, path: str, off: int, length: int) -> KGen:
             return Ret(EOPNOTSUPP, None, [f"{inode.sb.disk.fstype} has no fallocate"])
         t.k.trace(t, "vfs_fallocate", inode, "FALLOC_FL_PUNCH_HOLE|FALLOC_FL_KEEP_SIZE",
                   off=off, len=length)
-        err = yield from inode.sb.ops.punch(t, inode, off, length)
+        yield from sb_start_write(t, inode.sb)  # file_start_write
+        try:
+            err = yield from inode.sb.ops.punch(t, inode, off, length)
+        finally:
+            sb_end_write(t, inode.sb)
         return Ret(_errno(err))
     finally:
         yield from path_put(t, mnt, d)
@@ -465,6 +486,7 @@ def do_unlinkat(t: Task, path: str) -> KGen:
         return Ret(ENOENT if err == EOPNOTSUPP else err)
     dir_inode = pd.inode
     try:
+        yield from sb_start_write(t, mnt.sb)  # mnt_want_write
         yield from down_write(t, dir_inode.i_rwsem)
         try:
             d = yield from d_lookup(t, mnt.sb, dir_inode.ino, name)
@@ -497,9 +519,11 @@ def do_unlinkat(t: Task, path: str) -> KGen:
         k.sched.note(d.key)
         d.d_count -= 1
         if d.d_count == 0:
-            yield from iput(t, d.inode)
+            yield from iput(t, d.inode)  # the final iput runs before mnt_drop_write
         return Ret(0)
     finally:
+        if mnt.sb.s_writers[0].held_by(t):
+            sb_end_write(t, mnt.sb)
         yield from path_put(t, mnt, pd)
 
 
@@ -511,7 +535,11 @@ def do_chattr(t: Task, path: str, on: bool) -> KGen:
     try:
         inode = d.inode
         t.k.trace(t, "ioctl", "FS_IOC_FSSETXATTR", inode, FS_XFLAG_DAX=on)
-        err = yield from inode.sb.ops.fileattr_set_dax(t, inode, on)
+        yield from sb_start_write(t, inode.sb)  # mnt_want_write_file
+        try:
+            err = yield from inode.sb.ops.fileattr_set_dax(t, inode, on)
+        finally:
+            sb_end_write(t, inode.sb)
         return Ret(_errno(err))
     finally:
         yield from path_put(t, mnt, d)
@@ -623,7 +651,22 @@ def prune_icache_sb(t: Task, sb: SuperBlock) -> KGen:
     if sched.footprint is not None:
         for i in sb.lru.values():
             sched.note(("inode", i.ino, "count"), R)
-    victims = [i for i in sorted(sb.lru.values(), key=lambda i: i.ino) if i.i_count == 0]
+    victims = []
+    for inode in sorted(sb.lru.values(), key=lambda i: i.ino):
+        if inode.i_count:
+            continue
+        how = inode_lru_isolate(t, inode)
+        if how == "removed":
+            sched.note(("inode", inode.ino, "state"))
+            sched.note(("lru", sb.name), C)
+            sb.lru.pop(inode.ino, None)
+            inode.on_lru = False
+            t.k.trace(t, "inode_lru_isolate", inode, "LRU_REMOVED (!mapping_shrinkable)")
+        elif how == "retry":
+            t.k.trace(t, "inode_lru_isolate", inode,
+                      "LRU_RETRY (!mapping_empty: invalidate_mapping_pages leaves DAX entries)")
+        else:
+            victims.append(inode)
     for inode in victims:
         sched.note(("inode", inode.ino, "state"))
         sched.note(("lru", sb.name), C)

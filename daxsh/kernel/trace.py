@@ -156,10 +156,20 @@ class Dmesg:
 
     def __init__(self) -> None:
         self.lines: list[tuple[int, str]] = []
+        # lines computed when the log is read (lockdep's report: lockdep.py), merged by time
+        self.late: Callable[[], list[tuple[int, str]]] | None = None
 
     def printk(self, time: int, text: str) -> None:
         for line in text.split("\n"):
             self.lines.append((time, line))
 
+    def all_lines(self) -> list[tuple[int, str]]:
+        late = self.late() if self.late is not None else []
+        if not late:
+            return self.lines
+        out = list(self.lines)
+        at = max(0, max((i + 1 for i, (t, _s) in enumerate(out) if t <= late[0][0]), default=0))
+        return out[:at] + late + out[at:]
+
     def format(self, start: int = 0) -> list[str]:
-        return [f"[{fmt_time(t)}] {s}" for t, s in self.lines[start:]]
+        return [f"[{fmt_time(t)}] {s}" for t, s in self.all_lines()[start:]]

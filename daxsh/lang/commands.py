@@ -773,7 +773,7 @@ def _trace(s: Session, a: A, line: Line) -> list[str]:
     return [ev.format() for ev in s.k.trace_buf.last(a["n"] or 50)]
 
 
-@command("check", group=G_INSPECT, summary="the outcome so far: clean, corruption, oops, deadlock, hung",
+@command("check", group=G_INSPECT, summary="the outcome so far: clean, corruption, oops, deadlock, hung, lockdep",
          example="check", changes_state=False, after_crash=True)
 def _check(s: Session, a: A, line: Line) -> list[str]:
     o = checks.outcome(s.k)

@@ -249,12 +249,17 @@ def test_unpin_after_unbind_touches_the_removed_memmap(shell) -> None:
 # -- deadlock ---------------------------------------------------------------------------------------
 
 
-def test_v6_15_unpin_that_reclaims_into_eviction_of_its_own_page_deadlocks(shell) -> None:
-    sh = shell("v6.15").pinned("xfs")
-    sh(f"munmap {MAP}")  # the inode goes to the LRU with its DAX entry
+PROPOSAL_V59 = "v5.9 +proposed-dax-break-mapping-uninterruptible"
+
+
+def test_unpin_that_reclaims_into_eviction_of_its_own_page_deadlocks_up_to_v5_12(shell) -> None:
+    """Up to v5.12 the inode shrinker evicts an unused DAX inode that holds entries; with an
+    eviction that waits for idle pages the completion waits for its own pin."""
+    sh = shell(PROPOSAL_V59).pinned("xfs")
+    sh(f"munmap {MAP}")  # the inode goes to the LRU with its DAX entries
     sh("mem low")
     r = sh("unpin pin1 --alloc", "blocked")
-    assert "dax_break_layout_final" in r.output[-1]
+    assert "dax_break_mapping_uninterruptible" in r.output[-1]
     t = sh.task(1)
     assert "__alloc_pages_direct_reclaim" in t.stack and "evict" in t.stack
     o = sh.outcome()
@@ -264,6 +269,55 @@ def test_v6_15_unpin_that_reclaims_into_eviction_of_its_own_page_deadlocks(shell
     assert "DEADLOCK" in why
     assert "DEADLOCK" in sh.text("show waiters")
     assert "outcome: deadlock" in sh.text("check")
+
+
+@pytest.mark.parametrize("kernel, off_lru", [
+    ("v5.15 +proposed-xfs-evict-break-layouts", False),  # mapping_empty: LRU_RETRY
+    ("v6.1 +proposed-xfs-evict-break-layouts", True),    # mapping_shrinkable: never on the LRU
+    ("v6.15", True),
+])
+def test_from_v5_13_reclaim_never_evicts_an_unused_dax_inode_with_entries(shell, kernel,
+                                                                           off_lru) -> None:
+    sh = shell(kernel).pinned("xfs")
+    sh(f"touch {MAP} 64K --write")  # 16 entries: not mapping_shrinkable
+    sh(f"munmap {MAP}")
+    sh("mem low")
+    sh("unpin pin1 --alloc")
+    inode = sh.inode("/mnt/a")
+    assert inode is not None and inode.i_count == 0 and inode.mapping.i_pages
+    assert inode.on_lru is not off_lru
+    assert sh.outcome().outcome == "clean"
+    r = sh("drop_caches")
+    assert "evicted 0 inodes" in r.text()
+    assert sh.inode("/mnt/a") is inode
+    trace = sh.text("trace 2000")
+    want = "!mapping_shrinkable" if off_lru else "LRU_RETRY (!mapping_empty"
+    assert want in trace
+
+
+def test_mapping_shrinkable_keeps_a_single_entry_at_index_0_on_the_lru(shell) -> None:
+    """One order-0 value entry at index 0 sits in the xarray head: shrinkable, on the LRU, and
+    still never evicted (mapping_empty fails)."""
+    sh = shell("v6.15").mounted("xfs")
+    sh("create /mnt/a 4K")
+    sh("mmap /mnt/a 4K")
+    sh(f"touch {MAP} 4K --write")
+    sh(f"munmap {MAP}")
+    sh("drop_caches")
+    inode = sh.inode("/mnt/a")
+    assert inode is not None and inode.on_lru and list(inode.mapping.i_pages) == [0]
+    assert "LRU_RETRY" in sh.text("trace")
+
+
+def test_up_to_v5_12_drop_caches_evicts_an_unused_dax_inode(shell) -> None:
+    sh = shell("v5.9").mounted("xfs")
+    sh("create /mnt/a 64K")
+    sh("mmap /mnt/a 64K")
+    sh(f"touch {MAP} 64K --write")
+    sh(f"munmap {MAP}")
+    r = sh("drop_caches")
+    assert "evicted 1 inode" in r.text()
+    assert not any(i.ino > 128 for i in sh.k.mounts["/mnt"].sb.icache.values())
 
 
 def test_the_same_unpin_without_memory_pressure_is_clean(shell) -> None:
@@ -405,16 +459,17 @@ def test_create_on_a_2m_stripe_unit_gets_a_2m_aligned_extent(shell) -> None:
     assert "PMD -> pfn" in sh.text("show ptes")
 
 
-def test_v6_15_an_allocation_in_reclaim_evicts_unused_inodes(shell) -> None:
-    """alloc under memory pressure enters direct reclaim, whose inode shrinker evicts; on v6.15
-    the eviction of a pinned, unmapped file waits uninterruptibly for the pin."""
-    sh = shell("v6.15").pinned("xfs")
+def test_an_allocation_in_reclaim_evicts_unused_inodes_up_to_v5_12(shell) -> None:
+    """alloc under memory pressure enters direct reclaim, whose inode shrinker evicts; up to
+    v5.12 it evicts an unused DAX inode too, and an eviction that waits for idle pages (here
+    the 2025 v6 proposal) waits uninterruptibly for the pin."""
+    sh = shell(PROPOSAL_V59).pinned("xfs")
     sh(f"munmap {MAP}")
     sh("alloc 4K")  # plenty of memory: no reclaim
     assert sh.inode("/mnt/a") is not None
     sh("mem low")
     r = sh("alloc 4K", "blocked")
-    assert "dax_break_layout_final" in r.output[-1]
+    assert "dax_break_mapping_uninterruptible" in r.output[-1]
     t = sh.task(1)
     assert "__alloc_pages_direct_reclaim" in t.stack and "prune_icache_sb" in t.stack
     r = sh("unpin pin1")

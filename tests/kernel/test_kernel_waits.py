@@ -26,7 +26,8 @@ def test_v4_18_xfs_truncate_blocks_holding_i_rwsem_with_mmaplock_dropped(shell) 
     inode = sh.inode("/mnt/a")
     # i_rwsem (XFS_IOLOCK_EXCL) stays held for the whole wait ...
     assert inode.i_rwsem.holders() == [(t, "W")]
-    assert [(s.name, m) for s, m in t.held] == [("i_rwsem", "W")]
+    # (and freeze protection: vfs_truncate's mnt_want_write -> sb_start_write)
+    assert [(s.name, m) for s, m in t.held] == [("sb_writers", "R"), ("i_rwsem", "W")]
     # ... while MMAPLOCK (not yet invalidate_lock in 4.18) was dropped by xfs_wait_dax_page
     assert inode.mmaplock.name == "i_mmaplock"
     assert not inode.mmaplock.is_locked()

@@ -12,7 +12,7 @@ from daxsh.tui.app import DaxApp
 V4_16_CORRUPTION = [*RACE_2018, "create /mnt/b 64K", "dma pin1"]
 OOPS = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K",
         "mmap /mnt/a 64K", "touch 0x7f0000000000 64K --write", "unbind pfn0.1",
-        "pin 0x7f0000000000 4K"]
+        "munmap 0x7f0000000000", "umount /mnt"]  # in use at unbind: eviction at umount oopses
 
 
 def typed(lines: list[str], then: Any = None) -> Any:
