@@ -174,9 +174,19 @@ PROCNAME = Text("NAME", lambda s, p: [x for x in _procs(s) if x.startswith(p)])
 FSTYPE = Choice("TYPE", ["xfs", "ext4", "ext2"], what="filesystem type")
 BDEV = Choice("DEV", lambda s: ["/dev/pmem0"], what="block device")
 PFNDEV = Choice("DEV", lambda s: [s.k.nvdimm.pfn.name], what="pfn device")
-KFUNC = Choice("FUNC", lambda s: sorted(set(KFUNCS) | set(TRACED) |
-                                        {s.k.kname(f) for f in set(KFUNCS) | set(TRACED)}),
-               what="kernel function")
+class KFuncChoice(Choice):
+    """A kernel function: completes to the names of the kernel version chosen
+    (kernel/names.py); also accepts the model's own name of each."""
+
+    def complete(self, s: Session, prefix: str) -> list[str]:
+        model = set(KFUNCS) | set(TRACED)
+        names = sorted({s.k.kname(f) for f in model if f not in s.k.absent})
+        return [c for c in names if c.startswith(prefix)]
+
+
+KFUNC = KFuncChoice("FUNC", lambda s: sorted(set(KFUNCS) | set(TRACED) |
+                                             {s.k.kname(f) for f in set(KFUNCS) | set(TRACED)}),
+                    what="kernel function")
 SHOW = Choice("WHAT", ["pages", "ptes", "waiters", "inodes", "blocks"], what="view")
 
 __all__ = ["ADDR", "BDEV", "COUNT", "DIR", "FILE", "FSTYPE", "JOB", "KFUNC", "LEN", "MAPLEN",

@@ -44,7 +44,8 @@ def s() -> Session:
     ("bind p", ["pfn0.1"]),
     ("kernel v4.1", ["v4.16", "v4.17", "v4.18", "v4.19"]),
     ("kernel v4.18 -xfs-b", ["-xfs-break-dax-layouts"]),
-    ("break dax_layout_busy", ["dax_layout_busy_page_range"]),
+    # v4.18 names it dax_layout_busy_page (the range form is v5.10, kernel/names.py)
+    ("break dax_layout_busy", ["dax_layout_busy_page"]),
     ("show p", ["pages", "ptes"]),
     ("help trun", ["truncate"]),
     ("start trun", ["truncate"]),

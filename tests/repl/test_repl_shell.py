@@ -37,7 +37,7 @@ def test_prompt_shows_kernel_process_cwd_and_blocked_jobs(shell: Any) -> None:
     assert "1 stopped" in shell.prompt
     shell.out("back 2")
     assert shell.prompt == "v4.18 sh:/mnt main@7/9> "  # cd counts: it changes the process
-    kernel = make(shell.app.tl.journal.path.parent.parent, kernel="v6.14 -xfs-break-dax-layouts")
+    kernel = make(shell.app.tl.journal.path.parent.parent, kernel="v6.14 -mf-mem-pre-remove")
     try:
         assert kernel.prompt.startswith("v6.14 sh:/")
     finally:
