@@ -79,7 +79,8 @@ def main(argv: list[str]) -> int:
             guess = preset_for(kernel.kver)
             preset = args.preset or guess or ""
             if not preset:
-                return _err(f"--kernel {args.kernel}: release {kernel.kver} names no preset; give --preset", 2, args.json)
+                return _err(f"--kernel {args.kernel}: release {kernel.kver} names no preset; give --preset",
+                            2, args.json)
         else:
             return _err(f"--kernel {args.kernel}: 6.1, 6.12 or the path of a bzImage", 2, args.json)
         preset = KernelConfig.parse(preset).spec
@@ -90,7 +91,7 @@ def main(argv: list[str]) -> int:
     except SetupError as e:
         return _err(f"the real kernel cannot be run: {e}", 3, args.json)
     try:
-        c, plan, b = compare(sc, kernel, preset, keep=args.keep, timeout=args.timeout)
+        c, _plan, b = compare(sc, kernel, preset, keep=args.keep, timeout=args.timeout)
     except PlanError as e:
         return _err(str(e), 2, args.json)
     except SetupError as e:

@@ -80,8 +80,7 @@ def differences(real: Side, model: Side) -> list[str]:
 def compare(sc: Scenario, k: KernelImage, preset: str, keep: str | None = None,
             timeout: float = 300.0) -> tuple[Comparison, Plan, Boot]:
     rep = run(sc, preset, keep_session=True)
-    assert rep.session is not None
-    plan = make_plan(sc, rep, rep.session.k.nvdimm.ns.data_pfn)
+    plan = make_plan(sc, rep, preset)
     b = boot(k, "".join(x + "\n" for x in plan.lines), sc.pmem, keep=keep, timeout=timeout)
     lines = {st.number: st.line for st in sc.steps}
     real = parse_real(b.proto, b.console, lines, b.ended, b.stalled)

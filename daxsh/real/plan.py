@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ..lang import Session
 from ..lang.lexer import LexError, parse_number, split
 from ..scenario import RunReport, Scenario
 
@@ -83,10 +84,24 @@ def refusal(sc: Scenario) -> str | None:
     return None
 
 
-def make_plan(sc: Scenario, model: RunReport, data_pfn: int) -> Plan:
-    """The guest's lines for ``sc``; ``model`` is the model's run of it (for ``$_`` and mmap
-    addresses), ``data_pfn`` the model's first data pfn (a ``poison PFN`` names fs block
-    ``PFN - data_pfn`` on both)."""
+def _poison_target(sc: Scenario, preset: str, before: int, pfn: int) -> str:
+    """``poison PFN`` names a page of the model's pmem; the real fs places files elsewhere, so
+    the real run poisons the same page of the same file: the model, replayed up to this step,
+    says which file and offset the pfn's block belongs to."""
+    s = Session(preset, pmem=sc.pmem, seed=sc.seed)
+    for st in sc.steps[:before]:
+        s.execute(st.line)
+    fs, ns = s.k.media_fs, s.k.nvdimm.ns
+    owner = fs.owner(pfn - ns.data_pfn) if fs is not None else None
+    if fs is None or owner is None:
+        raise ValueError(f"pfn {pfn:#x} is in no file here (the model's `show pages`): a real run "
+                         "poisons a page of a file, through a mapping of it (MADV_HWPOISON)")
+    return f"poison {s.k.ino_path(fs, owner[0])} {owner[1] * 4096}"
+
+
+def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
+    """The guest's lines for ``sc``; ``model`` is the model's run of it on ``preset`` (for ``$_``
+    and mmap addresses)."""
     why = refusal(sc)
     if why:
         raise PlanError(f"{sc.path}: cannot run on a real kernel: {why}")
@@ -115,7 +130,9 @@ def make_plan(sc: Scenario, model: RunReport, data_pfn: int) -> Plan:
             raise PlanError(f"{where}: `{cmd}` is not a daxsh command that runs on a real kernel "
                             f"(these do: {', '.join(SUPPORTED)})")
         try:
-            guest, fstype = _translate(cmd, args, fstype, data_pfn)
+            guest, fstype = _translate(cmd, args, fstype)
+            if cmd == "poison":
+                guest = _poison_target(sc, preset, sc.steps.index(st), int(guest.split()[1]))
         except (ValueError, IndexError) as e:
             raise PlanError(f"{where}: {e}") from None
         rep = by_number.get(st.number)
@@ -144,15 +161,24 @@ def _num(s: str) -> int:
     return parse_number(s)
 
 
+FLAG_REFUSED = {
+    "--ar": "MADV_HWPOISON injects without MF_ACTION_REQUIRED; a real run cannot ask for action required",
+    "--longterm": "a real pin is an O_DIRECT read (FOLL_PIN, not FOLL_LONGTERM)",
+    "--sync": "MAP_SYNC mappings are not done by the guest helper",
+    "--alloc": "the model's unpin-with-allocation (reclaim at a chosen point) has no real counterpart",
+}
+
+
 def _flags(args: list[str], known: tuple[str, ...]) -> tuple[set[str], list[str]]:
     flags = {a for a in args if a.startswith("--")}
-    for f in flags:
+    for f in sorted(flags):
         if f not in known:
-            raise ValueError(f"{f} cannot be done on a real kernel by daxsh real")
+            raise ValueError(f"{f} cannot run on a real kernel: "
+                             + FLAG_REFUSED.get(f, "daxsh real does not do it"))
     return flags, [a for a in args if not a.startswith("--")]
 
 
-def _translate(cmd: str, args: list[str], fstype: str, data_pfn: int) -> tuple[str, str]:
+def _translate(cmd: str, args: list[str], fstype: str) -> tuple[str, str]:
     if cmd == "mkfs":
         opts: list[str] = []
         rest: list[str] = []
@@ -236,10 +262,7 @@ def _translate(cmd: str, args: list[str], fstype: str, data_pfn: int) -> tuple[s
         return cmd, fstype
     if cmd == "poison":
         _flags(args, ())
-        block = _num(args[0]) - data_pfn
-        if block < 0:
-            raise ValueError("poison PFN: a pfn of the pmem's data area (the model's `show pages`)")
-        return f"poison {block}", fstype
+        return f"poison {_num(args[0])}", fstype
     if cmd == "sleep":
         secs = float(args[0])
         if secs > MAX_SLEEP or secs != int(secs):

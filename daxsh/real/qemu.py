@@ -10,6 +10,7 @@ QEMU exits (a panic with ``panic=-1`` and ``-no-reboot``), when the helper has s
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -96,8 +97,9 @@ def _boot(k: KernelImage, steps: str, pmem: int, work: Path, timeout: float, sta
         p.write_bytes(b"")
     cmd = qemu_command(k, str(initrd), str(img), pmem, str(console), str(proto))
     t0 = time.monotonic()
-    q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=open(work / "qemu.stderr", "wb"), start_new_session=True)
+    with open(work / "qemu.stderr", "wb") as err:
+        q = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+                             start_new_session=True)
     last_size, last_change = 0, t0
     ended = stalled = False
     try:
@@ -109,10 +111,8 @@ def _boot(k: KernelImage, steps: str, pmem: int, work: Path, timeout: float, sta
                 last_size, last_change = size, now
                 if b"\nEND" in proto.read_bytes()[-64:] or proto.read_bytes().startswith(b"END"):
                     ended = True
-                    try:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
                         q.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        pass
                     break
             # before the helper starts, the boot itself is watched by the overall timeout
             if (last_size and now - last_change > stall) or now - t0 > timeout:

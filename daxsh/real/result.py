@@ -84,12 +84,14 @@ def parse_real(proto: list[str], console: str, lines: dict[int, str], ended: boo
             else:
                 details.append(note)
         elif tag == "KILLED":
-            name, pid, sig, code = (rest.split() + ["", "", "", ""])[:4]
+            name, pid, sig, code = ([*rest.split(), "", "", "", ""])[:4]
             killed.append(f"{name}:{pid} killed by SIG{sig}" + (f" ({code})" if code not in ("", "-") else ""))
         elif tag == "CORRUPT":
-            path, off, byte, count = (rest.split() + ["", "", "", ""])[:4]
+            path, off, byte, count = ([*rest.split(), "", "", "", ""])[:4]
             what = "the device's data" if byte == "0xdd" else f"byte {byte}"
-            corrupt.append(f"{path} holds {count} byte(s) it was never written ({what}), from offset {off}")
+            note = (f"{path} holds {count} byte(s) it was never written ({what}), from offset {off}")
+            if note not in corrupt:
+                corrupt.append(note)
         elif tag == "DMESG":
             dmesg.append(rest)
     if not ended:

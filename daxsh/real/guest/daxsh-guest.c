@@ -23,8 +23,8 @@
  *                                   lands in the pinned page, the read returns, the pin goes
  *   unpin PIN                       without dma: the reply is an error (no data); waits for the read
  *   unbind | bind                   write PFN-DEVICE to /sys/bus/nd/drivers/nd_pmem/{unbind,bind}
- *   poison BLOCK                    madvise(MADV_HWPOISON) on the page of fs block BLOCK, from a
- *                                   short-lived process that maps it
+ *   poison PATH OFFSET              madvise(MADV_HWPOISON) on that page of PATH, from a short-lived
+ *                                   process that maps it (the host names the file the model's pfn is in)
  *   sleep SECONDS | jobs | wait [%JOB] | dmesg | check
  *
  * Every file written by a step holds one byte value of its own (assigned per path: 'a', 'b', ...);
@@ -581,28 +581,21 @@ static long long file_block(int fd, off_t off)
 	return -1;
 }
 
-static long long poison_block;
+/* poison PATH OFFSET: a short-lived process maps that page of PATH, faults it in and
+ * madvise(MADV_HWPOISON)s it: memory_failure() on its pfn (MADV_HWPOISON needs a mapping) */
 static int w_poison(char **a)
 {
-	(void)a;
-	for (int i = 0; i < nfiles; i++) {
-		int fd = open(files[i].path, O_RDWR);
-		if (fd < 0) continue;
-		struct stat st;
-		fstat(fd, &st);
-		for (off_t off = 0; off < st.st_size; off += PG) {
-			if (file_block(fd, off) != poison_block) continue;
-			char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, off);
-			if (p == MAP_FAILED) return errno;
-			volatile char c = p[0];
-			(void)c;
-			printf("OUT madvise(MADV_HWPOISON) on %s offset %lld (block %lld)\n", files[i].path, (long long)off, poison_block);
-			return e(madvise(p, PG, MADV_HWPOISON));
-		}
-		close(fd);
-	}
-	printf("OUT no file holds block %lld: MADV_HWPOISON needs a mapping of the page\n", poison_block);
-	return ENXIO;
+	int fd = open(a[0], O_RDWR);
+	if (fd < 0) return errno;
+	off_t off = strtoull(a[1], NULL, 10);
+	char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, off);
+	if (p == MAP_FAILED) return errno;
+	volatile char c = p[0];
+	(void)c;
+	long long block = file_block(fd, off);
+	printf("OUT madvise(MADV_HWPOISON) on %s offset %lld (fs block %lld)\n", a[0], (long long)off, block);
+	fflush(stdout);
+	return e(madvise(p, PG, MADV_HWPOISON));
 }
 
 /* ---- process server ---- */
@@ -1059,7 +1052,7 @@ int main(int argc, char **argv)
 			else if (!strcmp(op, "chattr")) fn = w_chattr;
 			else if (!strcmp(op, "unbind")) fn = w_unbind;
 			else if (!strcmp(op, "bind")) fn = w_bind;
-			else if (!strcmp(op, "poison")) { fn = w_poison; poison_block = atoll(a[0]); }
+			else if (!strcmp(op, "poison")) fn = w_poison;
 			else if (!strcmp(op, "mkfs")) {
 				static char *mv[16], prog[64];
 				snprintf(prog, sizeof prog, "/sbin/mkfs.%s", a[0]);
