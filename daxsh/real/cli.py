@@ -15,9 +15,17 @@ import sys
 
 from ..kernel.config import ConfigError, KernelConfig
 from ..scenario import ScenarioError, load
-from .compare import PRESETS, Comparison, booted, compare, preset_for
+from .compare import PRESETS, Comparison, booted, compare, prepare, preset_for
 from .plan import PlanError
-from .provision import SETUP_COMMAND, KernelImage, SetupError, find_kernel, kernel_from_path, setup
+from .provision import (
+    SETUP_COMMAND,
+    KernelImage,
+    SetupError,
+    find_kernel,
+    image_version,
+    kernel_from_path,
+    setup,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -67,33 +75,33 @@ def main(argv: list[str]) -> int:
         sc = load(args.file)
     except ScenarioError as e:
         return _err(str(e), 2, args.json)
-    kernel: KernelImage
+    kernel: KernelImage | None = None
+    try:
+        if args.kernel in PRESETS:
+            preset = args.preset or PRESETS[args.kernel]
+        elif os.path.isfile(args.kernel):
+            release = image_version(args.kernel).split()[0]
+            preset = args.preset or preset_for(release) or ""
+        else:
+            return _err(f"--kernel {args.kernel}: 6.1, 6.12 or the path of a bzImage (no such file)",
+                        2, args.json)
+        preset = KernelConfig.parse(preset).spec
+    except ConfigError as e:
+        return _err(f"--preset: {e} (the release names no preset of the model; give --preset)", 2, args.json)
+    except (OSError, ValueError) as e:
+        return _err(f"--kernel {args.kernel}: {e}", 2, args.json)
+    try:
+        prepared = prepare(sc, preset)
+    except PlanError as e:
+        return _err(str(e), 2, args.json)
+    except ScenarioError as e:
+        return _err(str(e), 2, args.json)
     try:
         if args.kernel in PRESETS:
             kernel = find_kernel(args.kernel)
-            preset = args.preset or PRESETS[args.kernel]
-        elif os.path.sep in args.kernel or os.path.exists(args.kernel):
-            if not os.path.isfile(args.kernel):
-                return _err(f"--kernel {args.kernel}: no such file (6.1, 6.12 or a bzImage's path)", 2, args.json)
-            kernel = kernel_from_path(args.kernel, lambda s: print(s, file=sys.stderr))
-            guess = preset_for(kernel.kver)
-            preset = args.preset or guess or ""
-            if not preset:
-                return _err(f"--kernel {args.kernel}: release {kernel.kver} names no preset; give --preset",
-                            2, args.json)
         else:
-            return _err(f"--kernel {args.kernel}: 6.1, 6.12 or the path of a bzImage", 2, args.json)
-        preset = KernelConfig.parse(preset).spec
-    except ConfigError as e:
-        return _err(f"--preset: {e}", 2, args.json)
-    except ValueError as e:
-        return _err(str(e), 2, args.json)
-    except SetupError as e:
-        return _err(f"the real kernel cannot be run: {e}", 3, args.json)
-    try:
-        c, _plan, b = compare(sc, kernel, preset, keep=args.keep, timeout=args.timeout)
-    except PlanError as e:
-        return _err(str(e), 2, args.json)
+            kernel = kernel_from_path(args.kernel, lambda s: print(s, file=sys.stderr))
+        c, _plan, b = compare(sc, kernel, preset, keep=args.keep, timeout=args.timeout, prepared=prepared)
     except SetupError as e:
         return _err(f"the real kernel cannot be run: {e}", 3, args.json)
     if not booted(b):

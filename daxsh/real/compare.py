@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..scenario import Scenario, run
+from ..scenario import RunReport, Scenario, run
 from .plan import Plan, make_plan
 from .provision import KernelImage
 from .qemu import Boot, boot
@@ -77,10 +77,17 @@ def differences(real: Side, model: Side) -> list[str]:
     return out
 
 
-def compare(sc: Scenario, k: KernelImage, preset: str, keep: str | None = None,
-            timeout: float = 300.0) -> tuple[Comparison, Plan, Boot]:
+def prepare(sc: Scenario, preset: str) -> tuple[RunReport, Plan]:
+    """The model's run on ``preset`` and the guest's steps (PlanError: it cannot run for real)."""
     rep = run(sc, preset, keep_session=True)
-    plan = make_plan(sc, rep, preset)
+    return rep, make_plan(sc, rep, preset)
+
+
+def compare(sc: Scenario, k: KernelImage, preset: str, keep: str | None = None,
+            timeout: float = 300.0, prepared: tuple[RunReport, Plan] | None = None
+            ) -> tuple[Comparison, Plan, Boot]:
+    """Boot ``k`` with the scenario's steps and compare with the model on ``preset``."""
+    rep, plan = prepared or prepare(sc, preset)
     b = boot(k, "".join(x + "\n" for x in plan.lines), sc.pmem, keep=keep, timeout=timeout)
     lines = {st.number: st.line for st in sc.steps}
     real = parse_real(b.proto, b.console, lines, b.ended, b.stalled)

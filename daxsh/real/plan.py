@@ -114,7 +114,8 @@ def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
         text = st.line
         if "$_" in text:
             if not last:
-                raise PlanError(f"{where}: `$_` has no value here (no mmap or pin before it)")
+                raise PlanError(f"{where}: a real run takes `$_` only right after an mmap or a pin; "
+                                "write the value itself")
             text = text.replace("$_", last)
         try:
             line = split(text)
@@ -136,6 +137,7 @@ def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
         except (ValueError, IndexError) as e:
             raise PlanError(f"{where}: {e}") from None
         rep = by_number.get(st.number)
+        last = ""
         if rep is not None:
             if cmd == "mmap":
                 last = _hex_of(rep.output) or last
