@@ -74,6 +74,7 @@
 #define MAXPIN 32
 #define MAXMAP 16
 #define DEVBYTE 0xdd
+#define EXITED 255 /* a worker whose program failed with its own exit status (said in OUT) */
 #define PINOFF(k) ((off_t)(k) << 20)
 
 static FILE *proto;
@@ -429,6 +430,8 @@ static void run_worker(int step, int bg, const char *comm, workfn fn, char **arg
 	if (wait_done(pid, &status, 1.5)) {
 		if (WIFSIGNALED(status))
 			say("STEP %d killed SIG%s", step, sigabbrev_np(WTERMSIG(status)));
+		else if (WEXITSTATUS(status) == EXITED)
+			say("STEP %d error failed", step);
 		else if (WEXITSTATUS(status))
 			say("STEP %d error %s", step, errname(WEXITSTATUS(status)));
 		else
@@ -554,14 +557,32 @@ static int w_chattr(char **a)
 }
 
 static char **mkfs_argv;
+
 static int w_mkfs(char **a)
 {
 	(void)a;
-	int fd = open("/dev/null", O_WRONLY);
-	dup2(fd, 1);
-	dup2(fd, 2);
-	execv(mkfs_argv[0], mkfs_argv);
-	return ENOENT;
+	int p[2];
+	if (pipe(p)) return errno;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(p[1], 2);
+		execv(mkfs_argv[0], mkfs_argv);
+		_exit(127);
+	}
+	close(p[1]);
+	char err[1024];
+	ssize_t n = 0, r;
+	while (n < (ssize_t)sizeof err - 1 && (r = read(p[0], err + n, sizeof err - 1 - n)) > 0) n += r;
+	err[n > 0 ? n : 0] = 0;
+	int status;
+	waitpid(pid, &status, 0);
+	if (WIFEXITED(status) && !WEXITSTATUS(status)) return 0;
+	for (char *l = strtok(err, "\n"); l; l = strtok(NULL, "\n"))
+		printf("OUT %s\n", l);
+	printf("OUT %s exited %d\n", mkfs_argv[0], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+	return EXITED;
 }
 
 /* the fs block a file offset lives in (FIEMAP), or -1 */
