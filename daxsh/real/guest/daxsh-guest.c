@@ -603,7 +603,17 @@ static long long file_block(int fd, off_t off)
 }
 
 /* poison PATH OFFSET: a short-lived process maps that page of PATH, faults it in and
- * madvise(MADV_HWPOISON)s it: memory_failure() on its pfn (MADV_HWPOISON needs a mapping) */
+ * madvise(MADV_HWPOISON)s it: memory_failure() on its pfn (MADV_HWPOISON needs a mapping).  The
+ * injecting process is a tool, not one of the scenario's processes: a SIGBUS the kernel sends it
+ * for the page it just poisoned is reported, not fatal. */
+static volatile sig_atomic_t poison_code = -1;
+static void on_poison_bus(int sig, siginfo_t *si, void *uc)
+{
+	(void)sig;
+	(void)uc;
+	poison_code = si->si_code;
+}
+
 static int w_poison(char **a)
 {
 	int fd = open(a[0], O_RDWR);
@@ -614,9 +624,17 @@ static int w_poison(char **a)
 	volatile char c = p[0];
 	(void)c;
 	long long block = file_block(fd, off);
-	printf("OUT madvise(MADV_HWPOISON) on %s offset %lld (fs block %lld)\n", a[0], (long long)off, block);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = on_poison_bus;
+	sa.sa_flags = SA_SIGINFO;
+	sigaction(SIGBUS, &sa, NULL);
+	int r = e(madvise(p, PG, MADV_HWPOISON));
+	printf("OUT madvise(MADV_HWPOISON) on %s offset %lld (fs block %lld)%s%s\n", a[0], (long long)off, block,
+	       poison_code >= 0 ? "; the injecting process itself got SIGBUS " : "",
+	       poison_code >= 0 ? codename(SIGBUS, poison_code) : "");
 	fflush(stdout);
-	return e(madvise(p, PG, MADV_HWPOISON));
+	return r;
 }
 
 /* ---- process server ---- */
