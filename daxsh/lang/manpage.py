@@ -23,6 +23,48 @@ def esc(s: str) -> str:
     return s
 
 
+# The real-kernel runs (daxsh real): how the steps map, and where the model is known to disagree
+# with what the real kernel did (each is a strict expected failure in the real-kernel suite).
+REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
+    "A real kernel cannot be scheduled step by step: the steps run in order, a trailing \\fB&\\fR "
+    "starts a separate task, and a step still asleep in the kernel after 1.5 s is blocked and "
+    "becomes a job.  \\fBpin\\fR is an O_DIRECT read from an nbd device the helper serves; "
+    "\\fBdma\\fR sends the held reply (the data lands, the read returns and the pin goes at "
+    "once), \\fBunpin\\fR fails it.  \\fBpoison\\fR is madvise(MADV_HWPOISON) on the same page of "
+    "the same file from a short\\-lived process that maps it.  Corruption is a file holding a byte "
+    "it was never written.  [threads] races and the model\\-only commands (show, trace, why, "
+    "step, start, continue, break, alloc, mem, lease, fsx, kernel, reboot, cd, ls, stat) are "
+    "refused with the reason.",
+    ".PP",
+    "Known limits of the model, found by the real\\-kernel suite (scenarios/real):",
+    ".TP",
+    "Lost wake\\-up on 6.1",
+    "Debian's 6.1.192: a truncate or hole punch that waits for a pinned DAX page "
+    "(xfs_break_dax_layouts, ext4_break_layouts) is not woken when the O_DIRECT read completes and "
+    "the page is idle; it sleeps until killed.  The model (v6.1) completes it; 6.12 does too.",
+    ".TP",
+    "XFS busy extents",
+    "An extent XFS frees stays busy until the log commits (xfs_extent_busy): a file created "
+    "right after a truncate does not get the freed blocks, so a late DMA into them corrupts "
+    "nothing until a sync.  The model reuses a freed block at once.",
+    ".TP",
+    "Unused inodes are evicted at unbind",
+    "Device removal evicts the unused inodes while the memmap still exists (6.1: del_gendisk, "
+    "__invalidate_device, invalidate_inodes; 6.12: fs_bdev_mark_dead, invalidate_inodes, "
+    "logging Block device removal (0x20) and shutting XFS down), so an umount after the last "
+    "mapper has gone is clean.  The model keeps their DAX entries to umount and oopses there.",
+    ".TP",
+    "The v6.8 freeze orders unbind after writers",
+    "From v6.8 with the rmap btree, xfs_dax_notify_failure freezes the filesystem (freeze_super "
+    "waits for SB_FREEZE_WRITE, held by a truncate through sb_start_write), so the unbind sleeps "
+    "until a waiting truncate is done.  The model's unbind does not wait.",
+    ".TP",
+    "Memory failure on a mapped fsdax page",
+    "After madvise(MADV_HWPOISON) the mapper's next access does not get SIGBUS on 6.1 or 6.12 "
+    "(the page is faulted in again); the model kills it with BUS_MCEERR_AR.",
+])]
+
+
 def render() -> str:
     out: list[str] = []
     w = out.append
@@ -46,6 +88,12 @@ def render() -> str:
       "\\fBdpor\\fR|\\fBdfs\\fR|\\fBbfs\\fR|\\fBrandom\\fR|\\fBpct\\fR] [\\fB\\-\\-preemptions\\fR \\fIN\\fR] "
       "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] [\\fB\\-\\-jobs\\fR \\fIN\\fR] "
       "[\\fB\\-\\-out\\fR \\fIFILE\\fR] [\\fB\\-\\-itf\\fR \\fIFILE\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh real")
+    w("[\\fB\\-\\-kernel\\fR \\fB6.1\\fR|\\fB6.12\\fR|\\fIPATH\\fR] [\\fB\\-\\-preset\\fR \\fISPEC\\fR] "
+      "[\\fB\\-\\-json\\fR] [\\fB\\-\\-keep\\fR \\fIDIR\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh real \\-\\-setup")
     w(".br")
     w(".B daxsh")
     w("< \\fISCRIPT\\fR")
@@ -97,6 +145,16 @@ def render() -> str:
       "the schedule, so \\fBdaxsh run\\fR replays it; \\fB\\-\\-itf\\fR writes its trace as ITF "
       "JSON.  At the shell's prompt, \\fBexplore\\fR searches from the session's state and opens "
       "a bad interleaving as a new branch.")
+    w(".TP")
+    w("\\fBreal\\fR \\fIFILE\\fR")
+    w("Boot a real kernel under QEMU (TCG) with an emulated, labelled NVDIMM, run the scenario's "
+      "steps there with a small static helper, and print each step's status (done, blocked with "
+      "the kernel stack it sleeps in, error with errno, killed by a signal), the outcome, the "
+      "relevant dmesg lines and the model's prediction on the matching preset beside them "
+      "(6.1: v6.1, 6.12: v6.12, a \\fIPATH\\fR: its release's preset or \\fB\\-\\-preset\\fR), "
+      "then AGREE or DISAGREE with each difference.  \\fB\\-\\-setup\\fR installs the Debian "
+      "packages, fetches the 6.12 kernel (apt\\-get download, unpacked, not installed) and "
+      "builds one initramfs per kernel into the user's cache directory.  See REAL KERNELS.")
     w(".SH THE LANGUAGE")
     w("Words are split like a shell's, with single and double quotes; \\fB#\\fR starts a comment.  "
       "Numbers are decimal or 0x hexadecimal with an optional K, M, G or T binary suffix.  A "
@@ -145,9 +203,15 @@ def render() -> str:
     w(".TP")
     w("Proposals")
     w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
+    for heading, body in REAL_KERNELS:
+        w(f".SH {heading}")
+        out.extend(body)
     w(".SH EXIT STATUS")
     w("\\fBdaxsh run\\fR exits 0 when every expectation holds, 1 when one does not (each failure "
       "is named), and 2 for invalid input (the file, the step and its line are named).  "
+      "\\fBdaxsh real\\fR exits 0 when the real kernel and the model agree, 1 when they do not, 2 "
+      "for invalid input or a step that cannot run on a real kernel (which, and why), 3 when the "
+      "real kernel could not be run (what is missing; \\fBdaxsh real \\-\\-setup\\fR).  "
       "\\fBdaxsh\\fR reading a script from standard input exits 1 if a line failed.")
     w(".SH EXAMPLES")
     w("Replay the 2018 DMA\\-vs\\-truncate race on the kernels it names:")

@@ -107,6 +107,12 @@ def parse_real(proto: list[str], console: str, lines: dict[int, str], ended: boo
         found["corruption"] = corrupt[0]
     if hung:
         found["hung"] = hung[0]
+    if "oops" in found:
+        # a task that oopses is ended by the kernel with SIGKILL (oops_end -> make_task_dead);
+        # no step sends SIGKILL without `kill -KILL`, which the step's own line shows
+        for st in steps.values():
+            if st.status == "killed" and st.text.startswith("SIGKILL") and "kill" not in st.line:
+                st.status, st.text = "error", "the task died in the oops (SIGKILL)"
     outcome = next((s for s in SEVERITY if s in found), "clean")
     return Side(outcome, [steps[n] for n in sorted(steps)], killed, relevant(dmesg),
                 details + corrupt + hung)

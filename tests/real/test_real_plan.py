@@ -110,8 +110,9 @@ def test_protocol_lines_give_steps_outcome_and_kills() -> None:
 
 def test_an_oops_outranks_and_a_silent_guest_is_hung() -> None:
     console = "[   9.1] daxsh: steps begin\n[  10.2] BUG: unable to handle page fault for address: ff\n"
-    side = parse_real(["READY pfn0.0", "STEP 1 done"], console, {1: "a"}, False, True)
+    side = parse_real(["READY pfn0.0", "STEP 1 killed SIGKILL"], console, {1: "umount /mnt"}, False, True)
     assert side.outcome == "oops"
+    assert side.steps[0].status == "error" and "died in the oops" in side.steps[0].text
     assert any("stopped answering" in d for d in side.details)
     side = parse_real(["READY pfn0.0", "STEP 1 done"], "", {1: "a"}, False, True)
     assert side.outcome == "hung"
