@@ -8,7 +8,28 @@ goes.
 
 from __future__ import annotations
 
+_LOST_WAKEUP = ("real 6.1.192 never wakes the task waiting for the pinned page once the O_DIRECT read has "
+                "completed and the page is idle (it sleeps in *_break_layouts until killed: a lost "
+                "wake-up, cause not identified; 6.12 wakes it); the model (v6.1) completes it")
+_EVICT_AT_UNBIND = ("real {k}: device removal evicts the unused inode while the memmap still exists ({path}), "
+                    "so umount is clean; the model keeps its DAX entries to umount and oopses there")
+
 KNOWN: dict[tuple[str, str], str] = {
+    ("dma-vs-truncate-xfs", "v6.1"): _LOST_WAKEUP,
+    ("dma-vs-punch-ext4", "v6.1"): _LOST_WAKEUP,
+    ("unbind-after-mapper-exit", "v6.1"): _EVICT_AT_UNBIND.format(
+        k="6.1", path="del_gendisk -> __invalidate_device -> invalidate_inodes"),
+    ("unbind-after-mapper-exit", "v6.12"): _EVICT_AT_UNBIND.format(
+        k="6.12", path="bdev_mark_dead -> fs_bdev_mark_dead -> invalidate_inodes, 'Block device removal "
+        "(0x20)' shutdown"),
+    ("unbind-while-truncate-waits", "v6.1"): (
+        "real 6.1: the device's late reply is the oops (nbd recv_work, _copy_to_iter writing the removed "
+        "page), so the read never returns and `dma` stays blocked; the model's dma succeeds and it oopses "
+        "later in unpin_user_page, then stops the machine (later steps skipped)"),
+    ("unbind-while-truncate-waits", "v6.12"): (
+        "real 6.12 (v6.8+, rmapbt=1): unbind sleeps in freeze_super (xfs_dax_notify_ddev_failure) until the "
+        "truncate, which holds SB_FREEZE_WRITE through sb_start_write, is done, and the end is clean; the "
+        "model's unbind does not wait and the late unpin oopses"),
 }
 
 
