@@ -286,9 +286,19 @@ static char task_state(pid_t pid)
 
 static int any_thread_sleeping(pid_t pid)
 {
-	/* a process whose main thread keeps sleeping (S or D) is blocked */
+	/* a process whose main thread keeps sleeping (S or D) is blocked, unless it is waiting for
+	 * a program of its own (mkfs) that is still at work */
 	char st = task_state(pid);
-	return st == 'S' || st == 'D';
+	if (st != 'S' && st != 'D') return 0;
+	char p[64], kids[256];
+	snprintf(p, sizeof p, "/proc/%d/task/%d/children", pid, pid);
+	int fd = open(p, O_RDONLY);
+	if (fd >= 0) {
+		ssize_t n = read(fd, kids, sizeof kids - 1);
+		close(fd);
+		if (n > 0) return 0;
+	}
+	return 1;
 }
 
 /* where a task sleeps: its kernel stack without the scheduler frames */
