@@ -60,8 +60,15 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "until a waiting truncate is done.  The model's unbind does not wait.",
     ".TP",
     "Memory failure on a mapped fsdax page",
-    "After madvise(MADV_HWPOISON) the mapper's next access does not get SIGBUS on 6.1 or 6.12 "
-    "(the page is faulted in again); the model kills it with BUS_MCEERR_AR.",
+    "madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED from the injecting "
+    "process: on 6.1 and 6.12 only that process gets SIGBUS (BUS_MCEERR_AR); another mapper is "
+    "not signalled (late kill), its PTEs are zapped and its next access faults the page in "
+    "again.  The model's poison kills that mapper with BUS_MCEERR_AR at its next access.",
+    ".TP",
+    "An oops ends the model's machine",
+    "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "
+    "in nbd's receive work (_copy_to_iter): the read never returns, and the kernel goes on.  "
+    "The model's dma succeeds, it oopses later in unpin_user_page, and skips every later step.",
 ])]
 
 

@@ -14,7 +14,20 @@ _LOST_WAKEUP = ("real 6.1.192 never wakes the task waiting for the pinned page o
 _EVICT_AT_UNBIND = ("real {k}: device removal evicts the unused inode while the memmap still exists ({path}), "
                     "so umount is clean; the model keeps its DAX entries to umount and oopses there")
 
+_BUSY_EXTENT = ("real {k}: XFS keeps the extent truncate freed busy until the log commits (xfs_extent_busy), "
+                "so the file created next gets other blocks and the device's late reply lands in a free "
+                "block (clean); the model hands the freed block out at once (corruption)")
+
+_POISON = ("real {k}: madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED from the injecting "
+           "process: only it gets SIGBUS (BUS_MCEERR_AR, 'Sending SIGBUS to poison'); the other mapper is not "
+           "collected (late kill), its PTEs are zapped and its next access faults the page in again; the model's "
+           "poison kills that mapper with BUS_MCEERR_AR at its next access")
+
 KNOWN: dict[tuple[str, str], str] = {
+    ("memory-failure-sigbus", "v6.1"): _POISON.format(k="6.1"),
+    ("memory-failure-sigbus", "v6.12"): _POISON.format(k="6.12"),
+    ("unmapped-pin-busy-extent", "v6.1"): _BUSY_EXTENT.format(k="6.1"),
+    ("unmapped-pin-busy-extent", "v6.12"): _BUSY_EXTENT.format(k="6.12"),
     ("dma-vs-truncate-xfs", "v6.1"): _LOST_WAKEUP,
     ("dma-vs-punch-ext4", "v6.1"): _LOST_WAKEUP,
     ("unbind-after-mapper-exit", "v6.1"): _EVICT_AT_UNBIND.format(
