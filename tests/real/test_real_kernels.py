@@ -82,3 +82,17 @@ def _model_cases() -> list[object]:
 def test_model_agrees_with_the_real_kernel(case: tuple[Path, str]) -> None:
     c = _run(*case)
     assert c.agree, "\n".join(c.differences)
+
+
+@pytest.mark.parametrize("kernel", list(PRESETS))
+def test_the_images_release_names_the_preset(kernel: str) -> None:
+    from daxsh.real.compare import preset_for
+    from daxsh.real.provision import image_version
+
+    try:
+        k = find_kernel(kernel)
+    except SetupError as e:
+        pytest.fail(f"{e}")
+    release = image_version(k.vmlinuz).split()[0]
+    assert release == k.kver
+    assert preset_for(release) == PRESETS[kernel]
