@@ -210,9 +210,9 @@ def render() -> str:
     w(".TP")
     w("Proposals")
     w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
-    for heading, body in REAL_KERNELS:
-        w(f".SH {heading}")
-        out.extend(body)
+    for real_heading, paragraphs in REAL_KERNELS:
+        w(f".SH {real_heading}")
+        out.extend(paragraphs)
     w(".SH EXIT STATUS")
     w("\\fBdaxsh run\\fR exits 0 when every expectation holds, 1 when one does not (each failure "
       "is named), and 2 for invalid input (the file, the step and its line are named).  "
