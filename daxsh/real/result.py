@@ -50,7 +50,7 @@ class Side:
 
 
 def relevant(lines: list[str], limit: int = 60) -> list[str]:
-    out = [x for x in lines if RELEVANT.search(x) and "Modules linked in" not in x]
+    out = [x for x in lines if RELEVANT.search(x) and "Modules linked in" not in x and "Linux version" not in x]
     return out[:limit]
 
 
