@@ -12,6 +12,7 @@ A kernel that is not set up fails the test (never a skip): ``daxsh real --setup`
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,18 @@ def test_the_images_release_names_the_preset(kernel: str) -> None:
     release = image_version(k.vmlinuz).split()[0]
     assert release == k.kver
     assert preset_for(release) == PRESETS[kernel]
+
+
+def test_a_guest_that_does_not_finish_in_time_is_ended(capsys: pytest.CaptureFixture[str]) -> None:
+    """The overall watchdog: QEMU is killed at --timeout; a guest that never reached its helper
+    means the real kernel could not be run (exit 3, saying so)."""
+    from daxsh.cli import main
+
+    try:
+        find_kernel("6.12")
+    except SetupError as e:
+        pytest.fail(f"{e}")
+    t0 = time.monotonic()
+    assert main(["real", str(REAL[0]), "--kernel", "6.12", "--timeout", "1"]) == 3
+    assert time.monotonic() - t0 < 20
+    assert "did not reach the guest helper" in capsys.readouterr().err
