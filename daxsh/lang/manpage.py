@@ -65,6 +65,11 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "not signalled (late kill), its PTEs are zapped and its next access faults the page in "
     "again.  The model's poison kills that mapper with BUS_MCEERR_AR at its next access.",
     ".TP",
+    "A stale PTE after an unbind on 6.1",
+    "Before v6.8 with the rmap btree, the unbind shuts XFS down and signals nobody; the mapper's "
+    "read through its old PTE succeeds and its write is killed with SIGBUS (BUS_ADRERR).  The "
+    "model's write succeeds.",
+    ".TP",
     "An oops ends the model's machine",
     "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "
     "in nbd's receive work (_copy_to_iter): the read never returns, and the kernel goes on.  "

@@ -24,6 +24,9 @@ _POISON = ("real {k}: madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTIO
            "poison kills that mapper with BUS_MCEERR_AR at its next access")
 
 KNOWN: dict[tuple[str, str], str] = {
+    ("unbind-then-touch", "v6.1"): (
+        "real 6.1 (rmapbt=1): after the unbind the mapper's stale PTE still reads, and its write is killed "
+        "with SIGBUS (BUS_ADRERR); the model's write through the stale PTE succeeds"),
     ("memory-failure-sigbus", "v6.1"): _POISON.format(k="6.1"),
     ("memory-failure-sigbus", "v6.12"): _POISON.format(k="6.12"),
     ("unmapped-pin-busy-extent", "v6.1"): _BUSY_EXTENT.format(k="6.1"),
