@@ -156,3 +156,17 @@ def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     assert main(["real", str(REAL[0]), "--kernel", "6.12"]) == 3
     err = capsys.readouterr().err
     assert "daxsh real --setup" in err
+
+
+def test_json_shape() -> None:
+    from daxsh.real.compare import Comparison
+
+    sc = _sc(BASE)
+    model = model_side(run(sc, "v6.12", keep_session=True))
+    real = parse_real([f"STEP {i} done" for i in range(1, 5)] + ["END"], "", {}, True, False)
+    obj = Comparison("6.12", "6.12.117+deb12-amd64", "v6.12", real, model, differences(real, model)).to_json()
+    assert {"kernel", "preset", "real", "model", "agree", "differences"} <= set(obj)
+    for side in ("real", "model"):
+        assert {"outcome", "steps", "killed", "dmesg"} <= set(obj[side])
+    assert obj["agree"] is True and obj["differences"] == []
+    assert json.loads(json.dumps(obj)) == obj
