@@ -4,7 +4,8 @@ Everything built goes into the user's cache directory (``$XDG_CACHE_HOME/daxsh/r
 default ``~/.cache/daxsh/real``); nothing is written into the repository.
 
 * packages: qemu-system-x86, ndctl, xfsprogs, e2fsprogs, busybox-static, gcc (with libc6-dev),
-  cpio, kmod, and the 6.1 kernel as ``linux-image-amd64`` (Debian 12's kernel, installed);
+  cpio, kmod, xz-utils (the 6.12 modules are .ko.xz), and the 6.1 kernel as
+  ``linux-image-amd64`` (Debian 12's kernel, installed);
 * the 6.12 kernel: the newest bookworm ``linux-image-6.12.N+deb12-amd64`` package, fetched with
   ``apt-get download`` and unpacked into the cache (``dpkg-deb -x``, then ``depmod -b``): not
   installed;
@@ -27,11 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+# libc6-dev for the static helper; xz-utils because the 6.12 package's modules are .ko.xz
 PACKAGES = ("qemu-system-x86", "ndctl", "xfsprogs", "e2fsprogs", "busybox-static", "gcc",
-            "libc6-dev", "cpio", "kmod", "linux-image-amd64")
+            "libc6-dev", "cpio", "kmod", "xz-utils", "linux-image-amd64")
 COMMANDS = {"qemu-system-x86_64": "qemu-system-x86", "ndctl": "ndctl", "mkfs.xfs": "xfsprogs",
             "mkfs.ext4": "e2fsprogs", "gcc": "gcc", "cpio": "cpio", "modprobe": "kmod",
-            "depmod": "kmod"}
+            "depmod": "kmod", "xz": "xz-utils"}
 MODULES = ("libnvdimm", "nd_btt", "nd_pmem", "nd_e820", "nfit", "dax_pmem", "crc32c_generic",
            "crc32c-intel", "libcrc32c", "xfs", "ext4", "nbd")
 KERNELS = ("6.1", "6.12")
@@ -216,9 +218,6 @@ def build_initramfs(kver: str, modroot: str, say: Callable[[str], None]) -> Path
             if n.endswith(".xz"):
                 data = subprocess.run(["xz", "-dc", ko], capture_output=True, check=True).stdout
                 n = n[:-3]
-            elif n.endswith(".zst"):
-                data = subprocess.run(["zstd", "-qdc", ko], capture_output=True, check=True).stdout
-                n = n[:-4]
             (root / "lib" / "modules" / n).write_bytes(data)
             names.append(n)
         if not {"nd_pmem.ko", "nbd.ko"} <= set(names):
