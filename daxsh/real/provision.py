@@ -218,6 +218,11 @@ def build_initramfs(kver: str, modroot: str, say: Callable[[str], None]) -> Path
             if n.endswith(".xz"):
                 data = subprocess.run(["xz", "-dc", ko], capture_output=True, check=True).stdout
                 n = n[:-3]
+            elif n.endswith(".zst"):
+                if which("zstd") is None:
+                    raise SetupError(f"{ko} is zstd-compressed: install zstd")
+                data = subprocess.run(["zstd", "-qdc", ko], capture_output=True, check=True).stdout
+                n = n[:-4]
             (root / "lib" / "modules" / n).write_bytes(data)
             names.append(n)
         if not {"nd_pmem.ko", "nbd.ko"} <= set(names):
