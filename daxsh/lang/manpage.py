@@ -60,10 +60,11 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "until a waiting truncate is done.  The model's unbind does not wait.",
     ".TP",
     "Memory failure on a mapped fsdax page",
-    "madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED from the injecting "
-    "process: on 6.1 and 6.12 only that process gets SIGBUS (BUS_MCEERR_AR); another mapper is "
-    "not signalled (late kill), its PTEs are zapped and its next access faults the page in "
-    "again.  The model's poison kills that mapper with BUS_MCEERR_AR at its next access.",
+    "On 6.1 and 6.12, mf_dax_kill_procs adds MF_ACTION_REQUIRED and collect_procs_fsdax "
+    "collects the current task and others only with early kill: after madvise(MADV_HWPOISON) "
+    "only the injecting process gets SIGBUS (BUS_MCEERR_AR); another mapper is not signalled, "
+    "its PTEs are zapped and its next access faults the page in again.  The model's poison "
+    "kills that mapper with BUS_MCEERR_AR at its next access.",
     ".TP",
     "A stale PTE after an unbind on 6.1",
     "Before v6.8 with the rmap btree, the unbind shuts XFS down and signals nobody; the mapper's "

@@ -18,10 +18,12 @@ _BUSY_EXTENT = ("real {k}: XFS keeps the extent truncate freed busy until the lo
                 "so the file created next gets other blocks and the device's late reply lands in a free "
                 "block (clean); the model hands the freed block out at once (corruption)")
 
-_POISON = ("real {k}: madvise(MADV_HWPOISON) runs memory_failure() with MF_ACTION_REQUIRED from the injecting "
-           "process: only it gets SIGBUS (BUS_MCEERR_AR, 'Sending SIGBUS to poison'); the other mapper is not "
-           "collected (late kill), its PTEs are zapped and its next access faults the page in again; the model's "
-           "poison kills that mapper with BUS_MCEERR_AR at its next access")
+_POISON = ("real {k}: XFS's notify_failure passes the poisoned page to mf_dax_kill_procs, which adds "
+           "MF_ACTION_REQUIRED | MF_MUST_KILL, and collect_procs_fsdax collects the current task "
+           "(task_early_kill(tsk, true)) and others only with early kill: only the injecting process gets "
+           "SIGBUS (BUS_MCEERR_AR, 'Sending SIGBUS to poison'); the other mapper's PTEs are zapped and its "
+           "next access faults the page in again; the model's poison kills that mapper with BUS_MCEERR_AR "
+           "at its next access")
 
 KNOWN: dict[tuple[str, str], str] = {
     ("unbind-then-touch", "v6.1"): (
