@@ -5,6 +5,7 @@
     daxsh < script             run command lines from standard input, no shell
     daxsh tui                  the live screen (Textual; imported only here)
     daxsh explore FILE         decide a race over every interleaving
+    daxsh real FILE            run a scenario on a real kernel under QEMU, compare with the model
     daxsh --version
 
 The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
@@ -22,7 +23,7 @@ def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh",
         description="A shell and deterministic model of the Linux filesystem-DAX lifecycle.",
-        epilog="subcommands: run FILE, tui, explore FILE (each takes --help). "
+        epilog="subcommands: run FILE, tui, explore FILE, real FILE (each takes --help). "
                "With no subcommand: the interactive shell, or the lines piped on stdin.")
     p.add_argument("--version", action="version", version=f"daxsh {__version__}")
     p.add_argument("--kernel", metavar="SPEC", help="kernel preset and behaviours, e.g. 'v6.14'")
@@ -53,6 +54,9 @@ def _main(argv: list[str] | None) -> int:
             print("daxsh: the explorer is not part of this build", file=sys.stderr)
             return 2
         return explore_main(argv[1:])
+    if argv and argv[0] == "real":
+        from .real.cli import main as real_main
+        return real_main(argv[1:])
     if argv and argv[0] == "tui":
         try:
             from .tui import main as tui_main

@@ -10,7 +10,8 @@ UI = ("cmd2", "prompt_toolkit", "textual", "rich")
 
 
 @pytest.mark.parametrize("module", ["daxsh.kernel", "daxsh.lang", "daxsh.scenario",
-                                    "daxsh.pytest_plugin", "daxsh.cli", "daxsh.scenario.cli"])
+                                    "daxsh.pytest_plugin", "daxsh.cli", "daxsh.scenario.cli",
+                                    "daxsh.real.cli"])
 def test_lower_layers_import_no_ui(module: str) -> None:
     code = (f"import sys, {module}\n"
             f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {UI!r})\n"

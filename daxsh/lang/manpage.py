@@ -23,6 +23,61 @@ def esc(s: str) -> str:
     return s
 
 
+# The real-kernel runs (daxsh real): how the steps map, and where the model is known to disagree
+# with what the real kernel did (each is a strict expected failure in the real-kernel suite).
+REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
+    "A real kernel cannot be scheduled step by step: the steps run in order, a trailing \\fB&\\fR "
+    "starts a separate task, and a step still asleep in the kernel after 1.5 s is blocked and "
+    "becomes a job.  \\fBpin\\fR is an O_DIRECT read from an nbd device the helper serves; "
+    "\\fBdma\\fR sends the held reply (the data lands, the read returns and the pin goes at "
+    "once), \\fBunpin\\fR fails it.  \\fBpoison\\fR is madvise(MADV_HWPOISON) on the same page of "
+    "the same file from a short\\-lived process that maps it.  Corruption is a file holding a byte "
+    "it was never written.  [threads] races and the model\\-only commands (show, trace, why, "
+    "step, start, continue, break, alloc, mem, lease, fsx, kernel, reboot, cd, ls, stat) are "
+    "refused with the reason.",
+    ".PP",
+    "Known limits of the model, found by the real\\-kernel suite (scenarios/real):",
+    ".TP",
+    "Lost wake\\-up on 6.1",
+    "Debian's 6.1.192: a truncate or hole punch that waits for a pinned DAX page "
+    "(xfs_break_dax_layouts, ext4_break_layouts) is not woken when the O_DIRECT read completes and "
+    "the page is idle; it sleeps until killed.  The model (v6.1) completes it; 6.12 does too.",
+    ".TP",
+    "XFS busy extents",
+    "An extent XFS frees stays busy until the log commits (xfs_extent_busy): a file created "
+    "right after a truncate does not get the freed blocks, so a late DMA into them corrupts "
+    "nothing until a sync.  The model reuses a freed block at once.",
+    ".TP",
+    "Unused inodes are evicted at unbind",
+    "Device removal evicts the unused inodes while the memmap still exists (6.1: del_gendisk, "
+    "__invalidate_device, invalidate_inodes; 6.12: fs_bdev_mark_dead, invalidate_inodes, "
+    "logging Block device removal (0x20) and shutting XFS down), so an umount after the last "
+    "mapper has gone is clean.  The model keeps their DAX entries to umount and oopses there.",
+    ".TP",
+    "The v6.8 freeze orders unbind after writers",
+    "From v6.8 with the rmap btree, xfs_dax_notify_failure freezes the filesystem (freeze_super "
+    "waits for SB_FREEZE_WRITE, held by a truncate through sb_start_write), so the unbind sleeps "
+    "until a waiting truncate is done.  The model's unbind does not wait.",
+    ".TP",
+    "Memory failure on a mapped fsdax page",
+    "On 6.1 and 6.12, mf_dax_kill_procs adds MF_ACTION_REQUIRED and collect_procs_fsdax "
+    "collects the current task and others only with early kill: after madvise(MADV_HWPOISON) "
+    "only the injecting process gets SIGBUS (BUS_MCEERR_AR); another mapper is not signalled, "
+    "its PTEs are zapped and its next access faults the page in again.  The model's poison "
+    "kills that mapper with BUS_MCEERR_AR at its next access.",
+    ".TP",
+    "A stale PTE after an unbind on 6.1",
+    "Before v6.8 with the rmap btree, the unbind shuts XFS down and signals nobody; the mapper's "
+    "read through its old PTE succeeds and its write is killed with SIGBUS (BUS_ADRERR).  The "
+    "model's write succeeds.",
+    ".TP",
+    "An oops ends the model's machine",
+    "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "
+    "in nbd's receive work (_copy_to_iter): the read never returns, and the kernel goes on.  "
+    "The model's dma succeeds, it oopses later in unpin_user_page, and skips every later step.",
+])]
+
+
 def render() -> str:
     out: list[str] = []
     w = out.append
@@ -47,6 +102,12 @@ def render() -> str:
       "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] [\\fB\\-\\-time\\-limit\\fR \\fISECS\\fR] "
       "[\\fB\\-\\-count\\-all\\fR] [\\fB\\-\\-jobs\\fR \\fIN\\fR | \\fB\\-\\-cluster\\fR \\fIADDRESS\\fR] "
       "[\\fB\\-\\-out\\fR \\fIFILE\\fR] [\\fB\\-\\-itf\\fR \\fIFILE\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh real")
+    w("[\\fB\\-\\-kernel\\fR \\fB6.1\\fR|\\fB6.12\\fR|\\fIPATH\\fR] [\\fB\\-\\-preset\\fR \\fISPEC\\fR] "
+      "[\\fB\\-\\-json\\fR] [\\fB\\-\\-keep\\fR \\fIDIR\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh real \\-\\-setup")
     w(".br")
     w(".B daxsh")
     w("< \\fISCRIPT\\fR")
@@ -100,8 +161,9 @@ def render() -> str:
       "(\\fB\\-\\-time\\-limit\\fR), \\fBinterrupted\\fR (Ctrl\\-C: the summary is still "
       "printed), \\fBpreemption\\-bound\\fR (\\fB\\-\\-preemptions\\fR cut the search) or "
       "\\fBsampling\\fR.  The search stops once the verdict is decided; \\fB\\-\\-count\\-all\\fR "
-      "counts every trace.  Before a search too big to finish, an estimate of its traces is "
-      "printed with what to do instead.  Off a terminal a progress line goes to standard error "
+      "counts every trace.  A search still running after 2 s on a race that looks too big to "
+      "finish says so, with an upper estimate of its traces and what to try instead.  Off a "
+      "terminal a progress line goes to standard error "
       "every 10 s.")
     w(".IP")
     w("\\fB\\-\\-jobs\\fR \\fIN\\fR splits the search over worker processes; "
@@ -117,6 +179,16 @@ def render() -> str:
     w(".IP")
     w("Exit status: 0 every verdict matches the scenario's [expect] verdict, 1 a decided verdict "
       "contradicts it, 2 invalid input, 3 undecided, or the cluster could not be reached.")
+    w(".TP")
+    w("\\fBreal\\fR \\fIFILE\\fR")
+    w("Boot a real kernel under QEMU (TCG) with an emulated, labelled NVDIMM, run the scenario's "
+      "steps there with a small static helper, and print each step's status (done, blocked with "
+      "the kernel stack it sleeps in, error with errno, killed by a signal), the outcome, the "
+      "relevant dmesg lines and the model's prediction on the matching preset beside them "
+      "(6.1: v6.1, 6.12: v6.12, a \\fIPATH\\fR: its release's preset or \\fB\\-\\-preset\\fR), "
+      "then AGREE or DISAGREE with each difference.  \\fB\\-\\-setup\\fR installs the Debian "
+      "packages, fetches the 6.12 kernel (apt\\-get download, unpacked, not installed) and "
+      "builds one initramfs per kernel into the user's cache directory.  See REAL KERNELS.")
     w(".SH THE LANGUAGE")
     w("Words are split like a shell's, with single and double quotes; \\fB#\\fR starts a comment.  "
       "Numbers are decimal or 0x hexadecimal with an optional K, M, G or T binary suffix.  A "
@@ -169,9 +241,15 @@ def render() -> str:
     w(".TP")
     w("Proposals")
     w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
+    for real_heading, paragraphs in REAL_KERNELS:
+        w(f".SH {real_heading}")
+        out.extend(paragraphs)
     w(".SH EXIT STATUS")
     w("\\fBdaxsh run\\fR exits 0 when every expectation holds, 1 when one does not (each failure "
       "is named), and 2 for invalid input (the file, the step and its line are named).  "
+      "\\fBdaxsh real\\fR exits 0 when the real kernel and the model agree, 1 when they do not, 2 "
+      "for invalid input or a step that cannot run on a real kernel (which, and why), 3 when the "
+      "real kernel could not be run (what is missing; \\fBdaxsh real \\-\\-setup\\fR).  "
       "\\fBdaxsh\\fR reading a script from standard input exits 1 if a line failed.")
     w(".SH EXAMPLES")
     w("Replay the 2018 DMA\\-vs\\-truncate race on the kernels it names:")
