@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from . import __version__
 
@@ -32,6 +33,16 @@ def _top_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _judge() -> Any:
+    """The explorer's judge of [threads] races, for the scenario runner (None when the
+    explorer is not part of this build: such a race is then undecided)."""
+    try:
+        from .explore.judge import judge
+    except ImportError:
+        return None
+    return judge
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         return _main(argv)
@@ -45,7 +56,7 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":
         from .scenario.cli import main as run_main
-        return run_main(argv[1:])
+        return run_main(argv[1:], judge=_judge())
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main

@@ -66,15 +66,10 @@ class VerdictItem(ScenarioItem):
     undecided search fails with its reason."""
 
     def runtest(self) -> None:
-        from .explore.report import verdict_line, verdict_matches
-        from .explore.scenarios import problems
-        from .explore.search import explore
+        from .explore.judge import judge
 
-        for prob, expected in problems(str(self.path), self.spec):
-            res = explore(prob)
-            ok = verdict_matches(res, expected)
-            if ok is not True:
-                why = "MISMATCH" if ok is False else f"UNDECIDED ({res.reason})"
-                raise ScenarioFailure(
-                    f"{self.path.name} on {self.spec}: {verdict_line(res)}, {res.traces} "
-                    f"traces, {res.executions} executions; expected {expected}: {why}")
+        v = judge(load(self.path), self.spec)
+        if v.matches is not True:  # a mismatch, or undecided with its reason
+            raise ScenarioFailure(
+                f"{self.path.name} on {self.spec}: {v.line}, {v.counts['traces']} traces, "
+                f"{v.counts['executions']} executions; {v.expectation}")

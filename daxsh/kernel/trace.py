@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from array import array
-from typing import Any
+from collections import deque
+from typing import Any, NamedTuple
 
 TRACE_BUFFER_EVENTS = 200_000
 
@@ -28,6 +29,18 @@ def fmt_arg(v: Any) -> str:
         name = getattr(v, "__name__", "")
         return getattr(v, "kname", "") or ("cb" if name == "<lambda>" else name)
     return type(v).__name__
+
+
+class Wakeup(NamedTuple):
+    """``sched_wakeup``: ``waker`` made ``wakee`` runnable after event ``seq`` (for the flow
+    arrows of an exported trace; the text trace does not show them)."""
+
+    seq: int
+    time: int
+    waker_tid: int
+    waker_comm: str
+    wakee_tid: int
+    wakee_comm: str
 
 
 class TraceEvent:
@@ -82,6 +95,13 @@ class Trace:
         self.limit = 8 * maxlen  # slots; past it, trim() looks at the event count
         self.seq = 0
         self.enabled = True
+        self.wakeups: deque[Wakeup] = deque(maxlen=maxlen)
+
+    def wakeup(self, time: int, waker: Any, wakee: Any) -> None:
+        """Record that task ``waker`` (None: an interrupt or timer) woke task ``wakee``."""
+        self.wakeups.append(Wakeup(self.seq, time, waker.tid if waker is not None else 0,
+                                   waker.comm if waker is not None else "swapper",
+                                   wakee.tid, wakee.comm))
 
     def add(self, time: int, tid: int, comm: str, depth: int, func: str,
             args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -122,6 +142,7 @@ class Trace:
         return [self._event(i) for i in range(len(self.starts))]
 
     def clear(self) -> None:
+        self.wakeups.clear()
         self.slots.clear()
         self.starts = array("q")
         self.limit = 8 * self.maxlen
