@@ -343,35 +343,6 @@ class Session:
         args = cmd.parse(self, words)
         return cmd, cmd.run(self, args, line)
 
-    def thread_body(self, lines: list[str], log: list[tuple[str, str, str]]) -> Callable[[Task], KGen]:
-        """A task body that runs ``lines`` one after another in the current process, as one
-        thread of a scenario's ``[threads]`` table.  Each line's (text, status, message) is
-        appended to ``log``; a line that cannot run ends the thread with an error."""
-        def body(t: Task) -> KGen:
-            for text in lines:
-                try:
-                    _cmd, out = self.compile(text)
-                except ArgError as e:
-                    log.append((text, ERROR, str(e)))
-                    return Ret(22)
-                if not isinstance(out, Syscall):
-                    log.append((text, DONE, ""))
-                    continue
-                t.cmdline = text
-                ret = yield from out.gen(t)
-                if not isinstance(ret, Ret):
-                    ret = Ret(0, ret)
-                if ret.err:
-                    log.append((text, ERROR, strerror(ret.err)))
-                else:
-                    if out.on_done is not None:
-                        out.on_done(ret)
-                    if out.value is not None:
-                        self.last = out.value(ret)
-                    log.append((text, DONE, "; ".join(ret.lines)))
-            return Ret(0)
-        return body
-
 
 class JobFinished(Exception):
     """Raised by :meth:`Session.job` for a job that already ended (not an error)."""

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
-import functools
 import json
 import sys
 from pathlib import Path
@@ -69,8 +68,6 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
         print("daxsh run: --budget must be at least 1 and --time-limit a positive number of "
               "seconds", file=sys.stderr)
         return EXIT_INVALID
-    if judge is not None and (args.budget is not None or args.time_limit is not None):
-        judge = functools.partial(judge, budget=args.budget, time_limit=args.time_limit)
     kernel = None
     if args.kernel:
         try:
@@ -101,7 +98,8 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
             if not chosen:
                 continue
             for spec in chosen:
-                rep = run(sc, spec, keep_session=bool(args.trace_out), judge=judge)
+                rep = run(sc, spec, keep_session=bool(args.trace_out), judge=judge,
+                          time_limit=args.time_limit, budget=args.budget)
                 file_reports.append(rep)
                 if not args.json:
                     _print_report(rep, args.verbose)

@@ -8,9 +8,8 @@ layer), and a search that could not decide is ``undecided`` with its reason.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..kernel import checks
 from ..lang import ERROR, Session
@@ -40,8 +39,12 @@ class Verdict:
     details: list[str] = field(default_factory=list)  # the first bad execution's, if any
 
 
-# judge(scenario, kernel) -> Verdict; raises ScenarioError for a race it cannot take
-Judge = Callable[[Scenario, str], Verdict]
+class Judge(Protocol):
+    """Decides a race on a kernel within the limits given; raises ScenarioError for a race
+    it cannot take."""
+
+    def __call__(self, sc: Scenario, kernel: str, *, time_limit: float | None = None,
+                 budget: int | None = None) -> Verdict: ...
 
 
 @dataclass
@@ -100,11 +103,13 @@ def is_race(sc: Scenario) -> bool:
 
 
 def run(sc: Scenario, kernel: str, keep_session: bool = False,
-        judge: Judge | None = None) -> RunReport:
+        judge: Judge | None = None, time_limit: float | None = None,
+        budget: int | None = None) -> RunReport:
     """Replay ``sc`` on ``kernel`` and compare with what the scenario expects there; a race
-    is handed to ``judge`` (without one it is undecided: nothing here can explore)."""
+    is handed to ``judge`` with the search limits (without a judge it is undecided: nothing
+    here can explore)."""
     if is_race(sc):
-        return _judge_race(sc, kernel, judge)
+        return _judge_race(sc, kernel, judge, time_limit, budget)
     s = Session(kernel, pmem=sc.pmem, seed=sc.seed)
     reports: list[StepReport] = []
     steps: list[Step] = list(sc.steps)
@@ -119,13 +124,14 @@ def run(sc: Scenario, kernel: str, keep_session: bool = False,
     return rep
 
 
-def _judge_race(sc: Scenario, kernel: str, judge: Judge | None) -> RunReport:
+def _judge_race(sc: Scenario, kernel: str, judge: Judge | None, time_limit: float | None,
+                budget: int | None) -> RunReport:
     ex = sc.expect_for(kernel)
     if judge is None:
         v = Verdict("undecided", "no-explorer", None, "Undecided (no-explorer)",
                     "Expected: the explorer is not part of this build; nothing decided")
     else:
-        v = judge(sc, kernel)
+        v = judge(sc, kernel, time_limit=time_limit, budget=budget)
     rep = RunReport(sc, kernel, v.verdict, [], v.details, [], [], [], ex, None, v)
     if v.matches is False:
         rep.failures.append(f"verdict {v.verdict}, expected {ex.verdict}: {v.line}")

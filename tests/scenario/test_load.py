@@ -93,7 +93,7 @@ def test_threads_form_is_judged_by_the_judge_it_is_given() -> None:
                '[expect]\nverdict = "never"\n', "t.toml")
     seen = []
 
-    def judge(scn, kernel):  # type: ignore[no-untyped-def]
+    def judge(scn, kernel, **limits):  # type: ignore[no-untyped-def]
         seen.append((scn.path, kernel))
         return Verdict("sometimes", "", False, "Sometimes", "Expected: never -> MISMATCH")
     rep = run(sc, "v4.18", judge=judge)
