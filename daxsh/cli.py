@@ -57,6 +57,12 @@ def _main(argv: list[str] | None) -> int:
     if argv and argv[0] == "run":
         from .scenario.cli import main as run_main
         return run_main(argv[1:], judge=_judge())
+    if argv and argv[0] == "kernels":
+        from .scenario.subcommands import kernels_main
+        return kernels_main(argv[1:])
+    if argv and argv[0] == "bisect":
+        from .scenario.subcommands import bisect_main
+        return bisect_main(argv[1:], judge=_judge())
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main
