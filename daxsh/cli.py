@@ -63,6 +63,9 @@ def _main(argv: list[str] | None) -> int:
     if argv and argv[0] == "bisect":
         from .scenario.subcommands import bisect_main
         return bisect_main(argv[1:], judge=_judge())
+    if argv and argv[0] == "import":
+        from .scenario.shell_cli import import_main
+        return import_main(argv[1:])
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main
