@@ -5,6 +5,10 @@
     daxsh < script             run command lines from standard input, no shell
     daxsh tui                  the live screen (Textual; imported only here)
     daxsh explore FILE         decide a race over every interleaving
+    daxsh kernels [NAME]       the kernel presets and behaviours
+    daxsh bisect FILE          the outcome on every preset, and the commits that change it
+    daxsh import FILE.sh       a shell reproducer as a scenario
+    daxsh export FILE --sh     a scenario as a shell script (and its C helper)
     daxsh --version
 
 The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
@@ -23,7 +27,8 @@ def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh",
         description="A shell and deterministic model of the Linux filesystem-DAX lifecycle.",
-        epilog="subcommands: run FILE, tui, explore FILE (each takes --help). "
+        epilog="subcommands: run FILE, tui, explore FILE, kernels, bisect FILE, import FILE.sh, "
+               "export FILE --sh (each takes --help). "
                "With no subcommand: the interactive shell, or the lines piped on stdin.")
     p.add_argument("--version", action="version", version=f"daxsh {__version__}")
     p.add_argument("--kernel", metavar="SPEC", help="kernel preset and behaviours, e.g. 'v6.14'")
@@ -66,6 +71,9 @@ def _main(argv: list[str] | None) -> int:
     if argv and argv[0] == "import":
         from .scenario.shell_cli import import_main
         return import_main(argv[1:])
+    if argv and argv[0] == "export":
+        from .scenario.export_sh import export_main
+        return export_main(argv[1:])
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main

@@ -62,8 +62,11 @@ def is_daxsh(s: Session, text: str) -> bool:
 
 
 def looks_like_shell(text: str) -> bool:
+    """Does ``text`` start like a line of a shell reproducer (``set``, ``cat``, which change
+    nothing, are left to the caller's own error)?"""
     words = text.strip().split()
-    return bool(words) and (words[0] in SHELL_WORDS or words[0].startswith("mkfs."))
+    return bool(words) and words[0] not in IGNORED and \
+        (words[0] in SHELL_WORDS or words[0].startswith("mkfs."))
 
 
 class Translator:
