@@ -9,6 +9,7 @@
     daxsh bisect FILE          the outcome on every preset, and the commits that change it
     daxsh import FILE.sh       a shell reproducer as a scenario
     daxsh export FILE --sh     a scenario as a shell script (and its C helper)
+    daxsh completion SHELL     the completion script for bash, zsh, tcsh or fish
     daxsh --version
 
 The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
@@ -28,7 +29,7 @@ def _top_parser() -> argparse.ArgumentParser:
         prog="daxsh",
         description="A shell and deterministic model of the Linux filesystem-DAX lifecycle.",
         epilog="subcommands: run FILE, tui, explore FILE, kernels, bisect FILE, import FILE.sh, "
-               "export FILE --sh (each takes --help). "
+               "export FILE --sh, completion SHELL (each takes --help). "
                "With no subcommand: the interactive shell, or the lines piped on stdin.")
     p.add_argument("--version", action="version", version=f"daxsh {__version__}")
     p.add_argument("--kernel", metavar="SPEC", help="kernel preset and behaviours, e.g. 'v6.14'")
@@ -74,6 +75,9 @@ def _main(argv: list[str] | None) -> int:
     if argv and argv[0] == "export":
         from .scenario.export_sh import export_main
         return export_main(argv[1:])
+    if argv and argv[0] == "completion":
+        from .completion import main as completion_main
+        return completion_main(argv[1:])
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main

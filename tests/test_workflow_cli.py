@@ -246,3 +246,19 @@ def test_export_sh_writes_a_script_and_the_helper(tmp_path: Path) -> None:
 def test_export_refuses_bad_input(tmp_path: Path) -> None:
     r = daxsh("export", str(tmp_path / "none.toml"), "--sh")
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+def test_completion_scripts(tmp_path: Path) -> None:
+    r = daxsh("completion", "bash")
+    assert r.returncode == 0
+    script = write(tmp_path / "daxsh.bash", r.stdout)
+    probe = (f'source {script}; COMP_WORDS=(daxsh bis); COMP_CWORD=1; _shtab_daxsh; '
+             'echo "${COMPREPLY[@]}"; COMP_WORDS=(daxsh bisect --kernel-f); COMP_CWORD=2; '
+             '_shtab_daxsh; echo "${COMPREPLY[@]}"')
+    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True).stdout.split("\n")
+    assert out[0] == "bisect" and out[1] == "--kernel-from", out
+    fish = daxsh("completion", "fish").stdout
+    assert "-a bisect" in fish and "-l kernel-from -r -a 'v4.13" in fish
+    assert daxsh("completion", "zsh").stdout.startswith("#compdef daxsh")
+    r = daxsh("completion", "powershell")
+    assert r.returncode == 2 and "bash, zsh, tcsh, fish" in r.stderr

@@ -53,6 +53,9 @@ def render() -> str:
     w(".B daxsh export")
     w("\\fB\\-\\-sh\\fR [\\fB\\-o\\fR \\fIOUT.sh\\fR] \\fIFILE\\fR")
     w(".br")
+    w(".B daxsh completion")
+    w("\\fBbash\\fR|\\fBzsh\\fR|\\fBtcsh\\fR|\\fBfish\\fR")
+    w(".br")
     w(".B daxsh tui")
     w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-pmem\\fR \\fISIZE\\fR] [\\fB\\-\\-seed\\fR \\fIN\\fR] "
       "[\\fB\\-\\-theme\\fR \\fBlight\\fR|\\fBdark\\fR] [\\fB\\-\\-no\\-journal\\fR] [\\fIFILE\\fR]")
@@ -139,6 +142,11 @@ def render() -> str:
     w("Write a scenario as a bash script for a real machine, and daxsh\\-pin.c, the C helper it "
       "builds to keep mappings and pins (an io_uring registered buffer; the device\\(aqs write is "
       "a READ_FIXED into it).  A step that blocked in the model runs in the background.")
+    w(".TP")
+    w("\\fBcompletion\\fR \\fISHELL\\fR")
+    w("Print the command\\-line completion script for bash, zsh or tcsh (made by shtab from the "
+      "subcommands\\(aq parsers) or fish, e.g. \\fBdaxsh completion bash > "
+      "~/.local/share/bash\\-completion/completions/daxsh\\fR.")
     w(".TP")
     w("\\fBtui\\fR")
     w("The live screen: page tables, pmem blocks, blocked waiters, inodes and the log.")

@@ -146,6 +146,11 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
 def _write_traces(out: str, reports: list[RunReport]) -> None:
     from ..lang.traceout import write_trace
     target = Path(out)
+    for r in reports:
+        if r.verdict is not None:
+            print(f"trace: {r.scenario.path} [{r.kernel}]: a race has no one trace; "
+                  "`daxsh explore FILE --trace-out FILE` writes its counterexample's",
+                  file=sys.stderr)
     with_session = [r for r in reports if r.session is not None]
     for r in with_session:
         path = target

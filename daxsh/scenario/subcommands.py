@@ -19,12 +19,16 @@ from .run import Judge
 EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 2, 3
 
 
-def kernels_main(argv: list[str]) -> int:
+def kernels_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="daxsh kernels", description="The kernel presets, what "
                                 "each changes, and every behaviour with its commit and release.")
     p.add_argument("name", nargs="?", metavar="PRESET|BEHAVIOUR",
                    help="one preset (what it changes) or one behaviour")
-    args = p.parse_args(argv)
+    return p
+
+
+def kernels_main(argv: list[str]) -> int:
+    args = kernels_parser().parse_args(argv)
     r = Session("").execute("kernels" + (f" {args.name}" if args.name else ""))
     if r.error:
         print(f"daxsh kernels: {r.error.split(': ', 1)[-1]}", file=sys.stderr)
