@@ -43,6 +43,17 @@ class Wakeup(NamedTuple):
     wakee_comm: str
 
 
+class Console(NamedTuple):
+    """A kernel log line as the trace saw it (``printk``'s console tracepoint): printed by
+    ``tid`` (0: no task) after event ``seq``."""
+
+    seq: int
+    time: int
+    tid: int
+    comm: str
+    text: str
+
+
 class TraceEvent:
     """One call.  Arguments are kept as given and formatted when the event is shown: what
     kernel functions are passed are identities (an inode, a page, a lock, a DAX entry) whose
@@ -96,6 +107,7 @@ class Trace:
         self.seq = 0
         self.enabled = True
         self.wakeups: deque[Wakeup] = deque(maxlen=maxlen)
+        self.consoles: deque[Console] = deque(maxlen=maxlen)
 
     def wakeup(self, time: int, waker: Any, wakee: Any) -> None:
         """Record that task ``waker`` (None: an interrupt or timer) woke task ``wakee``."""
@@ -141,7 +153,14 @@ class Trace:
         """Every buffered event, oldest first (a new list each time)."""
         return [self._event(i) for i in range(len(self.starts))]
 
+    def console(self, time: int, t: Any, text: str) -> None:
+        """Record a kernel log line printed by task ``t`` (or by no task)."""
+        tid, comm = getattr(t, "tid", 0), getattr(t, "comm", "swapper")
+        for line in text.split("\n"):
+            self.consoles.append(Console(self.seq, time, tid, comm, line))
+
     def clear(self) -> None:
+        self.consoles.clear()
         self.wakeups.clear()
         self.slots.clear()
         self.starts = array("q")

@@ -4,15 +4,16 @@
 track per task (``pid`` 1, ``tid`` the task's pid, named by ``thread_name`` metadata), every
 kernel function call a ``B``/``E`` slice (a call ends when its task next calls a function at
 the same depth or shallower, or at the task's last event), each wake-up a flow arrow (``s`` on
-the waker's track, ``f`` on the wakee's next slice), each dmesg line a global instant event
-(``i``, ``s: "g"``).  Timestamps are the model's time in microseconds; the model's clock only
-moves on ``sleep``, so events of one model instant are spread 1 ns apart in the order they
-happened (the format orders a track by time), and each slice's ``args.model_ns`` keeps the
-model time itself.
+the waker's track, ``f`` on the wakee's next slice), each kernel log line an instant event
+(``i``) on the track of the task that printed it.  Timestamps are the model's time in
+microseconds; the model's clock only moves on ``sleep``, so events of one model instant are
+spread 1 ns apart in the order they happened (the format orders a track by time), and each
+slice's ``args.model_ns`` keeps the model time itself.
 
 ``.txt``: the text ``trace-cmd report`` prints for the function tracer --
 ``comm-pid [cpu] secs.usecs: function: name(args)`` -- with the wake-ups as ``sched_wakeup``
-events and dmesg lines as ``console`` events, at the model's own time.
+events and kernel log lines as ``console`` events, in the order they happened, at the
+model's own time.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..kernel.machine import Kernel
-    from ..kernel.trace import TraceEvent, Wakeup
+    from ..kernel.trace import Console, TraceEvent, Wakeup
 
 PID = 1  # the one process of the exported trace: the modelled machine
 
@@ -43,7 +44,7 @@ def _us(ns: int) -> float:
 
 
 def chrome_events(events: list[TraceEvent], wakeups: list[Wakeup],
-                  dmesg: list[tuple[int, str]]) -> list[dict[str, Any]]:
+                  consoles: list[Console]) -> list[dict[str, Any]]:
     """The trace-event list (see the module docstring)."""
     ts = _spread([e.time for e in events])
     out: list[dict[str, Any]] = [
@@ -88,8 +89,14 @@ def chrome_events(events: list[TraceEvent], wakeups: list[Wakeup],
         while stack:
             _d, f = stack.pop()
             body.append({"ph": "E", "pid": PID, "tid": tid, "ts": _us(last_ts[tid]), "name": f})
-    instants = [{"ph": "i", "s": "g", "pid": PID, "tid": 0, "ts": _us(t), "name": text,
-                 "cat": "dmesg"} for t, text in dmesg]
+    # a log line: an instant on the track of the task that printed it, at the time of the last
+    # event before it (its place in the trace)
+    instants = []
+    for c in consoles:
+        at = by_seq.get(c.seq)
+        instants.append({"ph": "i", "s": "t" if c.tid else "g", "pid": PID, "tid": c.tid,
+                         "ts": _us(ts[at] if at is not None else c.time), "name": c.text,
+                         "cat": "dmesg", "args": {"model_ns": c.time}})
     return out + body + flows + instants
 
 
@@ -98,7 +105,7 @@ def _stamp(ns: int) -> str:
 
 
 def report_lines(events: list[TraceEvent], wakeups: list[Wakeup],
-                 dmesg: list[tuple[int, str]]) -> list[str]:
+                 consoles: list[Console]) -> list[str]:
     """``trace-cmd report`` text (see the module docstring)."""
     rows: list[tuple[int, int, int, str]] = []  # (time, seq, order, line)
     for e in events:
@@ -109,14 +116,10 @@ def report_lines(events: list[TraceEvent], wakeups: list[Wakeup],
         who = f"{w.waker_comm}-{w.waker_tid}"
         rows.append((w.time, w.seq, 2, f"{who:>16} [000] {_stamp(w.time)}: sched_wakeup:"
                      f"         comm={w.wakee_comm} pid={w.wakee_tid} prio=120 target_cpu=000"))
-    last_seq = 0
-    ei = 0
-    for t, text in dmesg:  # after the last event at or before its time
-        while ei < len(events) and events[ei].time <= t:
-            last_seq = events[ei].seq
-            ei += 1
-        rows.append((t, last_seq, 3, f"{'<...>-0':>16} [000] {_stamp(t)}: console:"
-                     f"              {text}"))
+    for c in consoles:
+        who = f"{c.comm}-{c.tid}" if c.tid else "<idle>-0"
+        rows.append((c.time, c.seq, 3, f"{who:>16} [000] {_stamp(c.time)}: console:"
+                     f"              {c.text}"))
     rows.sort(key=lambda r: (r[1], r[2]))
     return ["cpus=1", *(r[3] for r in rows)]
 
@@ -126,11 +129,11 @@ def write_trace(k: Kernel, path: str | Path) -> int:
     p = Path(path)
     evs = k.trace_buf.events
     if p.suffix == ".json":
-        obj = {"traceEvents": chrome_events(evs, list(k.trace_buf.wakeups), list(k.dmesg.lines)),
+        obj = {"traceEvents": chrome_events(evs, list(k.trace_buf.wakeups), list(k.trace_buf.consoles)),
                "displayTimeUnit": "ns", "otherData": {"kernel": k.config.spec, "source": "daxsh"}}
         p.write_text(json.dumps(obj, indent=0) + "\n", encoding="utf-8")
     elif p.suffix == ".txt":
-        lines = report_lines(evs, list(k.trace_buf.wakeups), list(k.dmesg.lines))
+        lines = report_lines(evs, list(k.trace_buf.wakeups), list(k.trace_buf.consoles))
         p.write_text("\n".join(lines) + "\n", encoding="utf-8")
     else:
         raise ValueError(f"{p}: name a .json file (Chrome/Perfetto trace events) or a .txt file "
