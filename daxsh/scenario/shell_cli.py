@@ -41,7 +41,7 @@ def translate_script(text: str, kernel: str) -> tuple[list[Line], Session]:
 
 
 def scenario_toml(lines: list[Line], kernel: str, source: str) -> str:
-    name = Path(source).name
+    name = "standard input" if source == "-" else Path(source).name
     desc = f"Translated by daxsh import from {name}; each step names its shell line."
     out = [f"title = {json.dumps('imported from ' + name)}", f"description = {json.dumps(desc)}",
            f"kernel = {json.dumps(kernel)}", "steps = ["]
