@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from array import array
-from collections import deque
 from typing import Any, NamedTuple
 
 TRACE_BUFFER_EVENTS = 200_000
@@ -106,8 +105,9 @@ class Trace:
         self.limit = 8 * maxlen  # slots; past it, trim() looks at the event count
         self.seq = 0
         self.enabled = True
-        self.wakeups: deque[Wakeup] = deque(maxlen=maxlen)
-        self.consoles: deque[Console] = deque(maxlen=maxlen)
+        # plain lists (the explorer's in-place snapshot restores lists), trimmed with the events
+        self.wakeups: list[Wakeup] = []
+        self.consoles: list[Console] = []
 
     def wakeup(self, time: int, waker: Any, wakee: Any) -> None:
         """Record that task ``waker`` (None: an interrupt or timer) woke task ``wakee``."""
@@ -135,9 +135,12 @@ class Trace:
             return
         drop = n - self.maxlen
         cut = self.starts[drop]
+        first = self.slots[cut]  # the seq of the oldest event kept
         del self.slots[:cut]
         self.starts = array("q", [x - cut for x in self.starts[drop:]])
         self.limit = len(self.slots) + 8 * self.maxlen
+        self.wakeups = [w for w in self.wakeups if w.seq >= first]
+        self.consoles = [c for c in self.consoles if c.seq >= first]
 
     def _event(self, i: int) -> TraceEvent:
         s = self.slots
