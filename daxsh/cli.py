@@ -6,6 +6,11 @@
     daxsh tui                  the live screen (Textual; imported only here)
     daxsh explore FILE         decide a race over every interleaving
     daxsh real FILE            run a scenario on a real kernel under QEMU, compare with the model
+    daxsh kernels [NAME]       the kernel presets and behaviours
+    daxsh bisect FILE          the outcome on every preset, and the commits that change it
+    daxsh import FILE.sh       a shell reproducer as a scenario
+    daxsh export FILE --sh     a scenario as a shell script (and its C helper)
+    daxsh completion SHELL     the completion script for bash, zsh, tcsh or fish
     daxsh --version
 
 The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from . import __version__
 
@@ -23,7 +29,8 @@ def _top_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh",
         description="A shell and deterministic model of the Linux filesystem-DAX lifecycle.",
-        epilog="subcommands: run FILE, tui, explore FILE, real FILE (each takes --help). "
+        epilog="subcommands: run FILE, tui, explore FILE, real FILE, kernels, bisect FILE, "
+               "import FILE.sh, export FILE --sh, completion SHELL (each takes --help). "
                "With no subcommand: the interactive shell, or the lines piped on stdin.")
     p.add_argument("--version", action="version", version=f"daxsh {__version__}")
     p.add_argument("--kernel", metavar="SPEC", help="kernel preset and behaviours, e.g. 'v6.14'")
@@ -31,6 +38,16 @@ def _top_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the model's own PRNG (fsx)")
     p.add_argument("--resume", action="store_true", help="reopen the last session at its last state")
     return p
+
+
+def _judge() -> Any:
+    """The explorer's judge of [threads] races, for the scenario runner (None when the
+    explorer is not part of this build: such a race is then undecided)."""
+    try:
+        from .explore.judge import judge
+    except ImportError:
+        return None
+    return judge
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,7 +63,22 @@ def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":
         from .scenario.cli import main as run_main
-        return run_main(argv[1:])
+        return run_main(argv[1:], judge=_judge())
+    if argv and argv[0] == "kernels":
+        from .scenario.subcommands import kernels_main
+        return kernels_main(argv[1:])
+    if argv and argv[0] == "bisect":
+        from .scenario.subcommands import bisect_main
+        return bisect_main(argv[1:], judge=_judge())
+    if argv and argv[0] == "import":
+        from .scenario.shell_cli import import_main
+        return import_main(argv[1:])
+    if argv and argv[0] == "export":
+        from .scenario.export_sh import export_main
+        return export_main(argv[1:])
+    if argv and argv[0] == "completion":
+        from .completion import main as completion_main
+        return completion_main(argv[1:])
     if argv and argv[0] == "explore":
         try:
             from .explore.cli import main as explore_main

@@ -1,5 +1,15 @@
-"""pytest plugin (entry point ``pytest11``): every ``scenarios/**/*.toml`` is a test item per
-kernel it names, replayed with ``daxsh run``'s runner.  Imports no UI library."""
+"""pytest plugin (entry point ``pytest11``): scenario files as test items, one per kernel each
+names, replayed with ``daxsh run``'s runner (a [threads] race: explored, its verdict judged).
+
+It collects only what a project asks for -- the ``.toml`` files under the paths of the ini
+option ``daxsh_scenarios``, and ``.toml`` files named on the command line -- never another
+project's ``scenarios/*.toml``::
+
+    [tool.pytest.ini_options]
+    testpaths = ["tests", "scenarios"]
+    daxsh_scenarios = ["scenarios"]
+
+Imports no UI library."""
 
 from __future__ import annotations
 
@@ -11,8 +21,23 @@ import pytest
 from .scenario import RunReport, ScenarioError, load, run
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("daxsh_scenarios", type="paths", default=[],
+                  help="daxsh scenario files or directories of them (*.toml) to collect")
+
+
+def _asked_for(config: pytest.Config, file_path: Path) -> bool:
+    path = file_path.resolve()
+    for root in config.getini("daxsh_scenarios"):
+        root = Path(root).resolve()
+        if path == root or root in path.parents:
+            return True
+    here = config.invocation_params.dir
+    return any((here / str(arg).split("::")[0]).resolve() == path for arg in config.args)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if file_path.suffix == ".toml" and "scenarios" in file_path.parts:
+    if file_path.suffix == ".toml" and _asked_for(parent.config, file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None
 
@@ -66,15 +91,10 @@ class VerdictItem(ScenarioItem):
     undecided search fails with its reason."""
 
     def runtest(self) -> None:
-        from .explore.report import verdict_line, verdict_matches
-        from .explore.scenarios import problems
-        from .explore.search import explore
+        from .explore.judge import judge
 
-        for prob, expected in problems(str(self.path), self.spec):
-            res = explore(prob)
-            ok = verdict_matches(res, expected)
-            if ok is not True:
-                why = "MISMATCH" if ok is False else f"UNDECIDED ({res.reason})"
-                raise ScenarioFailure(
-                    f"{self.path.name} on {self.spec}: {verdict_line(res)}, {res.traces} "
-                    f"traces, {res.executions} executions; expected {expected}: {why}")
+        v = judge(load(self.path), self.spec)
+        if v.matches is not True:  # a mismatch, or undecided with its reason
+            raise ScenarioFailure(
+                f"{self.path.name} on {self.spec}: {v.line}, {v.counts['traces']} traces, "
+                f"{v.counts['executions']} executions; {v.expectation}")

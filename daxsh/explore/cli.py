@@ -76,6 +76,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the counterexample as a scenario "
                    "(with several kernels, the kernel is added to the name)")
     p.add_argument("--itf", metavar="FILE", help="write the counterexample trace as ITF JSON")
+    p.add_argument("--trace-out", metavar="FILE", help="write the counterexample's trace: .json "
+                   "Chrome/Perfetto trace events, .txt trace-cmd report text")
     p.add_argument("--trace", action="store_true",
                    help="print the counterexample's kernel functions, thread by thread")
     return p
@@ -93,7 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         print("daxsh explore: --jobs and --cluster split a DPOR or sampling search: leave out "
               "--preemptions and --mode dfs", file=sys.stderr)
         return EXIT_INVALID
-    for out in (args.out, args.itf):
+    if args.trace_out and Path(args.trace_out).suffix not in (".json", ".txt"):
+        print(f"daxsh explore: --trace-out {args.trace_out}: name a .json file (Chrome/Perfetto "
+              "trace events) or a .txt file (trace-cmd report text)", file=sys.stderr)
+        return EXIT_INVALID
+    for out in (args.out, args.itf, args.trace_out):
         if out and not Path(out).resolve().parent.is_dir():
             print(f"daxsh explore: cannot write {out}: no directory "
                   f"{Path(out).resolve().parent}", file=sys.stderr)
@@ -252,7 +258,8 @@ def explore_one(prob: Problem, expected: str | None, args: argparse.Namespace) -
     }
     ex = res.best_bad
     if ex is not None and not res.interrupted:
-        want_full = (matches is False) or args.shrink or args.out or args.itf or args.trace
+        want_full = (matches is False) or args.shrink or args.out or args.itf or args.trace \
+            or args.trace_out
         cx, lines = _counterexample(prob, machine, ex, res, args,
                                     shrink_it=bool(want_full) and not args.no_shrink,
                                     full=bool(want_full))
@@ -284,7 +291,7 @@ def _summary(prob: Problem, res: Result, expected: str | None) -> list[str]:
 def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                     args: argparse.Namespace, shrink_it: bool, full: bool
                     ) -> tuple[dict[str, Any], list[str]]:
-    from .shrink import itf, pin_schedule, scenario_text, shrink, trace_lines, verify
+    from .shrink import itf, pin_schedule, scenario_text, shrink, trace_lines, verify, write_trace_file
     out: list[str] = []
     cprob, cmachine, cex = prob, machine, ex
     shrunk_note = ""  # written into the scenario: no time in it, the file is deterministic
@@ -337,6 +344,15 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                 out.append(f"  ITF trace written to {args.itf}")
             except OSError as e:
                 out.append(f"  ITF trace NOT written to {args.itf}: {e.strerror}")
+        if args.trace_out:
+            path = Path(args.trace_out)
+            if len(getattr(args, "_kernels", [])) > 1:
+                path = path.with_name(f"{path.stem}.{prob.kernel.replace(' ', '_')}{path.suffix}")
+            try:
+                n = write_trace_file(cmachine, cex.schedule, str(path))
+                out.append(f"  trace ({n} events) written to {path}")
+            except OSError as e:
+                out.append(f"  trace NOT written to {path}: {e.strerror}")
         if args.trace:
             out += ["    " + x for x in trace_lines(cmachine, cex.schedule)]
     return cx, out

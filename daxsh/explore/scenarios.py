@@ -36,10 +36,13 @@ def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
             raise Invalid(f"--kernel: {e}") from None
     else:
         kernels = sc.kernels()
-    out = []
-    for spec in kernels:
-        ex = sc.expect_for(spec)
-        prob = Problem(spec, sc.pmem, sc.seed, _lines(sc.setup),
-                       {n: _lines(v) for n, v in sc.threads.items()}, ex.bad, sc.title, path)
-        out.append((prob, ex.verdict))
-    return out
+    return [problem_of(sc, spec) for spec in kernels]
+
+
+def problem_of(sc: Any, spec: str) -> tuple[Problem, str | None]:
+    """The explorer problem of a loaded scenario's race on kernel ``spec``, and the verdict
+    its [expect] names there."""
+    ex = sc.expect_for(spec)
+    prob = Problem(spec, sc.pmem, sc.seed, _lines(sc.setup),
+                   {n: _lines(v) for n, v in sc.threads.items()}, ex.bad, sc.title, sc.path)
+    return prob, ex.verdict

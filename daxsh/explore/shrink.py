@@ -283,6 +283,21 @@ def trace_lines(machine: Machine, schedule: list[str]) -> list[str]:
     return out
 
 
+def write_trace_file(machine: Machine, schedule: list[str], path: str) -> int:
+    """Replay ``schedule`` with the trace on and write the threads' trace to ``path`` (.json
+    trace events or .txt trace-cmd report, daxsh.lang.traceout); the number of events."""
+    from ..lang.traceout import write_trace
+    run = Run(machine, trace=True)
+    try:
+        for p in schedule:
+            if p not in run.enabled():
+                break
+            run.step(p)
+        return write_trace(run.k, path)
+    finally:
+        run.close()
+
+
 def itf(machine: Machine, ex: Execution, description: str = "") -> dict[str, Any]:
     """The execution in the Informal Trace Format (ITF) of Apalache/Quint: one state before the
     threads run and one after each event, with the event's footprint."""

@@ -140,7 +140,10 @@ class Kernel:
 
     def printk(self, t: Any, text: str) -> None:
         self.sched.note(("dmesg",), C)
-        self.dmesg.printk(self.clock.now, self.render(text))
+        text = self.render(text)
+        self.dmesg.printk(self.clock.now, text)
+        if self.trace_buf.enabled:  # where in the trace it was printed, and by whom
+            self.trace_buf.console(self.clock.now, t, text)
 
     def event(self, kind: str, text: str) -> None:
         self.sched.note(("events",), C)

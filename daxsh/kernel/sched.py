@@ -201,6 +201,9 @@ class Scheduler:
             self.note(("task", t.tid))
             if t.state != TASK_RUNNING or t not in self.runq:
                 self.note(("wake", t.tid))  # this event makes it runnable
+        tb = self.k.trace_buf
+        if tb.enabled and (t.state != TASK_RUNNING or t not in self.runq):
+            tb.wakeup(self.k.clock.now, self.current, t)
         if t.state != TASK_RUNNING:
             t.state = TASK_RUNNING
         if t not in self.runq:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 TRACE_BUFFER_EVENTS = 200_000
 
@@ -29,6 +29,29 @@ def fmt_arg(v: Any) -> str:
         name = getattr(v, "__name__", "")
         return getattr(v, "kname", "") or ("cb" if name == "<lambda>" else name)
     return type(v).__name__
+
+
+class Wakeup(NamedTuple):
+    """``sched_wakeup``: ``waker`` made ``wakee`` runnable after event ``seq`` (for the flow
+    arrows of an exported trace; the text trace does not show them)."""
+
+    seq: int
+    time: int
+    waker_tid: int
+    waker_comm: str
+    wakee_tid: int
+    wakee_comm: str
+
+
+class Console(NamedTuple):
+    """A kernel log line as the trace saw it (``printk``'s console tracepoint): printed by
+    ``tid`` (0: no task) after event ``seq``."""
+
+    seq: int
+    time: int
+    tid: int
+    comm: str
+    text: str
 
 
 class TraceEvent:
@@ -92,6 +115,15 @@ class Trace:
         # shown by the version's
         self.names: dict[str, str] = {}
         self.render: Callable[[str], str] | None = None
+        # plain lists (the explorer's in-place snapshot restores lists), trimmed with the events
+        self.wakeups: list[Wakeup] = []
+        self.consoles: list[Console] = []
+
+    def wakeup(self, time: int, waker: Any, wakee: Any) -> None:
+        """Record that task ``waker`` (None: an interrupt or timer) woke task ``wakee``."""
+        self.wakeups.append(Wakeup(self.seq, time, waker.tid if waker is not None else 0,
+                                   waker.comm if waker is not None else "swapper",
+                                   wakee.tid, wakee.comm))
 
     def add(self, time: int, tid: int, comm: str, depth: int, func: str,
             args: tuple[Any, ...], kw: dict[str, Any]) -> None:
@@ -113,9 +145,12 @@ class Trace:
             return
         drop = n - self.maxlen
         cut = self.starts[drop]
+        first = self.slots[cut]  # the seq of the oldest event kept
         del self.slots[:cut]
         self.starts = array("q", [x - cut for x in self.starts[drop:]])
         self.limit = len(self.slots) + 8 * self.maxlen
+        self.wakeups = [w for w in self.wakeups if w.seq >= first]
+        self.consoles = [c for c in self.consoles if c.seq >= first]
 
     def _event(self, i: int) -> TraceEvent:
         s = self.slots
@@ -133,7 +168,15 @@ class Trace:
         """Every buffered event, oldest first (a new list each time)."""
         return [self._event(i) for i in range(len(self.starts))]
 
+    def console(self, time: int, t: Any, text: str) -> None:
+        """Record a kernel log line printed by task ``t`` (or by no task)."""
+        tid, comm = getattr(t, "tid", 0), getattr(t, "comm", "swapper")
+        for line in text.split("\n"):
+            self.consoles.append(Console(self.seq, time, tid, comm, line))
+
     def clear(self) -> None:
+        self.consoles.clear()
+        self.wakeups.clear()
         self.slots.clear()
         self.starts = array("q")
         self.limit = 8 * self.maxlen

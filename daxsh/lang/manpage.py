@@ -90,7 +90,26 @@ def render() -> str:
       "[\\fB\\-\\-seed\\fR \\fIN\\fR] [\\fB\\-\\-resume\\fR]")
     w(".br")
     w(".B daxsh run")
-    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR ...")
+    w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] "
+      "[\\fB\\-k\\fR \\fIPATTERN\\fR] [\\fB\\-\\-junit\\fR \\fIFILE\\fR] "
+      "[\\fB\\-\\-trace\\-out\\fR \\fIFILE\\fR] [\\fB\\-\\-budget\\fR \\fIN\\fR] "
+      "[\\fB\\-\\-time\\-limit\\fR \\fISECS\\fR] \\fIFILE\\fR ...")
+    w(".br")
+    w(".B daxsh kernels")
+    w("[\\fIPRESET\\fR|\\fIBEHAVIOUR\\fR]")
+    w(".br")
+    w(".B daxsh bisect")
+    w("[\\fB\\-\\-kernel\\-from\\fR \\fIA\\fR] [\\fB\\-\\-kernel\\-to\\fR \\fIB\\fR] "
+      "[\\fB\\-\\-json\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh import")
+    w("[\\fB\\-o\\fR \\fIOUT.toml\\fR] [\\fB\\-\\-partial\\fR] \\fIFILE.sh\\fR")
+    w(".br")
+    w(".B daxsh export")
+    w("\\fB\\-\\-sh\\fR [\\fB\\-o\\fR \\fIOUT.sh\\fR] \\fIFILE\\fR")
+    w(".br")
+    w(".B daxsh completion")
+    w("\\fBbash\\fR|\\fBzsh\\fR|\\fBtcsh\\fR|\\fBfish\\fR")
     w(".br")
     w(".B daxsh tui")
     w("[\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-pmem\\fR \\fISIZE\\fR] [\\fB\\-\\-seed\\fR \\fIN\\fR] "
@@ -136,11 +155,60 @@ def render() -> str:
         w(text)
     w(".SH SUBCOMMANDS")
     w(".TP")
-    w("\\fBrun\\fR [\\fB\\-\\-kernel\\fR \\fISPEC\\fR] [\\fB\\-\\-json\\fR] [\\fB\\-v\\fR] \\fIFILE\\fR ...")
+    w("\\fBrun\\fR [\\fIOPTIONS\\fR] \\fIFILE\\fR ...")
     w("Replay scenario files (see \\fBdaxsh\\-scenario\\fR(5)) on every kernel each names, or on "
       "\\fISPEC\\fR, and check their expectations.  A file that does not end in .toml, or "
-      "\\(aq\\-\\(aq for standard input, is a script of command lines.  \\fB\\-\\-json\\fR prints one "
-      "object with outcome, kernel, steps (line, status, output) and runs.")
+      "\\(aq\\-\\(aq for standard input, is a script of command lines.  Every file runs, even "
+      "after an invalid one, and one line sums up: \\fIN\\fR passed, \\fIN\\fR failed, "
+      "\\fIN\\fR invalid (and \\fIN\\fR undecided).  A step that the machine's state refuses "
+      "(a job or pin that is gone, an errno) is that step's error status and the run goes on; "
+      "only invalid input (syntax, an unknown command, a bad file) stops a file.  A scenario "
+      "with setup and [threads] is a race: its interleavings are explored as by \\fBexplore\\fR "
+      "and the verdict judged against [expect] verdict (\\fB\\-\\-budget\\fR and "
+      "\\fB\\-\\-time\\-limit\\fR bound the search; cut short, it is undecided with its "
+      "reason).  \\fB\\-k\\fR \\fIPATTERN\\fR runs the files and kernels whose "
+      "\\(aqFILE [KERNEL] TITLE\\(aq contains it (or match it, with * or ?); "
+      "\\fB\\-\\-junit\\fR writes JUnit XML, one testcase per file and kernel; "
+      "\\fB\\-\\-trace\\-out\\fR \\fIFILE\\fR.json writes each run's trace in the "
+      "Chrome/Perfetto trace\\-event format (a track per task, kernel functions as slices, "
+      "wake\\-ups as flow arrows, dmesg lines as instant events, model time), .txt the text "
+      "\\fBtrace\\-cmd report\\fR prints.  \\fB\\-\\-json\\fR prints one object with "
+      "outcome, kernel, steps (line, status, output), runs and the summary.")
+    w(".TP")
+    w("\\fBkernels\\fR [\\fIPRESET\\fR|\\fIBEHAVIOUR\\fR]")
+    w("The presets, what each changes, and every behaviour with its commit and release.")
+    w(".TP")
+    w("\\fBbisect\\fR \\fIFILE\\fR")
+    w("The outcome on every preset from \\fB\\-\\-kernel\\-from\\fR to "
+      "\\fB\\-\\-kernel\\-to\\fR (a race: the verdict), and for each pair of neighbouring "
+      "presets whose outcomes differ, the smallest set of behaviours whose change alone flips "
+      "the older preset's outcome, with each behaviour's commit, title and version.  "
+      "\\fB\\-\\-json\\fR: {\\(dqmatrix\\(dq: [{\\(dqkernel\\(dq, \\(dqoutcome\\(dq}], "
+      "\\(dqflips\\(dq: [{\\(dqfrom\\(dq, \\(dqto\\(dq, \\(dqoutcome_from\\(dq, "
+      "\\(dqoutcome_to\\(dq, \\(dqbehaviours\\(dq: [{\\(dqname\\(dq, \\(dqcommit\\(dq, "
+      "\\(dqversion\\(dq, \\(dqtitle\\(dq}]}]}.  At the shell's prompt, \\fBbisect\\fR does "
+      "the same for the session's own commands.")
+    w(".TP")
+    w("\\fBimport\\fR \\fIFILE.sh\\fR")
+    w("Translate a shell reproducer to a scenario (\\fB\\-o\\fR writes it): ndctl "
+      "create\\-namespace \\-m fsdax, mkfs.xfs [\\-f] [\\-m rmapbt=N], mkfs.ext4, mkdir \\-p, "
+      "mount \\-o dax, umount, xfs_io [\\-f] \\-c \\(dqpwrite|mmap|mwrite|mread|munmap|fpunch|"
+      "truncate|sleep ...\\(dq FILE [&], truncate \\-s, fallocate \\-p, dd ... oflag=direct, echo "
+      "DEV > /sys/bus/nd/drivers/nd_pmem/unbind, echo 3 > /proc/sys/vm/drop_caches, sync, rm, "
+      "kill %N, wait, sleep, dmesg | tail.  Each line is printed beside its translation; a line "
+      "that cannot be translated is named with the reason, and nothing is written unless "
+      "\\fB\\-\\-partial\\fR.  Such lines pasted at the shell's prompt are translated and run "
+      "as they come, the translation shown once per line.")
+    w(".TP")
+    w("\\fBexport\\fR \\fB\\-\\-sh\\fR \\fIFILE\\fR")
+    w("Write a scenario as a bash script for a real machine, and daxsh\\-pin.c, the C helper it "
+      "builds to keep mappings and pins (an io_uring registered buffer; the device\\(aqs write is "
+      "a READ_FIXED into it).  A step that blocked in the model runs in the background.")
+    w(".TP")
+    w("\\fBcompletion\\fR \\fISHELL\\fR")
+    w("Print the command\\-line completion script for bash, zsh or tcsh (made by shtab from the "
+      "subcommands\\(aq parsers) or fish, e.g. \\fBdaxsh completion bash > "
+      "~/.local/share/bash\\-completion/completions/daxsh\\fR.")
     w(".TP")
     w("\\fBtui\\fR")
     w("The live screen: page tables, pmem blocks, blocked waiters, inodes and the log.")
@@ -173,7 +241,8 @@ def render() -> str:
       "\\fBfsx\\fR, job control) are refused when the file is read, with file:line.  A "
       "counterexample is shrunk and written (\\fB\\-\\-out\\fR) as a scenario whose "
       "\\fBstart\\fR and \\fBstep\\fR lines pin the schedule, so \\fBdaxsh run\\fR replays "
-      "it; \\fB\\-\\-itf\\fR writes its trace as ITF JSON.  At the shell's prompt, "
+      "it; \\fB\\-\\-itf\\fR writes its trace as ITF JSON, \\fB\\-\\-trace\\-out\\fR as "
+      "trace events (.json) or trace\\-cmd text (.txt).  At the shell's prompt, "
       "\\fBexplore\\fR searches from the session's state and opens a bad interleaving as a new "
       "branch.")
     w(".IP")
@@ -245,8 +314,10 @@ def render() -> str:
         w(f".SH {real_heading}")
         out.extend(paragraphs)
     w(".SH EXIT STATUS")
-    w("\\fBdaxsh run\\fR exits 0 when every expectation holds, 1 when one does not (each failure "
-      "is named), and 2 for invalid input (the file, the step and its line are named).  "
+    w("\\fBdaxsh run\\fR exits 2 when a file is invalid (the file, the step and its line are "
+      "named), else 1 when an expectation does not hold or a race's verdict contradicts the "
+      "expected one (each failure is named), else 3 when a race's search ended undecided, else "
+      "0.  \\fBdaxsh bisect\\fR exits 3 when a verdict was undecided on some kernel.  "
       "\\fBdaxsh real\\fR exits 0 when the real kernel and the model agree, 1 when they do not, 2 "
       "for invalid input or a step that cannot run on a real kernel (which, and why), 3 when the "
       "real kernel could not be run (what is missing; \\fBdaxsh real \\-\\-setup\\fR).  "

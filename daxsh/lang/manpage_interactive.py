@@ -99,8 +99,10 @@ and stop at the first step that blocks, fails or is skipped, so that you can loo
 alone runs the steps left.
 Only the daxsh language is executed; a scenario's
 .B [threads]
-are run by
+are explored by
 .B daxsh run
+and
+.B daxsh explore
 only.
 .TP
 .B tui
@@ -147,6 +149,30 @@ lines, to step through,
 .B diff
 and
 .BR record .
+.SS Kernels, traces and reproducers
+.TP
+.BI bisect " [\-\-kernel\-from PRESET] [\-\-kernel\-to PRESET]"
+Replay the session's state\-changing commands on every preset of the range and print the
+outcome of each; for each change between neighbouring presets, the smallest set of behaviours
+(with their commits) whose change alone flips it, as
+.B daxsh bisect
+does for a file.
+.TP
+.BI "trace save" " FILE.json|FILE.txt"
+Write the trace buffer as Chrome/Perfetto trace events (.json: open it in ui.perfetto.dev or
+chrome://tracing) or as the text
+.B trace\-cmd report
+prints (.txt).
+.TP
+Pasted shell lines
+A line of a real shell reproducer that is not a daxsh line (\fBmkfs.xfs \-f /dev/pmem0\fR,
+\fBxfs_io \-f \-c "mmap \-rw 0 64k" \-c "mwrite 0 64k" /mnt/a &\fR, \fBecho 3 >
+/proc/sys/vm/drop_caches\fR, \fBkill %1\fR of such a background line ...) is translated as
+.B daxsh import
+does and run; each daxsh line it became is shown once, as
+.BR "(shell) \-> LINE" ,
+before its output.  A line that cannot be translated is named with the reason and runs
+nothing.
 .SS Journal and resume
 Every session is journaled as it goes, one JSON line per state-changing command (flushed
 each time) in

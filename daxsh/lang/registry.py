@@ -23,6 +23,9 @@ class ArgError(ValueError):
     def __init__(self, message: str, word: int | None = None) -> None:
         super().__init__(message)
         self.word = word  # index into the line's words (0 = the command name)
+        # the words are well formed but name something the session does not have (now): a
+        # job, pin or process that is gone -- a runtime error of the step, not bad input
+        self.state = False
 
 
 class ArgType:
@@ -35,6 +38,12 @@ class ArgType:
     metavar = "WORD"
     accepts_dash = False
     pure = True
+
+    @property
+    def stateful(self) -> bool:
+        """Can a well-formed word be refused because of the session's state (a job or pin that
+        is gone)?  Such a refusal is a step's runtime error, not bad input."""
+        return not self.pure
 
     def matches(self, text: str) -> bool:
         """Whether an optional positional of this type would take ``text``; a word it does not
@@ -81,6 +90,10 @@ class Choice(ArgType):
 
     def choices(self, s: Session) -> list[str]:
         return self._choices(s) if callable(self._choices) else list(self._choices)
+
+    @property
+    def stateful(self) -> bool:
+        return callable(self._choices)
 
     def parse(self, s: Session, text: str) -> str:
         ch = self.choices(s)
@@ -249,6 +262,7 @@ def _parse_at(s: Session, t: ArgType, text: str, index: int) -> Any:
     except ArgError as e:
         if e.word is None:
             e.word = index
+        e.state = t.stateful
         raise
 
 

@@ -32,6 +32,9 @@ class Result:
     notices: list[str] = field(default_factory=list)
     value: str = ""
     job: int = 0
+    # the line is not valid input (syntax, unknown command, malformed arguments), as opposed
+    # to a step that ran, or was refused by the session's state, and failed
+    usage: bool = False
 
     def text(self) -> list[str]:
         out = list(self.output)
@@ -121,12 +124,14 @@ class Session:
             res.status = ERROR
             res.error = f"error: {e}"
             res.caret = _caret(text, e.col, e.col + 1)
+            res.usage = True
             return res
         if not line.words:
             return res
         if "$_" in text:
             line = Line(text, tuple(self._subst(w) for w in line.words), line.background)
         words = line.words
+        parsing = True  # an ArgError until the arguments are parsed is bad input
         try:
             cmd = lookup(words[0].text)
             if self.k.crashed and not cmd.after_crash:
@@ -142,6 +147,7 @@ class Session:
                              f"`proc {self.proc_name}` starts it again")
                 return res
             args = cmd.parse(self, words)
+            parsing = False
             out = cmd.run(self, args, line)
         except JobFinished as e:
             res.output.append(f"{e} (already ended)")
@@ -149,6 +155,7 @@ class Session:
         except ArgError as e:
             res.status = ERROR
             res.error = f"{words[0].text}: {e}"
+            res.usage = parsing and not e.state
             if e.word is not None:
                 if e.word < len(words):
                     w = words[e.word]
@@ -345,35 +352,6 @@ class Session:
         cmd = lookup(words[0].text)
         args = cmd.parse(self, words)
         return cmd, cmd.run(self, args, line)
-
-    def thread_body(self, lines: list[str], log: list[tuple[str, str, str]]) -> Callable[[Task], KGen]:
-        """A task body that runs ``lines`` one after another in the current process, as one
-        thread of a scenario's ``[threads]`` table.  Each line's (text, status, message) is
-        appended to ``log``; a line that cannot run ends the thread with an error."""
-        def body(t: Task) -> KGen:
-            for text in lines:
-                try:
-                    _cmd, out = self.compile(text)
-                except ArgError as e:
-                    log.append((text, ERROR, str(e)))
-                    return Ret(22)
-                if not isinstance(out, Syscall):
-                    log.append((text, DONE, ""))
-                    continue
-                t.cmdline = text
-                ret = yield from out.gen(t)
-                if not isinstance(ret, Ret):
-                    ret = Ret(0, ret)
-                if ret.err:
-                    log.append((text, ERROR, strerror(ret.err)))
-                else:
-                    if out.on_done is not None:
-                        out.on_done(ret)
-                    if out.value is not None:
-                        self.last = out.value(ret)
-                    log.append((text, DONE, "; ".join(ret.lines)))
-            return Ret(0)
-        return body
 
 
 class JobFinished(Exception):

@@ -57,6 +57,7 @@ class DaxShell(cmd2.Cmd):
             self.allow_style = cmd2.rich_utils.AllowStyle.NEVER
         self.tl = timeline
         self.journal_path = journal_path
+        self.translator: Any = None  # pasted shell lines: jobs and mappings they set up
         self.recording: dict[str, Any] | None = None
         self.pending: tuple[str, list[str]] | None = None
         self.intro = ""
@@ -110,8 +111,52 @@ class DaxShell(cmd2.Cmd):
         return Statement(parts[1] if len(parts) > 1 else "", raw=text, command=parts[0])
 
     def default(self, statement: Statement) -> bool | None:
-        self.run_line(statement.raw)
+        from ..lang.shell_import import is_daxsh, looks_like_shell
+        raw = statement.raw
+        tr = self.translator
+        if (tr is not None and tr.claims(raw, self.tl.session)) or \
+                (looks_like_shell(raw) and not is_daxsh(self.tl.session, raw)):
+            self.paste_shell_line(raw)
+        else:
+            self.run_line(raw)
         return None
+
+    def paste_shell_line(self, raw: str) -> None:
+        """A line of a real shell reproducer: show its translation once, then run it."""
+        from ..lang.shell_import import Translator
+        if self.translator is None:
+            self.translator = Translator(self._run_shown, lambda: self.tl.session)
+        ln = self.translator.translate(raw)
+        if not ln.ok:
+            self.perror(f"(shell) {raw.strip()}: not translated: {ln.why}", style="red")
+
+    def _run_shown(self, line: str) -> Result:
+        self.poutput(f"(shell) -> {line}", style="cyan")
+        res = self.run_line(line)
+        return res if res is not None else Result(line, status=ERROR, error="interrupted")
+
+    def do_bisect(self, statement: Statement) -> None:
+        """bisect [--kernel-from A] [--kernel-to B]: this session on every preset."""
+        from ..scenario.prompt_tools import bisect_session
+        try:
+            lines = bisect_session(self.tl.lines, statement.args, colour=False)
+        except ValueError as e:
+            self._usage("bisect", str(e))
+            return
+        for x in lines:
+            self.poutput(x, style="yellow" if "<- changes" in x else None)
+
+    def do_trace(self, statement: Statement) -> None:
+        """trace [K] | trace save FILE: the registry's trace, or the trace written to a file."""
+        words = statement.args.split()
+        if not words or words[0] != "save":
+            self.run_line(statement.raw)
+            return
+        from ..scenario.prompt_tools import trace_save
+        try:
+            self.poutput(trace_save(self.tl.session, statement.args))
+        except ValueError as e:
+            self._usage("trace", str(e))
 
     def run_line(self, line: str) -> Result | None:
         """Run one daxsh line and print what happened.  Ctrl-C restores the state before it."""
@@ -185,7 +230,7 @@ class DaxShell(cmd2.Cmd):
 
         return {"history": None, "back": None, "goto": points, "branches": None, "diff": points,
                 "record": tomls, "replay": tomls, "tui": None, "explore": None, "quit": None,
-                "help": names}
+                "help": names, "bisect": None}
 
     # -- help --------------------------------------------------------------------------------------
     def do_help(self, statement: Statement) -> None:  # type: ignore[override]

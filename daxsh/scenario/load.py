@@ -228,11 +228,12 @@ def load(path: str | Path) -> Scenario:
 def from_script(text: str, path: str = "<stdin>") -> Scenario:
     """A plain file of command lines is a scenario with steps and no expectations."""
     sc = Scenario(path=path)
-    for i, raw in enumerate(text.splitlines(), 1):
+    ctx = _Ctx(path, text)  # once: the text is split once, whatever its length
+    for i, raw in enumerate(ctx.lines, 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        _check_line(_Ctx(path, text), line, i, f"line {i}")
+        _check_line(ctx, line, i, f"line {i}")
         sc.steps.append(Step(line, i, len(sc.steps) + 1))
     return sc
 

@@ -1,12 +1,18 @@
-"""Replay a scenario on a kernel and check what it expects."""
+"""Replay a scenario on a kernel and check what it expects.
+
+A scenario with ``steps`` is replayed once.  A scenario with ``setup`` and ``[threads]`` is a
+race: its verdict over every interleaving (never, sometimes, always) is judged against
+``[expect] verdict`` by a *judge* the entry point passes in (the explorer sits above this
+layer), and a search that could not decide is ``undecided`` with its reason.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..kernel import checks
-from ..lang import ERROR, Result, Session
+from ..lang import ERROR, Session
 from .load import Expect, Scenario, ScenarioError, Step
 
 
@@ -21,6 +27,27 @@ class StepReport:
 
 
 @dataclass
+class Verdict:
+    """What a judge decided about a race on one kernel."""
+
+    verdict: str  # never, sometimes, always or undecided
+    reason: str  # why undecided ("" when decided)
+    matches: bool | None  # against the expected verdict; None: undecided
+    line: str  # the verdict with its counts, as `daxsh explore` prints it
+    expectation: str  # "Expected: never -> ok"
+    counts: dict[str, int] = field(default_factory=dict)  # traces, executions, positive, negative
+    details: list[str] = field(default_factory=list)  # the first bad execution's, if any
+
+
+class Judge(Protocol):
+    """Decides a race on a kernel within the limits given; raises ScenarioError for a race
+    it cannot take."""
+
+    def __call__(self, sc: Scenario, kernel: str, *, time_limit: float | None = None,
+                 budget: int | None = None) -> Verdict: ...
+
+
+@dataclass
 class RunReport:
     scenario: Scenario
     kernel: str
@@ -32,12 +59,27 @@ class RunReport:
     failures: list[str] = field(default_factory=list)
     expect: Expect | None = None
     session: Session | None = None
+    verdict: Verdict | None = None  # a [threads] race: what the judge decided
 
     @property
     def ok(self) -> bool:
-        return not self.failures
+        return not self.failures and not self.undecided
+
+    @property
+    def undecided(self) -> bool:
+        """A race whose search ended before deciding, and nothing contradicted."""
+        return self.verdict is not None and self.verdict.matches is None and not self.failures
+
+    @property
+    def status(self) -> str:
+        """passed, failed or undecided."""
+        return "failed" if self.failures else "undecided" if self.undecided else "passed"
 
     def to_json(self) -> dict[str, Any]:
+        v = self.verdict
+        extra: dict[str, Any] = {} if v is None else {
+            "verdict": v.verdict, "reason": v.reason, "expected_verdict": self.expect.verdict
+            if self.expect is not None else None, "matches": v.matches, **v.counts}
         return {
             "file": self.scenario.path,
             "title": self.scenario.title,
@@ -47,44 +89,52 @@ class RunReport:
             "details": self.details,
             "killed": self.killed,
             "ok": self.ok,
+            "status": self.status,
+            **extra,
             "failures": self.failures,
             "steps": [{"step": s.number, "line": s.line, "file_line": s.lineno, "status": s.status,
                        "output": s.output} for s in self.steps],
         }
 
 
-def _is_usage_error(r: Result) -> bool:
-    """A line the language rejected (a bad word, an unknown command), not a kernel error."""
-    return r.status == ERROR and (bool(r.caret) or ": unknown command" in r.error)
+def is_race(sc: Scenario) -> bool:
+    """A scenario whose [threads] are judged over their interleavings (no ``steps``)."""
+    return bool(sc.threads) and not sc.steps
 
 
-def run(sc: Scenario, kernel: str, keep_session: bool = False) -> RunReport:
-    """Replay ``sc`` on ``kernel`` and compare with what the scenario expects there."""
+def run(sc: Scenario, kernel: str, keep_session: bool = False,
+        judge: Judge | None = None, time_limit: float | None = None,
+        budget: int | None = None) -> RunReport:
+    """Replay ``sc`` on ``kernel`` and compare with what the scenario expects there; a race
+    is handed to ``judge`` with the search limits (without a judge it is undecided: nothing
+    here can explore)."""
+    if is_race(sc):
+        return _judge_race(sc, kernel, judge, time_limit, budget)
     s = Session(kernel, pmem=sc.pmem, seed=sc.seed)
     reports: list[StepReport] = []
-    steps: list[Step] = list(sc.steps) if sc.steps else list(sc.setup)
+    steps: list[Step] = list(sc.steps)
     for st in steps:
         r = s.execute(st.line)
-        reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(), _is_usage_error(r)))
-    if not sc.steps and sc.threads:
-        logs: dict[str, list[tuple[str, str, str]]] = {}
-        tasks = []
-        for name, lines in sc.threads.items():
-            logs[name] = []
-            body = s.thread_body([x.line for x in lines], logs[name])
-            tasks.append(s.k.spawn(name, s.proc, body, f"thread {name}"))
-        s.k.run()
-        n = len(reports)
-        for name, lines in sc.threads.items():
-            for i, (text, status, msg) in enumerate(logs[name]):
-                n += 1
-                reports.append(StepReport(n, f"[{name}] {text}", lines[i].lineno, status,
-                                          [msg] if msg else []))
+        reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(), r.usage))
     o = checks.outcome(s.k)
     ex = sc.expect_for(kernel)
     rep = RunReport(sc, kernel, o.outcome, o.found, o.details, o.killed, reports, [], ex,
                     s if keep_session else None)
     _compare(rep, ex, s, steps)
+    return rep
+
+
+def _judge_race(sc: Scenario, kernel: str, judge: Judge | None, time_limit: float | None,
+                budget: int | None) -> RunReport:
+    ex = sc.expect_for(kernel)
+    if judge is None:
+        v = Verdict("undecided", "no-explorer", None, "Undecided (no-explorer)",
+                    "Expected: the explorer is not part of this build; nothing decided")
+    else:
+        v = judge(sc, kernel, time_limit=time_limit, budget=budget)
+    rep = RunReport(sc, kernel, v.verdict, [], v.details, [], [], [], ex, None, v)
+    if v.matches is False:
+        rep.failures.append(f"verdict {v.verdict}, expected {ex.verdict}: {v.line}")
     return rep
 
 

@@ -66,6 +66,12 @@ SHELL_COMMANDS: dict[str, tuple[str, str, str]] = {
                 "every interleaving of the live jobs (and --thread lines) from here; a bad one "
                 "(all the conditions hold) opens as a new branch",
                 "explore --bad corruption --thread 'pin 0x7f0000000000'"),
+    "bisect": ("bisect [--kernel-from PRESET] [--kernel-to PRESET]",
+               "this session's commands on every kernel preset, and the behaviours (commits) "
+               "that change the outcome", "bisect --kernel-from v4.16 --kernel-to v4.19"),
+    "trace": ("trace save FILE.json|FILE.txt", "write the trace as Chrome/Perfetto trace events "
+              "(.json) or trace-cmd report text (.txt); `trace [K]` shows the last K events",
+              "trace save race.json"),
     "quit": ("quit", "leave the shell (Ctrl-D too); the journal stays for `daxsh --resume`",
              "quit"),
 }
