@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:  # ^C during `daxsh run`, `explore`, a piped script: nothing decided
+        print("\ndaxsh: interrupted (^C); nothing was decided", file=sys.stderr)
+        return 3
 
 
 def _main(argv: list[str] | None) -> int:

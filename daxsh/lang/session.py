@@ -179,7 +179,7 @@ class Session:
 
     def _run_syscall(self, res: Result, sc: Syscall, line: Line, cmd: Command,
                      stopped: bool = False) -> None:
-        t = self.spawn(sc, line.text.split("#")[0].strip().rstrip("&").strip(), stopped)
+        t = self.spawn(sc, line.command, stopped)
         if line.background or stopped:
             job = self._new_job(t, sc)
             res.job = job.id
@@ -316,9 +316,6 @@ class Session:
         if j is None:
             raise ArgError(f"no job %{n} (`jobs` lists them)", word)
         return j
-
-    def run_script(self, lines: list[str]) -> list[Result]:
-        return [self.execute(x) for x in lines]
 
     # -- concurrent threads (scenario [threads], the explorer) --------------------------------
     def compile(self, text: str) -> tuple[Command, Syscall | list[str] | Result | None]:

@@ -14,7 +14,7 @@ from typing import TextIO
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang import Session
 from ..lang.lexer import parse_number
-from .load import ScenarioError, from_script, load
+from .load import ScenarioError, from_script, load, read_text
 from .run import RunReport, run
 
 
@@ -42,7 +42,8 @@ def main(argv: list[str]) -> int:
     reports: list[RunReport] = []
     try:
         for path in args.files:
-            sc = from_script(sys.stdin.read(), "<stdin>") if path == "-" else load(path)
+            sc = from_script(read_text(sys.stdin.buffer, "<stdin>"), "<stdin>") if path == "-" \
+                else load(path)
             for spec in ([kernel] if kernel else sc.kernels()):
                 reports.append(run(sc, spec))
     except ScenarioError as e:
@@ -100,8 +101,17 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
         return 2
     s = Session(spec, pmem=size, seed=seed)
     status = 0
-    for raw in stream:
-        line = raw.rstrip("\n")
+    source = getattr(stream, "buffer", None)
+    for n, raw in enumerate(source if source is not None else stream, 1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                print(f"daxsh: stdin line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at "
+                      f"column {e.start + 1}); the line is not run", file=sys.stderr)
+                status = 2
+                continue
+        line = raw.rstrip("\r\n")
         if not line.strip() or line.strip().startswith("#"):
             continue
         r = s.execute(line)
@@ -111,6 +121,6 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
             if r.caret:
                 print(r.caret, file=sys.stderr)
             print(r.error, file=sys.stderr)
-            status = 1
+            status = max(status, 1)
     sys.stdout.flush()
     return status
