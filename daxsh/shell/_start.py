@@ -69,19 +69,18 @@ def _resume(state: Path, notes: list[str]) -> tuple[Timeline | None, Journal | N
         return None, None
     j: Journal | None = None
     try:
-        recs, damaged = read_journal(path)
-        copy = bool(damaged)
-        if not copy:
+        recs, _damaged = read_journal(path)
+        tl = Timeline.from_journal(path)
+        if not tl.resume_note:
             try:
                 j = Journal(path)
             except JournalBusy:
-                copy = True
                 notes.append(f"daxsh: {path} is open in another shell; resuming a copy of it")
-        if copy:  # the two shells never append into one file; a damaged one is left as it is
+        if j is None:  # two shells never append into one file; a damaged one is left as it is
             j = Journal.new(state)
-            for r in recs:
+            for r in recs[:tl.applied]:
                 j.write(r)
-        tl = Timeline.from_journal(path, j)
+        tl.journal = j
     except (OSError, TimelineError, ValueError, KeyError, TypeError) as e:
         notes.append(f"daxsh: cannot resume {path}: {e}; starting a new session ({path} is "
                      "left as it is)")

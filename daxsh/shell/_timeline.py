@@ -353,12 +353,14 @@ class Timeline:
             raise TimelineError(f"{path}: not a daxsh journal")
         h = recs[0]
         tl = cls(str(h.get("kernel", "")), int(h.get("pmem", DEFAULT_PMEM)), int(h.get("seed", 0)))
+        tl.applied = len(recs)
         for i, r in enumerate(recs[1:], 2):
             try:
                 tl._apply(r)
             except (TypeError, ValueError, KeyError) as e:
                 note = note or (f"record {i} cannot be applied ({type(e).__name__}: {e}); "
                                 f"resumed from the {i - 1} record(s) before it")
+                tl.applied = i - 1
                 break
         tl._rebuild()
         tl.journal = journal
@@ -380,7 +382,8 @@ class Timeline:
             self._new_root(str(x.get("kernel", "")), int(x.get("pmem", DEFAULT_PMEM)),
                            int(x.get("seed", 0)))
 
-    resume_note = ""
+    resume_note = ""  # what from_journal left out ("" when it used every record)
+    applied = 0  # how many of the journal's records from_journal used
 
     def reset(self, kernel: str = "", pmem: int = DEFAULT_PMEM, seed: int = 0) -> str:
         """A fresh machine on a new root branch (returned); the branches before it stay."""
