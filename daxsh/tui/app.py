@@ -10,7 +10,6 @@ screen never mutates the model.
 
 from __future__ import annotations
 
-import os
 from typing import Any, ClassVar
 
 from textual import events, on
@@ -80,9 +79,9 @@ class DaxApp(App[int]):
     Screen.-no-color LinesPane > .pane--meta, Screen.-no-color LinesPane > .pane--ok,
     Screen.-no-color LinesPane > .pane--warn, Screen.-no-color LinesPane > .pane--pinned,
     Screen.-no-color LinesPane > .pane--bad, Screen.-no-color LinesPane > .pane--danger {
-        color: $text; }
+        color: $foreground; }
     Screen.-no-color LinesPane > .pane--free, Screen.-no-color LinesPane > .pane--dim {
-        color: $text; text-style: italic; }
+        color: $foreground; text-style: italic; }
     #prompt { width: auto; padding: 0 0 0 1; color: $accent; text-style: bold; }
     #cmd { height: 1; border: none; padding: 0 1; width: 1fr; }
     #waiters-box, #pt-box, #inodes-box { layout: vertical; }
@@ -177,7 +176,7 @@ class DaxApp(App[int]):
             self.theme = "textual-light"
         elif self._theme_arg == "dark":
             self.theme = "textual-dark"
-        if os.environ.get("NO_COLOR"):  # no colour: every tag in the text colour, styles stay
+        if self.no_color:  # NO_COLOR (Textual reads it): every tag in the text colour, styles stay
             self.screen.add_class("-no-color")
         for p in PANES:
             box = self.query_one(f"#{'logbox' if p == 'log' else p + '-box'}")

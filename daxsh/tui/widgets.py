@@ -216,6 +216,7 @@ class CommandLine(Input):
         after the last newline stays on the command line (Textual's Input keeps only the
         first line of a paste, and a terminal may deliver a paste as one event)."""
         event.stop()
+        event.prevent_default()  # not Input's own paste as well
         text = event.text.replace("\r\n", "\n").replace("\r", "\n")
         if "\n" not in text:
             self.insert_text_at_cursor(text)
