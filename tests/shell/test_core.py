@@ -252,3 +252,33 @@ def test_journal_records_are_json_lines(tmp_path: Path) -> None:
     assert p is not None
     for raw in p.read_text().splitlines():
         assert isinstance(json.loads(raw), dict)
+
+
+def test_record_after_a_kernel_switch_and_after_replay_replays_to_the_same_state(
+        tmp_path: Path) -> None:
+    from daxsh.lang import Session
+    from daxsh.scenario.load import load
+
+    def recorded(name: str) -> dict:  # type: ignore[type-arg]
+        path = tmp_path / name
+        assert core.run(f"record {path}").status == Status.DONE
+        core.run("record stop")
+        sc = load(path)
+        s = Session(sc.kernels()[0], sc.pmem, sc.seed)
+        for step in sc.steps:
+            s.execute(step.line)
+        assert s.k.config.spec == core.session.k.config.spec
+        assert views.inodes(s.k) == views.inodes(core.session.k)
+        assert checks_outcome(s) == checks_outcome(core.session)
+        return tomllib.loads(path.read_text())
+
+    core = Core(Timeline("v4.18"))
+    run_all(core, [*RACE[:6], "kernel v6.15", "mount /dev/pmem0 /mnt -o dax", "create /mnt/b 4K"])
+    assert recorded("a.toml")["kernel"] == "v4.18"  # the kernel line is a step of its own
+    core.run(f"replay {SCENARIO} v4.16")  # a new root branch on its own kernel
+    assert recorded("b.toml")["kernel"] == "v4.16"
+
+
+def checks_outcome(s: object) -> str:
+    from daxsh.kernel import checks
+    return checks.outcome(s.k).outcome  # type: ignore[attr-defined]
