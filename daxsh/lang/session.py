@@ -307,7 +307,7 @@ class Session:
                 raise ArgError("no jobs (`jobs` lists them)", word)
             return live[-1]
         text = ref.lstrip("%")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ArgError(f"'{ref}' is not a job (write %1, %2 ...; `jobs` lists them)", word)
         n = int(text)
         j = self.jobs.get(n)

@@ -108,7 +108,7 @@ class JobArg(ArgType):
 
     def parse(self, s: Session, text: str) -> str:
         t = text.lstrip("%")
-        if not t.isdigit():
+        if not (t.isascii() and t.isdigit()):
             raise ArgError(f"'{text}' is not a job (write %1, %2 ...; `jobs` lists them)")
         if int(t) not in s.jobs and int(t) not in s.finished_jobs:
             raise ArgError(f"no job %{t} (`jobs` lists them)")

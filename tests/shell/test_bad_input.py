@@ -51,6 +51,14 @@ def test_start_after_the_process_exited_is_an_error_not_a_traceback() -> None:
     assert r.status == "done" and not s.jobs, r.text()
 
 
+@pytest.mark.parametrize("line", ["step ² 3", "continue %²", "wait ²", "kill -KILL %²"])
+def test_a_job_number_in_non_ascii_digits_is_an_error(line: str) -> None:
+    s = session("mkfs xfs /dev/pmem0")
+    s.execute("start mkdir /mnt2")
+    r = s.execute(line)
+    assert r.status == "error" and "is not a job" in r.error, r.text()
+
+
 def test_numbers_wider_than_64_bits_are_refused() -> None:
     with pytest.raises(ValueError, match="64 bits"):
         parse_number("0x" + "f" * 20)
