@@ -55,12 +55,16 @@ def main(argv: list[str]) -> int:
             print(f"daxsh tui: {e}", file=sys.stderr)
             return 2
         lines = [f"replay {args.script} {args.kernel}".rstrip()]
-    elif args.script:
-        from ..scenario.load import ScenarioError, load
+    elif args.script:  # command lines, the shell's own (back, goto, ...) too
+        from ..scenario.load import ScenarioError, read_text
         try:
-            lines = [st.line for st in load(args.script).steps]
+            with open(args.script, "rb") as f:
+                lines = read_text(f, args.script).splitlines()
         except ScenarioError as e:
             print(f"daxsh tui: {e}", file=sys.stderr)
+            return 2
+        except OSError as e:
+            print(f"daxsh tui: {args.script}: {e.strerror}", file=sys.stderr)
             return 2
     try:
         core, notes = open_session(args.kernel, args.pmem, args.seed, journal=not args.no_journal)

@@ -236,12 +236,17 @@ def test_shell_commands_take_comments() -> None:
     assert r.status == Status.DONE and core.tl.pos == 1
 
 
-def test_tui_on_a_scenario_that_does_not_load_exits_2(tmp_path: Path) -> None:
-    bad = tmp_path / "deep.toml"
-    bad.write_text('steps = ["ls"]\nx = ' + "[" * 500 + "]" * 500 + "\n")
+@pytest.mark.parametrize(("name", "data", "msg"), [
+    ("deep.toml", b'steps = ["ls"]\nx = ' + b"[" * 500 + b"]" * 500 + b"\n", "nested too deeply"),
+    ("bad.toml", b'steps = ["ls"]\n[expect.steps]\n"\xc2\xb2" = "done"\n', "not a step number"),
+    ("lines.txt", b"ls\n\xff\n", "not UTF-8 text")])
+def test_tui_on_a_file_that_does_not_load_exits_2(tmp_path: Path, name: str, data: bytes,
+                                                  msg: str) -> None:
+    bad = tmp_path / name
+    bad.write_bytes(data)
     r = subprocess.run([sys.executable, "-m", "daxsh", "tui", "--no-journal", str(bad)],
                        capture_output=True, text=True, cwd=ROOT, timeout=60)
-    assert r.returncode == 2 and "nested too deeply" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and msg in r.stderr and "Traceback" not in r.stderr
 
 
 def test_journal_records_are_json_lines(tmp_path: Path) -> None:
