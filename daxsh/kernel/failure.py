@@ -19,6 +19,7 @@ from .config import (
 )
 from .footprint import R
 from .fsops import SB_FREEZE_COMPLETE
+from .locks import WRITE, _down, _release
 from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -52,7 +53,17 @@ def unbind_store(t: Task, name: str) -> KGen:
         return Ret(ENODEV)
     if not nv.pfn.bound:
         return Ret(ENODEV, None, [f"{name} is not bound; `bind {name}`"])
-    yield from device_release_driver(t)
+    # drivers/base/dd.c device_release_driver_internal(): device_lock(dev), then the driver is
+    # released only if it is still bound (a concurrent unbind that got there first wins; the
+    # second returns having done nothing, as unbind_store() does)
+    pfn = nv.pfn
+    yield from _down(t, pfn.mutex, WRITE, "mutex_lock")  # a mutex: one owner, as a writer
+    try:
+        k.sched.note(("nvdimm",))
+        if pfn.bound:
+            yield from device_release_driver(t)
+    finally:
+        _release(t, pfn.mutex, WRITE, "mutex_unlock")
     return Ret(0)
 
 

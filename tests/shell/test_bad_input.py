@@ -194,3 +194,14 @@ def test_ctrl_c_during_run_exits_3_without_a_traceback(tmp_path: Path) -> None:
     _out, err = p.communicate(timeout=30)
     assert p.returncode == 3, err
     assert b"interrupted" in err and b"Traceback" not in err
+
+
+def test_two_unbinds_serialize_on_the_device_lock_not_an_assertion() -> None:
+    s = session(*MNT, "break kill_dax")
+    s.execute("unbind pfn0.1 &")
+    r = s.execute("unbind pfn0.1 &")
+    assert "mutex_lock(dev->mutex pfn0.1 (W))" in " ".join(r.text()), r.text()
+    r = s.execute("continue")
+    assert r.status == "done", r.text()
+    assert sorted(s.finished_jobs) == [1, 2] and not any("Exit" in x for x in r.text())
+    assert s.execute("bind pfn0.1").status == "done"

@@ -287,3 +287,12 @@ def test_record_after_a_kernel_switch_and_after_replay_replays_to_the_same_state
 def checks_outcome(s: object) -> str:
     from daxsh.kernel import checks
     return checks.outcome(s.k).outcome  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("line", ["reboot", "kernel v6.1", "fsx /mnt/a 10"])
+def test_explore_refuses_machine_commands_in_a_thread(line: str) -> None:
+    core = Core(Timeline("v4.18"))
+    run_all(core, [*RACE[:3]])
+    r = core.run(f"explore --thread '{line}'")
+    assert r.status == Status.ERROR and "cannot run inside a thread" in r.text()[-1]
+    assert core.tl.current.lines == RACE[:3]
