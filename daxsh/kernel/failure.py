@@ -53,9 +53,9 @@ def unbind_store(t: Task, name: str) -> KGen:
         return Ret(ENODEV)
     if not nv.pfn.bound:
         return Ret(ENODEV, None, [f"{name} is not bound; `bind {name}`"])
-    # drivers/base/dd.c device_release_driver_internal(): device_lock(dev), then the driver is
-    # released only if it is still bound (a concurrent unbind that got there first wins; the
-    # second returns having done nothing, as unbind_store() does)
+    # drivers/base/dd.c: the release runs under device_lock(dev) and __device_release_driver()
+    # releases dev->driver only if it is still set, so a concurrent unbind that got there first
+    # wins and the second returns having done nothing (unbind_store() still returns count)
     pfn = nv.pfn
     yield from _down(t, pfn.mutex, WRITE, "mutex_lock")  # a mutex: one owner, as a writer
     try:
