@@ -205,3 +205,14 @@ def test_two_unbinds_serialize_on_the_device_lock_not_an_assertion() -> None:
     assert r.status == "done", r.text()
     assert sorted(s.finished_jobs) == [1, 2] and not any("Exit" in x for x in r.text())
     assert s.execute("bind pfn0.1").status == "done"
+
+
+@pytest.mark.parametrize("flag", ["--out", "--itf"])
+def test_explore_output_that_cannot_be_written_is_not_a_success(flag: str) -> None:
+    r = daxsh("explore", "scenarios/threads/dma-vs-truncate-xfs.toml", "--kernel", "v4.16",
+              flag, "/dev/full", timeout=300)
+    assert r.returncode == 3, r.stderr
+    assert b"cannot write /dev/full: No space left on device" in r.stderr
+    assert b"Traceback" not in r.stderr
+    r = daxsh("explore", "scenarios/threads/dma-vs-truncate-xfs.toml", flag, "/nodir/x")
+    assert r.returncode == 2 and b"no directory /nodir" in r.stderr
