@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -326,6 +325,8 @@ class Timeline:
 
     def write_scenario(self, path: str | Path, title: str = "",
                        refs: list[str] | None = None) -> dict[str, Any]:
+        import tempfile
+
         import tomli_w
         data = self.scenario(title, refs)
         p = Path(path)
