@@ -1,11 +1,11 @@
 """The interactive core: one line in, a :class:`Reply` out, for every front-end.
 
 :class:`Core` owns the :class:`Timeline` (branches, back/goto, the journal), the shell-only
-commands (:data:`SHELL_COMMANDS`, defined in :mod:`._commands`: ``history``, ``back``, ``goto``, ``branches``, ``diff``,
-``record``, ``replay``, ``next``, ``explore``, ``tui``, ``clear``, ``help``, ``quit``), the one
-replay controller, recording and completion.  Every other line goes to the language through
-:meth:`Timeline.execute`.  The REPL (cmd2) and the screen (Textual) only read lines and render
-replies; nothing here imports a UI library.
+commands (:data:`SHELL_COMMANDS`, defined in :mod:`._commands`: ``history``, ``back``,
+``goto``, ``branches``, ``diff``, ``record``, ``replay``, ``next``, ``explore``, ``tui``,
+``clear``, ``help``, ``quit``), the one replay controller, recording and completion.  Every
+other line goes to the language through :meth:`Timeline.execute`.  The REPL (cmd2) and the
+screen (Textual) only read lines and render replies; nothing here imports a UI library.
 """
 
 from __future__ import annotations
