@@ -296,3 +296,26 @@ def test_explore_refuses_machine_commands_in_a_thread(line: str) -> None:
     r = core.run(f"explore --thread '{line}'")
     assert r.status == Status.ERROR and "cannot run inside a thread" in r.text()[-1]
     assert core.tl.current.lines == RACE[:3]
+
+
+def test_finalizing_a_dropped_machines_tasks_prints_nothing(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import types
+
+    from daxsh.kernel import syscalls
+    from daxsh.shell import quiet_dropped_machines
+    seen: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", seen.append)
+    quiet_dropped_machines()
+    task_gen = syscalls.do_stat(None, "/mnt/a")  # a task body of the model's kernel
+
+    def elsewhere() -> object:
+        yield 1
+    other = elsewhere()
+    for obj in (task_gen, other):
+        sys.unraisablehook(types.SimpleNamespace(object=obj, exc_type=RuntimeError,
+                                                 exc_value=RuntimeError("x"),
+                                                 exc_traceback=None, err_msg=None))
+    assert [u.object for u in seen] == [other]  # type: ignore[attr-defined]
+    task_gen.close()
+    other.close()
