@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         import os
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except KeyboardInterrupt:  # ^C during `daxsh run`, `explore`, a piped script: nothing decided
+        print("\ndaxsh: interrupted (^C); nothing was decided", file=sys.stderr)
+        return 3
 
 
 def _main(argv: list[str] | None) -> int:
@@ -106,7 +109,17 @@ def _main(argv: list[str] | None) -> int:
         print(f"daxsh: the interactive shell needs cmd2 ({e}); "
               "`daxsh run FILE` replays without it", file=sys.stderr)
         return 2
-    return repl_main(args)
+    return repl_main(args, screen=_screen)
+
+
+def _screen(core: object) -> None:
+    """The shell's ``tui`` command: the screen over the shell's core (imported only then)."""
+    try:
+        from .tui import run_on
+    except ImportError as e:
+        print(f"daxsh: the screen needs Textual ({e})", file=sys.stderr)
+        return
+    run_on(core)
 
 
 if __name__ == "__main__":  # pragma: no cover

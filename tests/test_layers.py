@@ -9,7 +9,7 @@ import pytest
 UI = ("cmd2", "prompt_toolkit", "textual", "rich")
 
 
-@pytest.mark.parametrize("module", ["daxsh.kernel", "daxsh.lang", "daxsh.scenario",
+@pytest.mark.parametrize("module", ["daxsh.kernel", "daxsh.lang", "daxsh.scenario", "daxsh.shell",
                                     "daxsh.pytest_plugin", "daxsh.cli", "daxsh.scenario.cli",
                                     "daxsh.real.cli"])
 def test_lower_layers_import_no_ui(module: str) -> None:

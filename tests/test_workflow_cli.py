@@ -96,7 +96,9 @@ def test_bisect_matrix_and_flip(tmp_path: Path) -> None:
     r = daxsh("bisect", SEQ, "--json")
     assert r.returncode == 0, r.stderr
     obj = json.loads(r.stdout)
-    assert len(obj["matrix"]) == 22 and obj["matrix"][0] == {"kernel": "v4.13", "outcome": "corruption"}
+    from daxsh.kernel.config import PRESETS
+    assert [m["kernel"] for m in obj["matrix"]] == list(PRESETS)  # every preset, oldest first
+    assert obj["matrix"][0] == {"kernel": "v4.13", "outcome": "corruption"}
     flips = obj["flips"]
     assert [(f["from"], f["to"], f["outcome_from"], f["outcome_to"]) for f in flips] == [
         ("v4.17", "v4.18", "corruption", "clean")]

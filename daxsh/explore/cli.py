@@ -137,6 +137,9 @@ def main(argv: list[str] | None = None) -> int:
         top["ok"] = all(r["ok"] for r in reports)
         top["runs"] = reports
         _print_safely(json.dumps(top, indent=2))
+    for what in getattr(args, "_unwritten", []):  # asked for and not delivered: not a success
+        print(f"daxsh explore: cannot write {what}", file=sys.stderr)
+        status = max(status, EXIT_UNDECIDED) if status != EXIT_MISMATCH else status
     return status
 
 
@@ -333,6 +336,7 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                 out.append(f"  written to {path}")
             except OSError as e:
                 out.append(f"  NOT written to {path}: {e.strerror}")
+                args._unwritten = [*getattr(args, "_unwritten", []), f"{path}: {e.strerror}"]
         else:
             out.append("  as a scenario (--out FILE writes it):")
             out += ["    " + x for x in text.splitlines() if x.startswith("  ") and '"' in x
@@ -344,6 +348,7 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                 out.append(f"  ITF trace written to {args.itf}")
             except OSError as e:
                 out.append(f"  ITF trace NOT written to {args.itf}: {e.strerror}")
+                args._unwritten = [*getattr(args, "_unwritten", []), f"{args.itf}: {e.strerror}"]
         if args.trace_out:
             path = Path(args.trace_out)
             if len(getattr(args, "_kernels", [])) > 1:
@@ -353,6 +358,7 @@ def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                 out.append(f"  trace ({n} events) written to {path}")
             except OSError as e:
                 out.append(f"  trace NOT written to {path}: {e.strerror}")
+                args._unwritten = [*getattr(args, "_unwritten", []), f"{path}: {e.strerror}"]
         if args.trace:
             out += ["    " + x for x in trace_lines(cmachine, cex.schedule)]
     return cx, out

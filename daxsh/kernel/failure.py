@@ -27,7 +27,17 @@ from .fs import (
     invalidate_inodes,
     shrink_dcache_sb,
 )
-from .locks import down_read, down_write, percpu_down_write, percpu_up_write, up_read, up_write
+from .locks import (
+    WRITE,
+    _down,
+    _release,
+    down_read,
+    down_write,
+    percpu_down_write,
+    percpu_up_write,
+    up_read,
+    up_write,
+)
 from .mm import lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
@@ -64,7 +74,17 @@ def unbind_store(t: Task, name: str) -> KGen:
         return Ret(ENODEV)
     if not nv.pfn.bound:
         return Ret(ENODEV, None, [f"{name} is not bound; `bind {name}`"])
-    yield from device_release_driver(t)
+    # drivers/base/dd.c: the release runs under device_lock(dev) and __device_release_driver()
+    # releases dev->driver only if it is still set, so a concurrent unbind that got there first
+    # wins and the second returns having done nothing (unbind_store() still returns count)
+    pfn = nv.pfn
+    yield from _down(t, pfn.mutex, WRITE, "mutex_lock")  # a mutex: one owner, as a writer
+    try:
+        k.sched.note(("nvdimm",))
+        if pfn.bound:
+            yield from device_release_driver(t)
+    finally:
+        _release(t, pfn.mutex, WRITE, "mutex_unlock")
     return Ret(0)
 
 

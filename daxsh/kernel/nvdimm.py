@@ -92,9 +92,12 @@ class Namespace:
 
 class PfnDevice:
     def __init__(self, name: str, ns: Namespace) -> None:
+        from .locks import RwSem
         self.name = name
         self.ns = ns
         self.bound = True
+        # device_lock(dev): struct device's mutex, held (as a writer) across a driver release
+        self.mutex = RwSem("dev->mutex", name)
 
 
 class PmemDisk:

@@ -230,8 +230,6 @@ class Scheduler:
         except StopIteration as stop:
             self._finish(t, stop.value)
             return "done"
-        except KernelPanic:
-            raise
         except TaskExit as ex:
             self._finish(t, None, killed=ex.signal)
             return "done"
@@ -338,10 +336,6 @@ class TaskExit(Exception):
     def __init__(self, signal: str) -> None:
         super().__init__(signal)
         self.signal = signal
-
-
-class KernelPanic(Exception):
-    """Reserved: a panic stops the machine outright."""
 
 
 class LivelockError(RuntimeError):

@@ -24,6 +24,14 @@ class Line(NamedTuple):
     words: tuple[Word, ...]
     background: bool
 
+    @property
+    def command(self) -> str:
+        """The command as typed, without a ``#`` comment or the trailing ``&`` (from the words
+        the lexer found, so a ``#`` inside a word stays)."""
+        if not self.words:
+            return ""
+        return self.text[self.words[0].start:self.words[-1].end]
+
 
 class LexError(ValueError):
     def __init__(self, message: str, col: int) -> None:
@@ -85,7 +93,10 @@ def parse_number(s: str) -> int:
         raise ValueError(f"'{s}' is not a number (decimal or 0x hex, optional K/M/G suffix)")
     digits, suf = m.groups()
     base = int(digits, 16) if digits[:2].lower() == "0x" else int(digits)
-    return base * SUFFIXES[suf.upper()]
+    v = base * SUFFIXES[suf.upper()]
+    if v >= 1 << 64:
+        raise ValueError(f"'{s}' does not fit in 64 bits (at most 0xffffffffffffffff)")
+    return v
 
 
 def fmt_size(n: int) -> str:

@@ -48,28 +48,12 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "right after a truncate does not get the freed blocks, so a late DMA into them corrupts "
     "nothing until a sync.  The model reuses a freed block at once.",
     ".TP",
-    "Unused inodes are evicted at unbind",
-    "Device removal evicts the unused inodes while the memmap still exists (6.1: del_gendisk, "
-    "__invalidate_device, invalidate_inodes; 6.12: fs_bdev_mark_dead, invalidate_inodes, "
-    "logging Block device removal (0x20) and shutting XFS down), so an umount after the last "
-    "mapper has gone is clean.  The model keeps their DAX entries to umount and oopses there.",
-    ".TP",
-    "The v6.8 freeze orders unbind after writers",
-    "From v6.8 with the rmap btree, xfs_dax_notify_failure freezes the filesystem (freeze_super "
-    "waits for SB_FREEZE_WRITE, held by a truncate through sb_start_write), so the unbind sleeps "
-    "until a waiting truncate is done.  The model's unbind does not wait.",
-    ".TP",
     "Memory failure on a mapped fsdax page",
     "On 6.1 and 6.12, mf_dax_kill_procs adds MF_ACTION_REQUIRED and collect_procs_fsdax "
     "collects the current task and others only with early kill: after madvise(MADV_HWPOISON) "
     "only the injecting process gets SIGBUS (BUS_MCEERR_AR); another mapper is not signalled, "
     "its PTEs are zapped and its next access faults the page in again.  The model's poison "
     "kills that mapper with BUS_MCEERR_AR at its next access.",
-    ".TP",
-    "A stale PTE after an unbind on 6.1",
-    "Before v6.8 with the rmap btree, the unbind shuts XFS down and signals nobody; the mapper's "
-    "read through its old PTE succeeds and its write is killed with SIGBUS (BUS_ADRERR).  The "
-    "model's write succeeds.",
     ".TP",
     "An oops ends the model's machine",
     "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "

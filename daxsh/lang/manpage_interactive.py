@@ -92,11 +92,22 @@ The file is rewritten after every state-changing command until
 .B daxsh run FILE.toml
 replays it and checks the outcome.
 .TP
-.BI replay " [FILE.toml]"
-Run a scenario's steps on a fresh machine with its kernel, pmem and seed, printing each,
-and stop at the first step that blocks, fails or is skipped, so that you can look around;
+.BI replay " [FILE.toml [KERNEL]] [\-\-next]"
+Run a scenario's steps on a fresh machine with its kernel (or KERNEL), pmem and seed,
+printing each, and stop at the first step that blocks, fails or is skipped, so that you can
+look around;
 .B replay
-alone runs the steps left.
+alone runs the steps left, and
+.B next
+runs one of them
+.RB ( \-\-next
+runs none until then).
+The fresh machine is a new branch
+.RB ( r1 ,
+.BR r2 ,
+\&...); the branches before it stay, and
+.B goto main
+returns to them.
 Only the daxsh language is executed; a scenario's
 .B [threads]
 are explored by
@@ -107,6 +118,9 @@ only.
 .TP
 .B tui
 Open the live screen on this session; what is typed there joins this session's history.
+.TP
+.B clear
+Clear the terminal (on the screen: the transcript).
 .SS Exploring from here
 .TP
 .BI explore " [\-\-bad OUTCOME] [\-\-dmesg TEXT] [\-\-query CMD \-\-contains TEXT | \-\-lacks TEXT] [\-\-thread 'LINE; LINE'] ..."
@@ -174,12 +188,22 @@ does and run; each daxsh line it became is shown once, as
 before its output.  A line that cannot be translated is named with the reason and runs
 nothing.
 .SS Journal and resume
-Every session is journaled as it goes, one JSON line per state-changing command (flushed
-each time) in
+Every session is journaled as it goes, one JSON line per state-changing command (appended
+and synced to disk each time) in
 .IR $XDG_STATE_HOME/daxsh/sessions/ .
 A crash, a kill or a closed terminal loses nothing:
 .B daxsh \-\-resume
 reopens the last session at its last point, with its branches.
+A record torn by a kill is dropped; a damaged one keeps the records before it (the file is
+left as it is and the session goes on in a new journal).
+While a shell runs, its journal is locked: a second
+.B daxsh \-\-resume
+of the same session resumes a copy.
+When the journal cannot be written (a full disk) the shell says so once and goes on
+unjournaled;
+.B record
+saves the session elsewhere.
+A state directory that cannot be used starts an unjournaled session.
 Ctrl-D (or
 .BR quit )
 leaves the shell and prints where the journal is.
@@ -233,7 +257,7 @@ Keys:
 \fBEsc\fR the command line,
 \fBCtrl\-T\fR light or dark theme,
 \fBCtrl\-Q\fR quit.
-Besides the language, the command line takes \fBback\fR [\fIK\fR], \fBgoto\fR \fIN\fR|\fIBRANCH\fR:\fIN\fR, \fBhistory\fR, \fBreplay\fR \fIFILE\fR [\fIKERNEL\fR] [\fB\-\-next\fR], \fBnext\fR, \fBclear\fR and \fBquit\fR.
+Besides the language, the command line takes \fBback\fR [\fIK\fR], \fBgoto\fR \fIN\fR|\fIBRANCH\fR:\fIN\fR, \fBhistory\fR, \fBbranches\fR, \fBdiff\fR, \fBrecord\fR, \fBreplay\fR \fIFILE\fR [\fIKERNEL\fR] [\fB\-\-next\fR], \fBnext\fR, \fBexplore\fR, \fBbisect\fR, \fBtrace save\fR \fIFILE\fR, \fBclear\fR and \fBquit\fR, and pasted shell lines: the same commands as the shell's.
 The screen works at 80x24 and larger, with keyboard and mouse, and honours \fBNO_COLOR\fR.'''),
     ("ENVIRONMENT", r'''.TP
 .B XDG_STATE_HOME

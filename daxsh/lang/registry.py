@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .lexer import LexError, Word, parse_number, split
+from .lexer import LexError, Word, fmt_size, parse_number, split
 
 if TYPE_CHECKING:
     from .session import Session
@@ -59,11 +59,12 @@ class ArgType:
 
 class Number(ArgType):
     def __init__(self, metavar: str, page_aligned: bool = False, minimum: int = 0,
-                 what: str = "") -> None:
+                 what: str = "", within_pmem: bool = False) -> None:
         self.metavar = metavar
         self.page_aligned = page_aligned
         self.minimum = minimum
         self.what = what or metavar.lower()
+        self.within_pmem = within_pmem  # bounded by what the machine's pmem can hold
 
     def parse(self, s: Session, text: str) -> int:
         try:
@@ -72,6 +73,9 @@ class Number(ArgType):
             raise ArgError(str(e)) from None
         if v < self.minimum:
             raise ArgError(f"{self.what} must be at least {self.minimum}")
+        if self.within_pmem and v > s.pmem:
+            raise ArgError(f"{self.what} {text} is more than this machine's "
+                           f"{fmt_size(s.pmem)} of pmem can hold (--pmem sets its size)")
         if self.page_aligned and v % 4096:
             raise ArgError(f"{self.what} must be page aligned (a multiple of 4K), "
                            f"e.g. {hex(v - v % 4096) if v > 4096 else '0'}")
@@ -176,7 +180,7 @@ class Command:
         return {f: o for o in self.options for f in o.flags}
 
     @functools.cached_property
-    def _parsed(self) -> dict[tuple[tuple[Word, ...], str], dict[str, Any]] | None:
+    def _parsed(self) -> dict[tuple[tuple[Word, ...], str, int], dict[str, Any]] | None:
         """Parses of lines already seen, when every argument type is pure (else None)."""
         types = [p.type for p in self.params] + [o.type for o in self.options if o.type]
         return {} if all(t.pure for t in types) else None
@@ -186,7 +190,7 @@ class Command:
         cache = self._parsed
         if cache is None:
             return self._parse(s, words)
-        key = (words, s.cwd)
+        key = (words, s.cwd, s.pmem)
         ns = cache.get(key)
         if ns is None:
             ns = self._parse(s, words)
@@ -291,12 +295,54 @@ def command(name: str, *, group: str, summary: str, params: list[Param] | None =
     return deco
 
 
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one insertion, deletion, substitution or swap of neighbours."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    if len(a) > len(b):
+        a, b = b, a
+    return any(b[:i] + b[i + 1:] == a for i in range(len(b)))
+
+
+def suggest(word: str, names: list[str] | tuple[str, ...] | set[str]) -> str | None:
+    """The name ``word`` most likely mistypes: one edit away (``gf``, ``bgg``, ``cler``), else
+    difflib's closest; None when nothing is close."""
+    ordered = sorted(names)
+    for n in ordered:
+        if _one_edit(word, n):
+            return n
+    near = difflib.get_close_matches(word, ordered, n=1)
+    return near[0] if near else None
+
+
+# Commands other shells have and daxsh does not, with what does the job here.
+HABITS = {
+    "fg": "daxsh has no fg: `wait %N` waits for a job, `continue %N` lets a stopped one run on",
+    "bg": "daxsh has no bg: a blocked job goes on by itself once it can; `continue %N` lets a "
+          "stopped one run on",
+    "clear": "daxsh has no clear here: Ctrl-L clears the terminal",
+}
+
+
+def unknown_command(name: str, extra: tuple[str, ...] = ()) -> str:
+    """The message for an unknown command name, with the likeliest intended one."""
+    habit = HABITS.get(name) or next((HABITS[h] for h in HABITS if _one_edit(name, h)
+                                      and h not in extra), None)
+    if habit and name not in extra:
+        return f"unknown command '{name}': {habit}"
+    near = suggest(name, set(REGISTRY) | set(extra))
+    hint = f"; did you mean '{near}'?" if near else ""
+    return f"unknown command '{name}'{hint} (`help` lists commands)"
+
+
 def lookup(name: str) -> Command:
     cmd = REGISTRY.get(name)
     if cmd is None:
-        near = difflib.get_close_matches(name, list(REGISTRY), n=1)
-        hint = f"; did you mean '{near[0]}'?" if near else ""
-        raise ArgError(f"unknown command '{name}'{hint} (`help` lists commands)", 0)
+        raise ArgError(unknown_command(name), 0)
     return cmd
 
 

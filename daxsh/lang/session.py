@@ -196,7 +196,7 @@ class Session:
 
     def _run_syscall(self, res: Result, sc: Syscall, line: Line, cmd: Command,
                      stopped: bool = False) -> None:
-        t = self.spawn(sc, line.text.split("#")[0].strip().rstrip("&").strip(), stopped)
+        t = self.spawn(sc, line.command, stopped)
         if line.background or stopped:
             job = self._new_job(t, sc)
             res.job = job.id
@@ -324,7 +324,7 @@ class Session:
                 raise ArgError("no jobs (`jobs` lists them)", word)
             return live[-1]
         text = ref.lstrip("%")
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             raise ArgError(f"'{ref}' is not a job (write %1, %2 ...; `jobs` lists them)", word)
         n = int(text)
         j = self.jobs.get(n)
@@ -333,9 +333,6 @@ class Session:
         if j is None:
             raise ArgError(f"no job %{n} (`jobs` lists them)", word)
         return j
-
-    def run_script(self, lines: list[str]) -> list[Result]:
-        return [self.execute(x) for x in lines]
 
     # -- concurrent threads (scenario [threads], the explorer) --------------------------------
     def compile(self, text: str) -> tuple[Command, Syscall | list[str] | Result | None]:

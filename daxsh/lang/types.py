@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import posixpath
 from typing import TYPE_CHECKING, ClassVar
 
@@ -82,6 +83,8 @@ class SecondsArg(ArgType):
             v = float(text.rstrip("s"))
         except ValueError:
             raise ArgError(f"'{text}' is not a number of seconds (e.g. 1, 0.5, 120)") from None
+        if not math.isfinite(v):
+            raise ArgError(f"'{text}' is not a number of seconds (e.g. 1, 0.5, 120)")
         if v < 0 or v > 10 ** 7:
             raise ArgError("seconds must be between 0 and 10000000")
         return round(v * 1_000_000_000)
@@ -105,7 +108,7 @@ class JobArg(ArgType):
 
     def parse(self, s: Session, text: str) -> str:
         t = text.lstrip("%")
-        if not t.isdigit():
+        if not (t.isascii() and t.isdigit()):
             raise ArgError(f"'{text}' is not a job (write %1, %2 ...; `jobs` lists them)")
         if int(t) not in s.jobs and int(t) not in s.finished_jobs:
             raise ArgError(f"no job %{t} (`jobs` lists them)")
@@ -158,11 +161,12 @@ class SignalArg(ArgType):
         return [x for x in ("-KILL", "-TERM", "-INT", "-BUS") if x.startswith(prefix.upper())]
 
 
-SIZE = Number("SIZE", what="size")
-LEN = Number("LEN", minimum=1, what="length")
+SIZE = Number("SIZE", what="size", within_pmem=True)  # bytes that blocks or pages must hold
+FSIZE = Number("SIZE", what="size")  # a file size (truncate: sparse, holds no blocks)
+LEN = Number("LEN", minimum=1, what="length", within_pmem=True)
 OFF = Number("OFF", what="offset")
 PGOFF = Number("OFF", page_aligned=True, what="offset")
-MAPLEN = Number("LEN", minimum=1, what="length")
+MAPLEN = Number("LEN", minimum=1, what="length", within_pmem=True)
 PFN = Number("PFN", what="pfn")
 COUNT = Number("K", minimum=1, what="count")
 FILE = PathArg("FILE")
@@ -189,6 +193,6 @@ KFUNC = KFuncChoice("FUNC", lambda s: sorted(set(KFUNCS) | set(TRACED) |
                     what="kernel function")
 SHOW = Choice("WHAT", ["pages", "ptes", "waiters", "inodes", "blocks"], what="view")
 
-__all__ = ["ADDR", "BDEV", "COUNT", "DIR", "FILE", "FSTYPE", "JOB", "KFUNC", "LEN", "MAPLEN",
+__all__ = ["ADDR", "BDEV", "COUNT", "DIR", "FILE", "FSIZE", "FSTYPE", "JOB", "KFUNC", "LEN", "MAPLEN",
            "OFF", "PFN", "PFNDEV", "PGOFF", "PIN", "PROCNAME", "SHOW", "SIZE", "KernelWord",
            "SecondsArg", "SignalArg", "complete_path", "list_dir"]

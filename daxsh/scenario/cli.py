@@ -19,7 +19,7 @@ from ..kernel.config import ConfigError, KernelConfig
 from ..lang import Session
 from ..lang.lexer import parse_number
 from .junit import junit_xml
-from .load import ScenarioError, from_script, load
+from .load import ScenarioError, from_script, load, read_text
 from .run import Judge, RunReport, run
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
@@ -91,7 +91,8 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
     for path in args.files:
         file_reports: list[RunReport] = []
         try:
-            sc = from_script(sys.stdin.read(), "<stdin>") if path == "-" else load(path)
+            sc = from_script(read_text(sys.stdin.buffer, "<stdin>"), "<stdin>") if path == "-" \
+                else load(path)
             specs = [kernel] if kernel else sc.kernels()
             chosen = [x for x in specs if selected(args.pattern, path, x, sc.title)]
             deselected += len(specs) - len(chosen)
@@ -116,10 +117,20 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
         status = ("failed" if any(r.failures for r in file_reports) else
                   "undecided" if any(r.undecided for r in file_reports) else "passed")
         counts[status] += 1
-    if args.trace_out:
-        _write_traces(args.trace_out, reports)
+    unwritten = False  # an output asked for and not delivered: the run is not a success
+    try:
+        if args.trace_out:
+            _write_traces(args.trace_out, reports)
+    except OSError as e:
+        print(f"daxsh run: --trace-out NOT written: {e.filename or args.trace_out}: {e.strerror}",
+              file=sys.stderr)
+        unwritten = True
     if args.junit:
-        Path(args.junit).write_text(junit_xml(reports, invalid), encoding="utf-8")
+        try:
+            Path(args.junit).write_text(junit_xml(reports, invalid), encoding="utf-8")
+        except OSError as e:
+            print(f"daxsh run: --junit NOT written to {args.junit}: {e.strerror}", file=sys.stderr)
+            unwritten = True
     summary = f"{counts['passed']} passed, {counts['failed']} failed, {counts['invalid']} invalid"
     if counts["undecided"]:
         summary += f", {counts['undecided']} undecided"
@@ -140,7 +151,7 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
         return EXIT_INVALID
     if counts["failed"]:
         return EXIT_FAILED
-    return EXIT_UNDECIDED if counts["undecided"] else EXIT_OK
+    return EXIT_UNDECIDED if counts["undecided"] or unwritten else EXIT_OK
 
 
 def _write_traces(out: str, reports: list[RunReport]) -> None:
@@ -218,8 +229,17 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
         return 2
     s = Session(spec, pmem=size, seed=seed)
     status = 0
-    for raw in stream:
-        line = raw.rstrip("\n")
+    source = getattr(stream, "buffer", None)
+    for n, raw in enumerate(source if source is not None else stream, 1):
+        if isinstance(raw, bytes):
+            try:
+                raw = raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                print(f"daxsh: stdin line {n}: not UTF-8 text (byte 0x{raw[e.start]:02x} at "
+                      f"column {e.start + 1}); the line is not run", file=sys.stderr)
+                status = 2
+                continue
+        line = raw.rstrip("\r\n")
         if not line.strip() or line.strip().startswith("#"):
             continue
         r = s.execute(line)
@@ -229,6 +249,6 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
             if r.caret:
                 print(r.caret, file=sys.stderr)
             print(r.error, file=sys.stderr)
-            status = 1
+            status = max(status, 1)
     sys.stdout.flush()
     return status

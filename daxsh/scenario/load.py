@@ -11,7 +11,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ..kernel.checks import OUTCOMES
 from ..kernel.config import ConfigError, KernelConfig
@@ -152,6 +152,9 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
     except tomllib.TOMLDecodeError as e:
         m = re.search(r"line (\d+)", str(e))
         raise ctx.err(f"not valid TOML: {e}", int(m.group(1)) if m else None) from None
+    except RecursionError:
+        raise ctx.err("arrays or tables nested too deeply to read (a scenario needs at most "
+                      "a few levels)") from None
     sc = Scenario(path=path)
     for key in data:
         if key not in TOP_KEYS:
@@ -215,14 +218,33 @@ def loads(text: str, path: str = "<scenario>") -> Scenario:
 def load(path: str | Path) -> Scenario:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        with open(p, "rb") as f:
+            text = read_text(f, str(path))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise ScenarioError(f"{path}: cannot read: {e}") from None
     if p.suffix != ".toml":
         return from_script(text, str(path))
     return loads(text, str(path))
+
+
+MAX_BYTES = 16 << 20  # a scenario or script is text a person wrote: far below this
+
+
+def read_text(f: BinaryIO, name: str) -> str:
+    """The UTF-8 text of a scenario or script, at most :data:`MAX_BYTES` (``/dev/zero`` and
+    other endless inputs are refused, not read until memory runs out)."""
+    data = f.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        raise ScenarioError(f"{name}: more than {MAX_BYTES >> 20}M; a scenario or script is a "
+                            "text file of command lines")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise ScenarioError(f"{name}:{line}: not UTF-8 text (byte 0x{data[e.start]:02x}); "
+                            "save the file as UTF-8") from None
 
 
 def from_script(text: str, path: str = "<stdin>") -> Scenario:
@@ -342,7 +364,7 @@ def _expect(ctx: _Ctx, raw: dict[str, Any], where: str, sc: Scenario) -> Expect:
             if not isinstance(val, dict):
                 raise ctx.err(f"{where}.{key} must be a table of step number = {what}", ln)
             for n, st in val.items():
-                if not str(n).isdigit() or not 1 <= int(n) <= len(sc.steps):
+                if not (str(n).isascii() and str(n).isdigit()) or not 1 <= int(n) <= len(sc.steps):
                     raise ctx.err(f"{where}.{key}: '{n}' is not a step number (1..{len(sc.steps)})", ln)
                 if key == "steps" and st not in STATUSES:
                     raise ctx.err(f"{where}.steps.{n} = '{st}'{_near(str(st), STATUSES)}", ln)

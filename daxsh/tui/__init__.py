@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Any
 
-__all__ = ["DaxApp", "main"]
+__all__ = ["DaxApp", "main", "run_on"]
 
 
 def __getattr__(name: str) -> Any:
@@ -44,38 +44,52 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
-    from ..kernel.config import ConfigError, KernelConfig
-    from ..kernel.machine import DEFAULT_PMEM
-    from ..lang.lexer import parse_number
-    try:
-        KernelConfig.parse(args.kernel)
-        pmem = parse_number(args.pmem) if args.pmem else DEFAULT_PMEM
-    except (ConfigError, ValueError) as e:
-        print(f"daxsh tui: {e}", file=sys.stderr)
-        return 2
+    from ..kernel.config import ConfigError
+    from ..shell import open_session, quiet_dropped_machines
+    quiet_dropped_machines()
     lines: list[str] = []
     if args.script and args.script.endswith(".toml"):
+        from ..scenario.load import ScenarioError, load
+        try:  # a file that does not load is refused here, before the screen opens
+            load(args.script)
+        except ScenarioError as e:
+            print(f"daxsh tui: {e}", file=sys.stderr)
+            return 2
         lines = [f"replay {args.script} {args.kernel}".rstrip()]
-    elif args.script:
+    elif args.script:  # command lines, the shell's own (back, goto, ...) too
+        from ..scenario.load import ScenarioError, read_text
         try:
-            with open(args.script, encoding="utf-8") as f:
-                lines = [x.rstrip("\n") for x in f]
+            with open(args.script, "rb") as f:
+                lines = read_text(f, args.script).splitlines()
+        except ScenarioError as e:
+            print(f"daxsh tui: {e}", file=sys.stderr)
+            return 2
         except OSError as e:
             print(f"daxsh tui: {args.script}: {e.strerror}", file=sys.stderr)
             return 2
-    from ..scenario.timeline import Journal, Timeline
-    journal = None
-    if not args.no_journal:
-        try:
-            journal = Journal.new()
-        except OSError as e:
-            print(f"daxsh tui: no journal ({e}); going on without one", file=sys.stderr)
-    tl = Timeline(args.kernel, pmem, args.seed, journal=journal)
+    try:
+        core, notes = open_session(args.kernel, args.pmem, args.seed, journal=not args.no_journal)
+    except (ConfigError, ValueError) as e:
+        print(f"daxsh tui: {e}", file=sys.stderr)
+        return 2
+    for n in notes:
+        print(n, file=sys.stderr)
     from .app import DaxApp
-    app = DaxApp(timeline=tl, theme=args.theme or os.environ.get("DAXSH_THEME"))
+    app = DaxApp(core=core, theme=args.theme or os.environ.get("DAXSH_THEME"))
     app.startup_lines = lines
-    rc = app.run()
-    if journal is not None:
-        journal.close()
-        print(f"daxsh: session journal: {journal.path}", file=sys.stderr)
+    try:
+        rc = app.run()
+    finally:
+        if core.tl.journal is not None:
+            core.tl.journal.close()
+            print(f"daxsh: session journal: {core.journal_path}", file=sys.stderr)
+    if app.return_code:  # the screen itself failed (Textual printed why)
+        return 3
     return int(rc or 0)
+
+
+def run_on(core: Any) -> None:
+    """Open the screen on an existing core (the shell's ``tui``); its commands join the
+    core's timeline, and the shell carries on from where the screen left it."""
+    from .app import DaxApp
+    DaxApp(core=core, theme=os.environ.get("DAXSH_THEME")).run()

@@ -1,16 +1,15 @@
 """The live screen: the machine's page tables, pmem blocks, blocked waiters, inodes and log,
 redrawn after every command typed on its command line.
 
-:class:`DaxApp` runs over a :class:`~daxsh.scenario.timeline.Timeline` (time travel, journal) or
-over a bare :class:`~daxsh.lang.Session` (the shell's ``tui`` command hands over the machine it
-is driving; ``app.session`` is the machine to take back on exit, which ``back`` may have
-replaced).  Every line goes through ``Session.execute``: the screen never mutates the model.
+:class:`DaxApp` is a view over the headless :class:`~daxsh.shell.Core` (the same core the
+shell runs on: its commands, time travel, replay, recording, journal and completion).  What
+the screen owns: the panes and their diff marks, the log feed and its filter, the block
+detail, zoom, themes, the command line widget.  Every line goes through :meth:`Core.run`: the
+screen never mutates the model.
 """
 
 from __future__ import annotations
 
-import os
-import traceback
 from typing import Any, ClassVar
 
 from textual import events, on
@@ -20,6 +19,7 @@ from textual.containers import Container, Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, Log, Static
 
 from ..lang.session import Result, Session
+from ..shell import Core, Kind, Reply, Timeline
 from . import model
 from .model import LogFeed, diff_lines, log_match
 from .widgets import CommandLine, LinesPane
@@ -27,7 +27,6 @@ from .widgets import CommandLine, LinesPane
 PANES = ("pt", "pmem", "waiters", "inodes", "log")
 TITLES = {"pt": "Page tables", "pmem": "pmem", "waiters": "Waiters", "inodes": "Inodes",
           "log": "Log"}
-TUI_COMMANDS = ("back", "goto", "history", "quit", "clear", "replay", "next")
 LOG_KEEP = 20_000
 
 
@@ -68,9 +67,21 @@ class DaxApp(App[int]):
     #logbox { column-span: 2; layout: vertical; }
     #logfilter { height: 1; border: none; padding: 0 1; background: $surface; }
     #log { height: 1fr; }
+    #console { height: auto; layout: vertical; }
     #transcript { height: 5; border: none; border-top: solid $panel-lighten-2;
                   background: $surface; }
+    Screen #console.-zoomed #transcript { height: 1fr; }
+    Screen #console.-zoomed { height: 1fr; }
     #cmdrow { height: 1; }
+    Screen.-no-color LinesPane > .pane--file0, Screen.-no-color LinesPane > .pane--file1,
+    Screen.-no-color LinesPane > .pane--file2, Screen.-no-color LinesPane > .pane--file3,
+    Screen.-no-color LinesPane > .pane--file4, Screen.-no-color LinesPane > .pane--file5,
+    Screen.-no-color LinesPane > .pane--meta, Screen.-no-color LinesPane > .pane--ok,
+    Screen.-no-color LinesPane > .pane--warn, Screen.-no-color LinesPane > .pane--pinned,
+    Screen.-no-color LinesPane > .pane--bad, Screen.-no-color LinesPane > .pane--danger {
+        color: $foreground; }
+    Screen.-no-color LinesPane > .pane--free, Screen.-no-color LinesPane > .pane--dim {
+        color: $foreground; text-style: italic; }
     #prompt { width: auto; padding: 0 0 0 1; color: $accent; text-style: bold; }
     #cmd { height: 1; border: none; padding: 0 1; width: 1fr; }
     #waiters-box, #pt-box, #inodes-box { layout: vertical; }
@@ -93,20 +104,23 @@ class DaxApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
-    def __init__(self, session: Session | None = None, *, timeline: Any = None,
-                 journal_path: str | None = None, theme: str | None = None,
+    def __init__(self, session: Session | None = None, *, core: Core | None = None,
+                 timeline: Timeline | None = None, theme: str | None = None,
                  kernel: str = "", pmem: int | None = None, seed: int = 0) -> None:
         super().__init__()
-        if timeline is None and session is None:
-            timeline = _new_timeline(kernel, pmem, seed)
-        elif timeline is None and session is not None and not session.executed:
-            # a fresh machine handed over: time travel works from here
-            timeline = _new_timeline(session.kernel_spec, session.pmem, session.seed)
-            timeline.session = session
-        self.timeline = timeline
-        self._session = session if session is not None else timeline.session
-        self.journal_path = journal_path or (
-            str(timeline.journal.path) if timeline is not None and timeline.journal else None)
+        if core is None:
+            if timeline is None:
+                from ..kernel.machine import DEFAULT_PMEM
+                if session is not None:  # a machine handed over: driven in place
+                    timeline = Timeline(session.kernel_spec, session.pmem, session.seed)
+                    timeline.session = session
+                    timeline.current.lines[:] = session.executed  # its past, to go back over
+                    timeline.pos = len(session.executed)
+                else:
+                    timeline = Timeline(kernel, pmem if pmem is not None else DEFAULT_PMEM, seed)
+            core = Core(timeline)
+        self.core = core
+        self.journal_path = core.journal_path
         self._theme_arg = theme
         self.collapsed: set[Any] = set()
         self.expanded = False
@@ -119,13 +133,17 @@ class DaxApp(App[int]):
         self.last_result: Result | None = None
         self.bug: str = ""
         self.startup_lines: list[str] = []
-        self.queue: list[str] = []  # steps of a scenario loaded with `replay FILE --next`
+        core.on_event = self._core_event
+
+    @property
+    def timeline(self) -> Timeline:
+        return self.core.tl
 
     # -- the machine ---------------------------------------------------------------------------
     @property
     def session(self) -> Session:
         """The machine shown now (``back``/``goto`` replace it with a replayed one)."""
-        return self.timeline.session if self.timeline is not None else self._session
+        return self.core.tl.session
 
     # -- layout ----------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
@@ -145,11 +163,12 @@ class DaxApp(App[int]):
                 yield Input(placeholder="filter the log: words; 'dmesg' or 'trace' picks one",
                             id="logfilter")
                 yield Log(id="log", max_lines=LOG_KEEP)
-        yield Log(id="transcript", max_lines=2000)
-        with Horizontal(id="cmdrow"):
-            yield Label("daxsh$", id="prompt", markup=False)
-            yield CommandLine(lambda: self.session, id="cmd",
-                              placeholder="a daxsh command (Tab completes, `help` lists)")
+        with PaneBox(id="console"):
+            yield Log(id="transcript", max_lines=2000)
+            with Horizontal(id="cmdrow"):
+                yield Label("daxsh$", id="prompt", markup=False)
+                yield CommandLine(self.core.complete, id="cmd",
+                                  placeholder="a daxsh command (Tab completes, `help` lists)")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -157,6 +176,8 @@ class DaxApp(App[int]):
             self.theme = "textual-light"
         elif self._theme_arg == "dark":
             self.theme = "textual-dark"
+        if self.no_color:  # NO_COLOR (Textual reads it): every tag in the text colour, styles stay
+            self.screen.add_class("-no-color")
         for p in PANES:
             box = self.query_one(f"#{'logbox' if p == 'log' else p + '-box'}")
             box.border_title = TITLES[p]
@@ -212,141 +233,43 @@ class DaxApp(App[int]):
         out = self.query_one("#transcript", Log)
         if line.strip():
             out.write_line(f"$ {line}")
-        words = line.split()
         self.baseline = {k: list(v) for k, v in self.current.items()}
-        res: Result | None = None
-        if words and words[0] in TUI_COMMANDS and words[0] not in _registry():
-            self._tui_command(words)
-        else:
-            res = self._execute(line)
+        reply = self.core.run(line)
+        self.show(reply)
         self.refresh_panes(new_command=True)
-        return res
+        return reply.result if reply.status != "bug" else None
 
-    def _execute(self, line: str) -> Result | None:
+    def show(self, reply: Reply) -> None:
+        """Write a reply to the transcript (an echoed step as ``$ LINE``)."""
         out = self.query_one("#transcript", Log)
-        res: Result | None = None
-        try:
-            res = (self.timeline.execute(line) if self.timeline is not None
-                   else self.session.execute(line))
-        except Exception as e:  # a daxsh bug: report it, keep the session
-            self.bug = traceback.format_exc()
-            where = f" The journal is {self.journal_path}." if self.journal_path else ""
-            out.write_lines([f"daxsh bug: {type(e).__name__}: {e} (this is not the simulated "
-                             f"kernel failing; please report it).{where}",
-                             *self.bug.rstrip().splitlines()[-6:]])
-            self.notify(f"daxsh bug: {type(e).__name__}: {e}", severity="error", timeout=8,
-                        markup=False)
-        if res is not None:
-            self.last_result = res
-            text = res.text()
-            if text:
-                out.write_lines([x for t in text for x in t.split("\n")])
-            for n in text:
-                if "OOPS" in n or "CORRUPTION" in n:
-                    self.notify(n.removeprefix("daxsh: "), severity="error", timeout=8,
-                                markup=False)
-                    break
-        return res
-
-    _queued_total = 0
-
-    def _replay(self, args: list[str]) -> None:
-        """``replay FILE [KERNEL] [--next]``, as in the shell: a fresh machine (the scenario's
-        first kernel unless KERNEL) runs the scenario's steps until one blocks or fails;
-        ``replay`` alone goes on with the steps left, ``next`` (F11) runs one of them.  With
-        ``--next`` nothing runs until ``next``."""
-        out = self.query_one("#transcript", Log)
-        one_by_one = "--next" in args
-        args = [a for a in args if a != "--next"]
-        if args:
-            from ..scenario.load import ScenarioError, load
-            try:
-                sc = load(os.path.expanduser(args[0]))
-            except (ScenarioError, OSError) as e:
-                out.write_line(f"replay: {e}")
-                return
-            kernel = " ".join(args[1:]) if len(args) > 1 else sc.kernels()[0]
-            steps = [st.line for st in sc.setup + sc.steps]
-            if sc.threads:
-                out.write_line(f"replay: {args[0]}: its [threads] are not replayed here; "
-                               f"`daxsh run {args[0]}` runs them")
-            try:
-                if self.timeline is not None:
-                    self.timeline.reset(kernel, sc.pmem, sc.seed)
-                else:
-                    self._session = Session(kernel, sc.pmem, sc.seed)
-            except ValueError as e:
-                out.write_line(f"replay: {e}")
-                return
-            self._machine_replaced()
-            out.write_line(f"replay {sc.title or args[0]} on {self.session.kernel_spec}: "
-                           f"{len(steps)} steps" +
-                           (" (`next` or F11 runs each)" if one_by_one else ""))
-            self.queue = steps
-            self._queued_total = len(steps)
-        elif not self.queue:
-            out.write_line("replay: which scenario? (usage: replay FILE.toml [KERNEL] [--next])")
-            return
-        else:
-            out.write_line(f"going on: {len(self.queue)} step(s) left")
-        if one_by_one:
-            return
-        while self.queue:
-            line = self.queue.pop(0)
-            out.write_line(f"$ {line}")
-            res = self._execute(line)
-            self._drain_log(True)
-            if res is not None and res.status in ("blocked", "error", "skipped") and self.queue:
-                out.write_line(f"replay stopped: that step {res.status}; `replay` runs the "
-                               f"{len(self.queue)} step(s) left, `next` (F11) one of them")
-                return
-
-    def _tui_command(self, words: list[str]) -> None:
-        """The screen's own commands (those the registry does not define)."""
-        out = self.query_one("#transcript", Log)
-        name = words[0]
-        if name == "quit":
-            self.exit(0)
-            return
-        if name == "clear":
+        if reply.result is not None:
+            self.last_result = reply.result
+        alarmed = False
+        for item in reply.items:
+            if item.kind == Kind.ECHO:
+                out.write_line(f"$ {item.text}")
+                continue
+            out.write_lines(item.text.split("\n"))
+            if item.kind == Kind.BUG:
+                self.bug = reply.traceback or item.text
+                out.write_lines(reply.traceback.rstrip().splitlines()[-6:])
+                self.notify(item.text, severity="error", timeout=8, markup=False)
+            elif item.kind == Kind.ALARM and not alarmed:
+                alarmed = True
+                self.notify(item.text.removeprefix("daxsh: "), severity="error", timeout=8,
+                            markup=False)
+        if reply.clear:
             out.clear()
-            return
-        if name == "next":
-            if not self.queue:
-                out.write_line("next: no scenario steps are queued (`replay FILE [KERNEL] --next`)")
-                return
-            line = self.queue.pop(0)
-            out.write_line(f"$ {line}    # step {self._queued_total - len(self.queue)} of "
-                           f"{self._queued_total}")
-            self._execute(line)
-            return
-        if name == "replay":
-            self._replay(words[1:])
-            return
-        tl = self.timeline
-        if tl is None:
-            out.write_line(f"{name}: time travel needs the session's timeline (start the screen "
-                           "with `daxsh tui`)")
-            return
-        try:
-            if name == "back":
-                tl.back(int(words[1]) if len(words) > 1 else 1)
-            elif name == "goto":
-                if len(words) < 2:
-                    out.write_line("goto: which point? (usage: goto N | BRANCH:N; `history`)")
-                    return
-                tl.goto(words[1])
-            elif name == "history":
-                out.write_lines(tl.history())
-                return
-        except (ValueError, IndexError) as e:
-            out.write_line(f"{name}: {e}")
-            return
-        self._machine_replaced()
-        out.write_line(f"at point {tl.branch}:{tl.pos}")
+        if reply.quit:
+            self.exit(0)
+
+    def _core_event(self, what: str, arg: str) -> None:
+        if what == "machine":  # back, goto, replay: another machine, a new log
+            self._machine_replaced()
+        elif what == "step":  # a replayed (or explored) step ran: its log under its own line
+            self._drain_log(True, heading=arg)
 
     def _machine_replaced(self) -> None:
-        self._session = self.timeline.session
         self.feed.reset(self.session.k)
         self.log_lines.clear()
         self.query_one("#log", Log).clear()
@@ -397,7 +320,7 @@ class DaxApp(App[int]):
         self._update_detail()
         self._drain_log(new_command)
 
-    def _drain_log(self, new_command: bool) -> None:
+    def _drain_log(self, new_command: bool, heading: str | None = None) -> None:
         """Append the trace events and dmesg lines since the last call (under a line naming
         the command that produced them)."""
         if self.feed.k is not self.session.k:  # `reboot`, `kernel`: a new machine, a new log
@@ -411,8 +334,10 @@ class DaxApp(App[int]):
             log = self.query_one("#log", Log)
             shown = [t for s, t in new if log_match(self.log_filter, s, t)]
             if shown:
-                if self.last_result is not None and new_command:
-                    log.write_line(f"── {self.last_result.line}")
+                if heading is None and self.last_result is not None:
+                    heading = self.last_result.line
+                if heading is not None and new_command:
+                    log.write_line(f"── {heading}")
                 log.write_lines(shown)
 
     def _rebuild_log(self) -> None:
@@ -449,11 +374,6 @@ class DaxApp(App[int]):
         self.selected_block = block
         self._update_detail()
 
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "timeline_back" and self.timeline is None:
-            return None  # no timeline: hide the binding
-        return True
-
     # -- actions -------------------------------------------------------------------------------
     def action_step(self) -> None:
         self.run_line("step")
@@ -474,21 +394,23 @@ class DaxApp(App[int]):
             self.refresh_panes(new_command=False)
 
     def action_zoom(self) -> None:
+        """F10: the focused pane fills the screen (from the command line: the transcript,
+        with the command line under it); F10 or Esc again restores the layout."""
         if self.screen.maximized is not None:
+            self.screen.maximized.remove_class("-zoomed")
             self.screen.minimize()
             return
         w = self.focused
-        if w is not None and w.id == "transcript":
-            self.screen.maximize(w, container=False)
-            return
-        while w is not None and "pane" not in w.classes:
+        while w is not None and "pane" not in w.classes and w.id != "console":
             w = w.parent  # type: ignore[assignment]
         if w is None:
-            w = self.query_one("#pmem-box")
+            w = self.query_one("#console")
+        w.add_class("-zoomed")
         self.screen.maximize(w, container=False)
 
     def action_focus_cmd(self) -> None:
-        if self.screen.maximized is not None:
+        if self.screen.maximized is not None and self.screen.maximized.id != "console":
+            self.screen.maximized.remove_class("-zoomed")
             self.screen.minimize()
         self.query_one("#cmd", CommandLine).focus()
 
@@ -508,14 +430,3 @@ class DaxApp(App[int]):
         if name == "header":
             return "".join(s for s, _ in model.header_segs(self.session))
         return self.query_one(f"#{name}", LinesPane).text
-
-
-def _registry() -> dict[str, Any]:
-    from ..lang.registry import REGISTRY
-    return REGISTRY
-
-
-def _new_timeline(kernel: str, pmem: int | None, seed: int) -> Any:
-    from ..kernel.machine import DEFAULT_PMEM
-    from ..scenario.timeline import Timeline
-    return Timeline(kernel, pmem if pmem is not None else DEFAULT_PMEM, seed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -14,8 +15,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widgets import Input
 
-from ..lang.lexer import LexError, split
-from ..lang.registry import REGISTRY
+from ..shell import current_word
 from .model import CHANGED, GONE, N_FILE_COLOURS, NEW, Line
 
 TAGS = ("plain", "head", "dim", "pinned", "danger", "free", "meta", "bad", "ok", "warn",
@@ -188,57 +188,6 @@ class LinesPane(ScrollView, can_focus=True):
         self.refresh()
 
 
-def completions(session: Any, text: str) -> tuple[int, list[str]]:
-    """Completion for the line ``text`` (cursor at its end): where the completed word starts
-    and the candidates, from the registry's argument types (the shell's source too)."""
-    try:
-        line = split(text)
-        words = [w.text for w in line.words]
-    except LexError:
-        return len(text), []
-    if text and text[-1].isspace():
-        words.append("")
-    start = len(text) - len(words[-1]) if words else len(text)
-    if len(words) <= 1:
-        prefix = words[0] if words else ""
-        return start, sorted(n for n in REGISTRY if n.startswith(prefix))
-    cmd = REGISTRY.get(words[0])
-    if cmd is None:
-        return start, []
-    prefix = words[-1]
-    # the argument the last word fills: skip options (and their values)
-    pi = 0
-    i = 1
-    while i < len(words) - 1:
-        w = words[i]
-        opt = next((o for o in cmd.options if w in o.flags), None)
-        if opt is not None:
-            i += 2 if opt.type is not None else 1
-            continue
-        if pi < len(cmd.params) and not cmd.params[pi].repeat:
-            pi += 1
-        i += 1
-    if i > len(words) - 1:  # the last word is an option's value
-        opt = next((o for o in cmd.options if words[-2] in o.flags), None)
-        if opt is not None and opt.type is not None:
-            return start, _safe(opt.type, session, prefix)
-    cands: list[str] = []
-    if prefix.startswith("-"):
-        cands = [f for o in cmd.options for f in o.flags if f.startswith(prefix)]
-    if pi < len(cmd.params):
-        cands += _safe(cmd.params[pi].type, session, prefix)
-    elif not prefix:
-        cands += [o.flags[0] for o in cmd.options]
-    return start, sorted(dict.fromkeys(cands))
-
-
-def _safe(t: Any, session: Any, prefix: str) -> list[str]:
-    try:
-        return list(t.complete(session, prefix))
-    except Exception:  # a completer's bug must not cost the user their line
-        return []
-
-
 class CommandLine(Input):
     """The command line: the daxsh language, Tab completion from the registry, Up/Down history."""
 
@@ -262,14 +211,33 @@ class CommandLine(Input):
         self.value = ""
         self.post_message(self.Line(line))
 
+    def _on_paste(self, event: events.Paste) -> None:
+        """Pasted text: each complete line runs, in order, as if typed and Entered; the text
+        after the last newline stays on the command line (Textual's Input keeps only the
+        first line of a paste, and a terminal may deliver a paste as one event)."""
+        event.stop()
+        event.prevent_default()  # not Input's own paste as well
+        text = event.text.replace("\r\n", "\n").replace("\r", "\n")
+        if "\n" not in text:
+            self.insert_text_at_cursor(text)
+            return
+        *whole, rest = text.split("\n")
+        before, after = self.value[: self.cursor_position], self.value[self.cursor_position:]
+        whole[0] = before + whole[0]
+        for line in whole:
+            self.remember(line)
+            self.post_message(self.Line(line))
+        self.value = rest + after
+        self.cursor_position = len(rest)
+
     class Candidates(Message):
         def __init__(self, items: list[str]) -> None:
             super().__init__()
             self.items = items
 
-    def __init__(self, session_ref: Any, **kw: Any) -> None:
+    def __init__(self, complete: Callable[[str], list[str]], **kw: Any) -> None:
         super().__init__(**kw)
-        self.session_ref = session_ref  # a callable returning the current Session
+        self.complete = complete  # the core's completion: the line so far -> candidates
         self.history: list[str] = []
         self.hpos = 0
 
@@ -287,7 +255,8 @@ class CommandLine(Input):
 
     def action_complete(self) -> None:
         text = self.value[: self.cursor_position]
-        start, cands = completions(self.session_ref(), text)
+        start, _word = current_word(text)
+        cands = self.complete(text)
         if not cands:
             return
         word = text[start:]
@@ -296,7 +265,7 @@ class CommandLine(Input):
             while not c.startswith(common):
                 common = common[:-1]
         if len(cands) == 1:
-            common = cands[0] + ("" if cands[0].endswith("/") else " ")
+            common = cands[0] + ("" if cands[0].endswith(("/", ":")) else " ")
         if len(common) > len(word):
             rest = self.value[self.cursor_position:]
             self.value = text[:start] + common + rest

@@ -1,4 +1,4 @@
-"""Tab completion from the registry's completion sources (daxsh.repl.complete, no terminal)."""
+"""Tab completion from the registry's completion sources (daxsh.shell, no terminal)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from repl_helpers import RACE_2018
 
 from daxsh.lang import Session
-from daxsh.repl.complete import complete_line, current_word
+from daxsh.shell import complete_line, current_word
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import io
 import pytest
 
 from daxsh.repl.app import DaxShell
-from daxsh.scenario.timeline import Timeline
+from daxsh.shell import Core, Timeline
 
 SETUP = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K",
          "mmap /mnt/a 64K", "touch 0x7f0000000000 64K --write", "start truncate /mnt/a 0"]
@@ -16,7 +16,7 @@ RACE = "explore --bad corruption --thread 'pin 0x7f0000000000 4K; create /mnt/b 
 
 def shell(kernel: str) -> tuple[DaxShell, io.StringIO]:
     out = io.StringIO()
-    sh = DaxShell(Timeline(kernel), stdout=out)
+    sh = DaxShell(Core(Timeline(kernel)), stdout=out)
     for line in SETUP:
         sh.onecmd_plus_hooks(line)
     return sh, out
@@ -45,7 +45,7 @@ def test_explore_says_never_on_the_fixed_kernel_and_changes_nothing() -> None:
 
 def test_explore_with_nothing_to_interleave_says_how() -> None:
     out, err = io.StringIO(), io.StringIO()
-    sh = DaxShell(Timeline("v6.15"), stdout=out)
+    sh = DaxShell(Core(Timeline("v6.15")), stdout=out)
     with contextlib.redirect_stderr(err):
         sh.onecmd_plus_hooks("explore")
         sh.onecmd_plus_hooks("explore --bad nope --thread sync")
@@ -64,7 +64,7 @@ def test_explore_with_a_condition_on_the_final_state() -> None:
     is clean, the query on the final state is what makes one bad."""
     for kernel, verdict in (("v4.16", "Sometimes"), ("v4.18", "Never")):
         out = io.StringIO()
-        sh = DaxShell(Timeline(kernel), stdout=out)
+        sh = DaxShell(Core(Timeline(kernel)), stdout=out)
         for line in PINNED:
             sh.onecmd_plus_hooks(line)
         sh.onecmd_plus_hooks(FREED)

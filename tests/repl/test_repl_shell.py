@@ -85,7 +85,8 @@ def test_builtins_that_reach_outside_are_gone(shell: Any, line: str, tmp_path: P
     for name in ("shell", "edit", "py", "ipy", "run_pyscript", "run_script",
                  "_relative_run_script", "macro", "alias", "set", "shortcuts"):
         assert app.get_command_func(name) is None
-    assert app.get_command_func("history").__func__.__module__ == "daxsh.repl.app"
+    for name in ("help", "history", "quit"):  # the core's commands, not cmd2's
+        assert app.get_command_func(name) is None
 
 
 def test_redirection_does_nothing(shell: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -97,15 +98,20 @@ def test_redirection_does_nothing(shell: Any, tmp_path: Path, monkeypatch: pytes
     assert "jobs" in err2
 
 
-def test_help_lists_groups_and_shell_commands(shell: Any) -> None:
+def test_help_lists_groups_and_shell_commands(shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
     out = shell.out("help")
-    for head in ("devices:", "filesystems:", "jobs and stepping:", "shell (this prompt only):"):
-        assert head in out.splitlines()
-    assert "  back [K]" in out
+    lines = out.splitlines()
+    assert len(lines) <= 30 and max(len(x) for x in lines) < 80, lines
+    for head in ("devices", "filesystems", "jobs and stepping", "shell (here only)"):
+        assert any(x.startswith(f"  {head} ") for x in lines), head
+    assert " back " in out and " truncate " in out
     one = shell.out("help truncate")
     assert one.startswith("usage: truncate FILE SIZE")
     assert "example:" in one and "kernel functions:" in one
+    assert all(len(x) < 80 for x in one.splitlines())
     assert "usage: goto N | BRANCH:N | BRANCH" in shell.out("help goto")
+    assert all(len(x) < 80 for x in shell.out("help explore").splitlines())
     _o, err = shell.run("help trunacte")
     assert "did you mean 'truncate'" in err
 
@@ -292,26 +298,23 @@ def test_colour_on_a_terminal_unless_no_color(state: Path, monkeypatch: pytest.M
         d.close()
 
 
-def test_tui_opens_the_screen_on_the_same_timeline(shell: Any,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
+def test_tui_opens_the_screen_on_the_same_timeline(shell: Any) -> None:
     seen: dict[str, Any] = {}
 
-    class FakeApp:
-        def __init__(self, *, timeline: Any, journal_path: str | None) -> None:
-            seen["timeline"], seen["journal"] = timeline, journal_path
+    def screen(core: Any) -> None:  # what daxsh.cli hands the shell: the screen over its core
+        seen["core"] = core
+        core.run("mkfs xfs /dev/pmem0")  # typed on the screen
 
-        def run(self) -> None:
-            seen["timeline"].execute("mkfs xfs /dev/pmem0")  # typed on the screen
-
-    fake = types.ModuleType("daxsh.tui.app")
-    fake.DaxApp = FakeApp  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "daxsh.tui.app", fake)
+    shell.app.core.screen = screen
     out = shell.out("tui")
-    assert seen["timeline"] is shell.tl and seen["journal"] == str(shell.tl.journal.path)
+    assert seen["core"] is shell.app.core and seen["core"].tl is shell.tl
     assert "back from the screen at main:1" in out
     assert shell.out("history").strip() == ">   1  mkfs xfs /dev/pmem0"
+
+
+def test_tui_without_a_screen_says_so(shell: Any) -> None:
+    _o, err = shell.run("tui")
+    assert "the live screen is not available here" in err
 
 
 def test_a_daxsh_bug_is_reported_and_loses_nothing(shell: Any,

@@ -1,4 +1,4 @@
-"""Time travel, branches, diff, record and the journal, without any UI (daxsh.scenario.timeline)."""
+"""Time travel, branches, diff, record and the journal, without any UI (daxsh.shell)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from repl_helpers import RACE_2018
 
 from daxsh.kernel import checks, views
 from daxsh.lang import Session
-from daxsh.scenario.timeline import Journal, Timeline, TimelineError, last_journal, read_journal
+from daxsh.shell import Journal, Timeline, TimelineError, last_journal, read_journal
 
 
 def race(tl: Timeline, n: int = len(RACE_2018)) -> None:
@@ -22,7 +22,7 @@ def race(tl: Timeline, n: int = len(RACE_2018)) -> None:
 
 
 def test_timeline_imports_no_ui() -> None:
-    code = ("import sys, daxsh.scenario.timeline\n"
+    code = ("import sys, daxsh.shell\n"
             "print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('cmd2', 'prompt_toolkit', 'rich', 'textual'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -150,7 +150,7 @@ def test_journal_rebuilds_branches_and_position(tmp_path: Path) -> None:
     finally:
         j.close()
     assert last_journal(tmp_path) == j.path
-    recs = read_journal(j.path)
+    recs, _note = read_journal(j.path)
     assert recs[0]["daxsh_journal"] == 1 and recs[0]["kernel"] == "v4.18"
     with open(j.path, "a") as f:
         f.write('{"exec": "trunc')  # torn by a kill mid-write
@@ -239,7 +239,7 @@ def test_a_hidden_line_in_the_past_goes_with_the_new_branch() -> None:
 
 
 def test_old_journals_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from daxsh.scenario import timeline
+    from daxsh.shell import _journal as timeline
     monkeypatch.setattr(timeline, "KEEP_JOURNALS", 3)
     made = []
     for i in range(5):

@@ -7,19 +7,20 @@ import pytest
 from race_steps import RACE_2018
 
 from daxsh.lang import Session
+from daxsh.shell import Core, Timeline
 from daxsh.tui.app import DaxApp
-from daxsh.tui.widgets import completions
 
 SCENARIO = "scenarios/2018-dma-vs-truncate-xfs.toml"
 
 
-def test_completion_from_the_registry() -> None:
-    s = Session("v4.18")
-    assert completions(s, "trun") == (0, ["truncate"])
-    assert completions(s, "mount /dev/pm") == (6, ["/dev/pmem0"])
-    assert completions(s, "mkfs ") == (5, ["ext2", "ext4", "xfs"])
-    assert "v4.18" in completions(s, "kernel v4.1")[1]
-    assert completions(s, "bogus x") == (6, [])
+def test_completion_is_the_cores() -> None:
+    c = Core(Timeline("v4.18"))
+    assert c.complete("trun") == ["truncate"]
+    assert c.complete("mount /dev/pm") == ["/dev/pmem0"]
+    assert sorted(c.complete("mkfs ")) == ["ext2", "ext4", "xfs"]
+    assert "v4.18" in c.complete("kernel v4.1")
+    assert c.complete("bogus x") == []
+    assert "goto" in c.complete("go") and "replay" in c.complete("rep")  # the shell's too
 
 
 @pytest.mark.asyncio
@@ -111,7 +112,7 @@ async def test_back_undoes_the_truncate_and_goto_returns() -> None:
         await pilot.press("f4")  # back
         assert "no task is blocked" in app.pane_text("waiters")
         assert "PTE ×16" in app.pane_text("pt")
-        assert "at point main:6" in app.pane_text("transcript")
+        assert "at main:6 of 7" in app.pane_text("transcript")
         app.run_line("goto 7")
         assert "1 blocked" in app.pane_text("header")
         app.run_line("history")
@@ -231,7 +232,8 @@ async def test_replay_a_scenario_step_by_step() -> None:
         app.run_line(f"replay {SCENARIO} v4.18")  # stops at the truncate that blocks
         assert "truncate /mnt/a 0" in app.pane_text("waiters")
         app.run_line("replay")
-        assert "going on: 3 step(s) left" in app.pane_text("transcript")
+        assert "going on with scenarios/2018-dma-vs-truncate-xfs.toml: 3 step(s) left" in \
+            app.pane_text("transcript")
         assert "+no task is blocked" in app.pane_text("waiters")  # unpinned at step 10
         app.run_line("replay nosuch.toml")
         assert "replay: " in app.pane_text("transcript").splitlines()[-1]
@@ -288,8 +290,8 @@ async def test_startup_lines_run_before_the_first_command() -> None:
     app = DaxApp(kernel="v4.18")
     app.startup_lines = [f"replay {SCENARIO} v4.18", "# a comment", ""]
     async with app.run_test(size=(120, 40)):
-        assert "replay 2018: DMA vs truncate on fsdax XFS on v4.18: 10 steps" in \
-            app.pane_text("transcript")
+        assert "(2018: DMA vs truncate on fsdax XFS) on a fresh machine, branch main: kernel " \
+            "v4.18, 10 steps" in app.pane_text("transcript")
         log = app.pane_text("log")
         # each step's trace and dmesg under its own command line, in order
         assert log.index("── mount /dev/pmem0 /mnt -o dax") < log.index("XFS (pmem0): Mounting") \

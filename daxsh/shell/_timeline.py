@@ -10,71 +10,29 @@ The first branch is ``main``; typing a new state-changing command while looking 
 point of a branch starts branch ``b1``, ``b2``, ... (sharing the lines before it); typing the
 very line the branch already has next just moves forward on it.
 
-A :class:`Journal` appends one JSON object per line to a file in the user's state directory
-and flushes after each, so a killed shell loses nothing: ``daxsh --resume`` rebuilds the
-timeline from it.  Records: ``{"daxsh_journal": 1, "kernel", "pmem", "seed", "started"}``
-first, then ``{"exec": LINE}`` for each state-changing line, ``{"hidden": LINE}`` for a line
-that reached the kernel without changing state (``stat``, a failed syscall: replays need it
-for identical pids and trace), ``{"goto": [BRANCH, N]}`` for a
-jump, and ``{"reset": {"kernel", "pmem", "seed"}}`` when a new machine replaces the old one.
+A kernel switch (``kernel v6.14``) is an ordinary numbered line; ``reset`` (``replay FILE`` at
+the prompt) starts a new *root* branch on a fresh machine of its own, and the branches before
+it stay (``branches``, ``goto main``).  The journal (:mod:`._journal`) records all of it.
 
 Nothing here imports a UI library: the REPL and the TUI share it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import difflib
-import json
 import os
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from ..kernel import checks
 from ..kernel.machine import DEFAULT_PMEM
 from ..lang import Result, Session, render
 from ..lang.lexer import fmt_size
+from ._journal import Journal, read_journal
 
 DIFF_VIEWS = ("pages", "ptes", "inodes", "waiters")
-KEEP_JOURNALS = 100  # the newest journals kept in the state directory
-
-# Commands of the interactive front-ends (the shell, the screen's command line), not of the
-# language: scenario files cannot use them.  name: (usage, summary, example).  The REPL's help
-# and the man page read this table.
-SHELL_COMMANDS: dict[str, tuple[str, str, str]] = {
-    "history": ("history", "the numbered state-changing commands of this branch (> marks where "
-                "you are)", "history"),
-    "back": ("back [K]", "go back K state-changing commands (default 1), by replaying from a "
-             "fresh machine", "back 3"),
-    "goto": ("goto N | BRANCH:N | BRANCH", "rebuild the state after command N (of a branch)",
-             "goto b1:4"),
-    "branches": ("branches", "the branches made by typing a new command after going back",
-                 "branches"),
-    "diff": ("diff N [M]", "what changed between two points (pages, ptes, inodes, waiters, "
-             "jobs); M defaults to here", "diff 5 7"),
-    "record": ("record FILE.toml [--title T] [--ref URL] | record stop",
-               "save the commands that led here as a scenario, kept up to date until "
-               "`record stop`", "record race.toml"),
-    "replay": ("replay [FILE.toml]", "run a scenario's steps on a fresh machine, stopping at "
-               "the first that blocks or fails; `replay` alone goes on", "replay race.toml"),
-    "tui": ("tui", "open the live screen on this session", "tui"),
-    "explore": ("explore [--bad OUTCOME] [--dmesg TEXT] [--query CMD --contains TEXT | --lacks "
-                "TEXT] [--thread 'LINE; LINE' ...]",
-                "every interleaving of the live jobs (and --thread lines) from here; a bad one "
-                "(all the conditions hold) opens as a new branch",
-                "explore --bad corruption --thread 'pin 0x7f0000000000'"),
-    "bisect": ("bisect [--kernel-from PRESET] [--kernel-to PRESET]",
-               "this session's commands on every kernel preset, and the behaviours (commits) "
-               "that change the outcome", "bisect --kernel-from v4.16 --kernel-to v4.19"),
-    "trace": ("trace save FILE.json|FILE.txt", "write the trace as Chrome/Perfetto trace events "
-              "(.json) or trace-cmd report text (.txt); `trace [K]` shows the last K events",
-              "trace save race.json"),
-    "quit": ("quit", "leave the shell (Ctrl-D too); the journal stays for `daxsh --resume`",
-             "quit"),
-}
 
 
 class TimelineError(ValueError):
@@ -91,6 +49,9 @@ class Branch:
     # failed ``truncate``): not numbered, but they use pids and trace events, so a replay runs
     # them again, after line i (key i), to rebuild the state byte for byte.
     hidden: dict[int, list[str]] = field(default_factory=dict)
+    # the machine its point 0 is: (kernel spec, pmem, seed); a root branch's own, a fork's
+    # its parent's
+    machine: tuple[str, int, int] = ("", DEFAULT_PMEM, 0)
 
 
 @dataclass
@@ -107,11 +68,9 @@ class Timeline:
 
     def __init__(self, kernel: str = "", pmem: int = DEFAULT_PMEM, seed: int = 0,
                  journal: Journal | None = None) -> None:
-        self.pmem = pmem
-        self.seed = seed
         self.session = Session(kernel, pmem, seed)
-        self.kernel_spec = self.session.kernel_spec  # the kernel at point 0
-        self.branches: dict[str, Branch] = {"main": Branch("main")}
+        self.branches: dict[str, Branch] = {
+            "main": Branch("main", machine=(self.session.kernel_spec, pmem, seed))}
         self.branch = "main"
         self.pos = 0
         self.journal = journal
@@ -124,6 +83,24 @@ class Timeline:
     @property
     def current(self) -> Branch:
         return self.branches[self.branch]
+
+    @property
+    def kernel_spec(self) -> str:
+        """The kernel at point 0 of the branch being viewed."""
+        return self.current.machine[0]
+
+    @property
+    def pmem(self) -> int:
+        return self.current.machine[1]
+
+    @property
+    def seed(self) -> int:
+        return self.current.machine[2]
+
+    @property
+    def journal_failed(self) -> str:
+        """Why the journal stopped ("" while it records, or when there is none)."""
+        return self.journal.failed if self.journal is not None else ""
 
     @property
     def at_tip(self) -> bool:
@@ -196,7 +173,7 @@ class Timeline:
         if here:
             hidden[at] = here
         self.loose = []
-        br = Branch(f"b{i}", parent.lines[:at], parent.name, at, hidden)
+        br = Branch(f"b{i}", parent.lines[:at], parent.name, at, hidden, parent.machine)
         self.branches[br.name] = br
         self.branch = br.name
         return br
@@ -212,7 +189,7 @@ class Timeline:
         text = text.strip()
         if ":" in text:
             name, _, num = text.partition(":")
-        elif text.isdigit():
+        elif text.isascii() and text.isdigit():
             name, num = self.branch, text
         else:
             name, num = text, ""
@@ -221,7 +198,7 @@ class Timeline:
         br = self.branches[name]
         if num == "":
             return Point(name, len(br.lines))
-        if not num.isdigit():
+        if not (num.isascii() and num.isdigit()):
             raise TimelineError(f"'{text}' is not a point: write N, BRANCH:N or BRANCH")
         n = int(num)
         if n > len(br.lines):
@@ -256,7 +233,8 @@ class Timeline:
 
     def state_at(self, p: Point) -> Session:
         """A fresh session replayed to point ``p`` (the current one is not touched)."""
-        s = Session(self.kernel_spec, self.pmem, self.seed)
+        kernel, pmem, seed = self.branches[p.branch].machine
+        s = Session(kernel, pmem, seed)
         self._replay(s, self.replay_lines(p))
         return s
 
@@ -293,7 +271,8 @@ class Timeline:
         out = []
         for b in self.branches.values():
             mark = "*" if b.name == self.branch else " "
-            where = f"from {b.parent} after {b.fork}" if b.parent else "the first"
+            where = f"from {b.parent} after {b.fork}" if b.parent else \
+                f"a fresh machine ({b.machine[0].split()[0] if b.machine[0] else '?'})"
             last = b.lines[-1] if b.lines else "(empty)"
             at = f"  (at {self.pos})" if b.name == self.branch and not self.at_tip else ""
             out.append(f"{mark} {b.name:<6} {len(b.lines):>4} commands, {where}; last: {last}{at}")
@@ -346,55 +325,95 @@ class Timeline:
 
     def write_scenario(self, path: str | Path, title: str = "",
                        refs: list[str] | None = None) -> dict[str, Any]:
+        import tempfile
+
         import tomli_w
         data = self.scenario(title, refs)
         p = Path(path)
-        tmp = p.with_name(p.name + ".tmp")
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(f"# recorded by daxsh; `daxsh run {p.name}` replays it\n")
-            f.write(tomli_w.dumps(data))
-        os.replace(tmp, p)
+        # a new file of our own (O_EXCL, random name) beside the target, then rename: nothing
+        # at a guessable temporary path (a symlink planted there) is followed or overwritten
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent or ".")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(f"# recorded by daxsh; `daxsh run {p.name}` replays it\n")
+                f.write(tomli_w.dumps(data))
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, p)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
         return data
 
     # -- journal ---------------------------------------------------------------------------------
     @classmethod
     def from_journal(cls, path: str | Path, journal: Journal | None = None) -> Timeline:
         """Rebuild the timeline a journal describes (the state is replayed once, at the end).
-        A torn last line (the shell was killed while writing it) is ignored."""
-        recs = read_journal(path)
+        A torn last line is ignored; :attr:`resume_note` says what else was left out."""
+        recs, note = read_journal(path)
         if not recs or "daxsh_journal" not in recs[0]:
             raise TimelineError(f"{path}: not a daxsh journal")
         h = recs[0]
-        tl = cls(h.get("kernel", ""), int(h.get("pmem", DEFAULT_PMEM)), int(h.get("seed", 0)))
-        for r in recs[1:]:
-            if "exec" in r:
-                tl._advance([str(r["exec"])])
-            elif "hidden" in r:
-                tl._hide(str(r["hidden"]))
-            elif "goto" in r:
-                name, n = r["goto"]
-                if name in tl.branches and 0 <= int(n) <= len(tl.branches[name].lines):
-                    tl.branch, tl.pos = name, int(n)
-                    tl.loose = []
-            elif "reset" in r:
-                x = r["reset"]
-                tl = cls(x.get("kernel", ""), int(x.get("pmem", DEFAULT_PMEM)),
-                         int(x.get("seed", 0)))
+        tl = cls(str(h.get("kernel", "")), int(h.get("pmem", DEFAULT_PMEM)), int(h.get("seed", 0)))
+        tl.applied = len(recs)
+        for i, r in enumerate(recs[1:], 2):
+            try:
+                tl._apply(r)
+            except (TypeError, ValueError, KeyError) as e:
+                note = note or (f"record {i} cannot be applied ({type(e).__name__}: {e}); "
+                                f"resumed from the {i - 1} record(s) before it")
+                tl.applied = i - 1
+                break
         tl._rebuild()
         tl.journal = journal
+        tl.resume_note = note
         return tl
 
-    def reset(self, kernel: str = "", pmem: int = DEFAULT_PMEM, seed: int = 0) -> None:
-        """A new machine and an empty history (the journal keeps the old one)."""
-        j = self.journal
-        self.pmem, self.seed = pmem, seed
-        self.session = Session(kernel, pmem, seed)
-        self.kernel_spec = self.session.kernel_spec
-        self.branches = {"main": Branch("main")}
-        self.branch, self.pos, self.dirty = "main", 0, False
+    def _apply(self, r: dict[str, Any]) -> None:
+        if "exec" in r:
+            self._advance([_text(r["exec"])])
+        elif "hidden" in r:
+            self._hide(_text(r["hidden"]))
+        elif "goto" in r:
+            name, n = r["goto"]
+            if name in self.branches and 0 <= int(n) <= len(self.branches[name].lines):
+                self.branch, self.pos = name, int(n)
+                self.loose = []
+        elif "reset" in r:
+            x = r["reset"]
+            self._new_root(str(x.get("kernel", "")), int(x.get("pmem", DEFAULT_PMEM)),
+                           int(x.get("seed", 0)))
+
+    resume_note = ""  # what from_journal left out ("" when it used every record)
+    applied = 0  # how many of the journal's records from_journal used
+
+    def reset(self, kernel: str = "", pmem: int = DEFAULT_PMEM, seed: int = 0) -> str:
+        """A fresh machine on a new root branch (returned); the branches before it stay."""
+        name = self._new_root(kernel, pmem, seed)
+        if self.journal is not None:
+            self.journal.write({"reset": {"kernel": self.kernel_spec, "pmem": pmem, "seed": seed}})
+        return name
+
+    def _new_root(self, kernel: str, pmem: int, seed: int) -> str:
+        session = Session(kernel, pmem, seed)  # raises ConfigError before anything changes
+        if len(self.branches) == 1 and not self.current.lines and not self.current.hidden \
+                and not self.loose:
+            name = self.branch  # nothing to keep: the empty first branch is replaced
+        else:
+            i = 1
+            while f"r{i}" in self.branches:
+                i += 1
+            name = f"r{i}"
+        self.branches[name] = Branch(name, machine=(session.kernel_spec, pmem, seed))
+        self.session = session
+        self.branch, self.pos, self.dirty = name, 0, False
         self.loose = []
-        if j is not None:
-            j.write({"reset": {"kernel": self.kernel_spec, "pmem": pmem, "seed": seed}})
+        return name
+
+
+def _text(v: Any) -> str:
+    if not isinstance(v, str):
+        raise TypeError(f"a command line, not {type(v).__name__}")
+    return v
 
 
 def _fingerprint(s: Session) -> tuple[int, int, int, int, int]:
@@ -405,79 +424,3 @@ def _fingerprint(s: Session) -> tuple[int, int, int, int, int]:
 
 def _view(s: Session, what: str) -> list[str]:
     return render.show(s.k, what)
-
-
-# -- the journal and where it lives -----------------------------------------------------------
-
-
-def state_dir() -> Path:
-    """``$XDG_STATE_HOME/daxsh`` (default ``~/.local/state/daxsh``), created private."""
-    base = os.environ.get("XDG_STATE_HOME") or ""
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".local" / "state"
-    d = root / "daxsh"
-    d.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return d
-
-
-class Journal:
-    """Append-only JSON lines, flushed after every record."""
-
-    def __init__(self, path: str | Path, fh: TextIO | None = None) -> None:
-        self.path = Path(path)
-        self._fh = fh or open(self.path, "a", encoding="utf-8")  # noqa: SIM115
-        self._wrote_header = self.path.stat().st_size > 0
-
-    @classmethod
-    def new(cls, directory: Path | None = None, clock: Callable[[], float] = time.time) -> Journal:
-        d = (directory or state_dir()) / "sessions"
-        d.mkdir(parents=True, exist_ok=True, mode=0o700)
-        stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime(clock()))
-        path = d / f"{stamp}-{os.getpid()}.jsonl"
-        j = cls(path)
-        (d.parent / "last-session").write_text(str(path) + "\n", encoding="utf-8")
-        for old in sorted(d.glob("*.jsonl"))[:-KEEP_JOURNALS]:
-            with contextlib.suppress(OSError):
-                old.unlink()
-        return j
-
-    def header(self, kernel: str, pmem: int, seed: int) -> None:
-        if self._wrote_header:
-            return
-        self.write({"daxsh_journal": 1, "kernel": kernel, "pmem": pmem, "seed": seed,
-                    "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-        self._wrote_header = True
-
-    def write(self, rec: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(rec, sort_keys=True) + "\n")
-        self._fh.flush()  # in the kernel's hands: survives a SIGKILL of the shell
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def last_journal(directory: Path | None = None) -> Path | None:
-    """The journal of the last interactive session, or None."""
-    d = directory or state_dir()
-    ptr = d / "last-session"
-    if ptr.exists():
-        p = Path(ptr.read_text(encoding="utf-8").strip())
-        if p.exists():
-            return p
-    found = sorted((d / "sessions").glob("*.jsonl")) if (d / "sessions").is_dir() else []
-    return found[-1] if found else None
-
-
-def read_journal(path: str | Path) -> list[dict[str, Any]]:
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for raw in f:
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                rec = json.loads(raw)
-            except json.JSONDecodeError:
-                continue  # torn write at a kill
-            if isinstance(rec, dict):
-                out.append(rec)
-    return out
