@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from race_steps import RACE_2018
 from textual import events
@@ -76,3 +78,21 @@ async def test_f10_from_the_command_line_zooms_the_transcript() -> None:
         await pilot.pause()
         assert app.screen.maximized is None
         assert app.query_one("#transcript").size.height == before
+
+
+@pytest.mark.asyncio
+async def test_the_screen_translates_pasted_shell_lines_and_saves_the_trace(tmp_path: Path) -> None:
+    out = tmp_path / "t.json"
+    app = DaxApp(kernel="v4.18")
+    async with app.run_test(size=(110, 36)) as pilot:
+        cmd = app.query_one("#cmd")
+        cmd.focus()
+        cmd.post_message(events.Paste("mkfs.xfs -f -m rmapbt=0 /dev/pmem0\n"))
+        await pilot.pause()
+        await pilot.pause()
+        assert app.timeline.current.lines == ["mkfs -m rmapbt=0 xfs /dev/pmem0"]
+        t = app.pane_text("transcript")
+        assert t.count("(shell) -> mkfs -m rmapbt=0 xfs /dev/pmem0") == 1
+        app.run_line(f"trace save {out}")
+        await pilot.pause()
+        assert out.exists() and "events written" in app.pane_text("transcript")
