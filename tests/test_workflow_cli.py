@@ -202,6 +202,18 @@ def test_explore_trace_out_of_a_counterexample(tmp_path: Path) -> None:
     assert counts["B"] > 10
 
 
+def test_outputs_that_cannot_be_written_exit_3(tmp_path: Path) -> None:
+    """An output asked for and not delivered is no success (here each names a directory)."""
+    d = tmp_path / "d.json"
+    d.mkdir()
+    r = daxsh("explore", RACE, "--kernel", "v4.16", "--trace-out", str(d))
+    assert r.returncode == 3 and "trace NOT written" in r.stdout + r.stderr, r.stdout + r.stderr
+    r = daxsh("run", SEQ, "-k", "v4.18", "--junit", str(d))
+    assert r.returncode == 3 and "--junit NOT written" in r.stderr, r.stderr
+    r = daxsh("run", SEQ, "-k", "v4.18", "--trace-out", str(tmp_path / "sub"))
+    assert r.returncode == 2  # no .json/.txt: invalid, refused before running
+
+
 def test_pytest_plugin_collects_only_what_it_is_asked_for(tmp_path: Path) -> None:
     (tmp_path / "scenarios").mkdir()
     (tmp_path / "scenarios" / "other.toml").write_text("[tool]\nname = 'not ours'\n")
