@@ -97,7 +97,7 @@ class Core:
                 return reply
             self._guard(reply, lambda: SHELL_COMMANDS[name].run(self, words, reply))
         elif self._pasted(text):
-            self._paste(text, reply)
+            self._guard(reply, lambda: self._paste(text, reply))
         else:
             self._lang(text, reply)
         self._journal_note(reply)
@@ -108,9 +108,12 @@ class Core:
         """A line of a shell reproducer (``mkfs.xfs``, ``xfs_io -c ...``, ``kill %1`` of a job
         such a line started) that is not also a well-formed line of the language."""
         tr = self.translator
-        if tr is not None and tr.claims(text, self.tl.session):
-            return True
-        return looks_like_shell(text) and not is_daxsh(self.tl.session, text)
+        try:
+            if tr is not None and tr.claims(text, self.tl.session):
+                return True
+            return looks_like_shell(text) and not is_daxsh(self.tl.session, text)
+        except Exception:  # a daxsh bug in parsing: the language's path reports it, guarded
+            return False
 
     def _paste(self, text: str, reply: Reply) -> None:
         """Translate the shell line, showing each daxsh line it becomes once, and run them."""
