@@ -202,6 +202,25 @@ def test_jobs_give_the_same_verdict_and_counts(kernel: str) -> None:
     assert set(two.seen) == set(one.seen)
 
 
+@pytest.mark.parametrize("kernel", ["v4.16", "v4.18"])
+def test_jobs_split_big_shares_in_rounds_and_count_each_trace_once(
+        kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share that runs its round's executions is split deeper and searched again: the
+    verdict, the traces and the outcomes stay those of one process (nothing counted twice)."""
+    from daxsh.explore import parallel
+    monkeypatch.setattr(parallel, "FIRST_ROUND", 2)
+    monkeypatch.setattr(parallel, "SHARES_PER_JOB", 1)
+    path = Path(__file__).parents[2] / "scenarios" / "threads" / "three-thread-truncate-xfs.toml"
+    from daxsh.explore.scenarios import problems
+    (prob, _), *_ = problems(str(path), kernel)
+    m = Machine(prob)
+    one = explore(m, mode="dpor", count_all=True)
+    two = explore(m, mode="dpor", jobs=2, count_all=True)
+    assert two.exhaustive and two.executions > two.traces  # shares were cut and split
+    assert (two.verdict, two.traces, two.positive, two.negative, two.outcomes) == \
+        (one.verdict, one.traces, one.positive, one.negative, one.outcomes)
+
+
 def test_estimate_says_unrelated_threads_do_not_multiply() -> None:
     base = {"a": ["stat /mnt/a"], "b": ["stat /mnt/a"]}
     m = Machine(Problem("v6.15", setup=[*EXAMPLE_SETUP], threads=base))
