@@ -11,43 +11,20 @@ from __future__ import annotations
 _LOST_WAKEUP = ("real 6.1.192 never wakes the task waiting for the pinned page once the O_DIRECT read has "
                 "completed and the page is idle (it sleeps in *_break_layouts until killed: a lost "
                 "wake-up, cause not identified; 6.12 wakes it); the model (v6.1) completes it")
-_EVICT_AT_UNBIND = ("real {k}: device removal evicts the unused inode while the memmap still exists ({path}), "
-                    "so umount is clean; the model keeps its DAX entries to umount and oopses there")
-
 _BUSY_EXTENT = ("real {k}: XFS keeps the extent truncate freed busy until the log commits (xfs_extent_busy), "
                 "so the file created next gets other blocks and the device's late reply lands in a free "
                 "block (clean); the model hands the freed block out at once (corruption)")
 
-_POISON = ("real {k}: XFS's notify_failure passes the poisoned page to mf_dax_kill_procs, which adds "
-           "MF_ACTION_REQUIRED | MF_MUST_KILL, and collect_procs_fsdax collects the current task "
-           "(task_early_kill(tsk, true)) and others only with early kill: only the injecting process gets "
-           "SIGBUS (BUS_MCEERR_AR, 'Sending SIGBUS to poison'); the other mapper's PTEs are zapped and its "
-           "next access faults the page in again; the model's poison kills that mapper with BUS_MCEERR_AR "
-           "at its next access")
-
 KNOWN: dict[tuple[str, str], str] = {
-    ("unbind-then-touch", "v6.1"): (
-        "real 6.1 (rmapbt=1): after the unbind the mapper's stale PTE still reads, and its write is killed "
-        "with SIGBUS (BUS_ADRERR); the model's write through the stale PTE succeeds"),
-    ("memory-failure-sigbus", "v6.1"): _POISON.format(k="6.1"),
-    ("memory-failure-sigbus", "v6.12"): _POISON.format(k="6.12"),
     ("unmapped-pin-busy-extent", "v6.1"): _BUSY_EXTENT.format(k="6.1"),
     ("unmapped-pin-busy-extent", "v6.12"): _BUSY_EXTENT.format(k="6.12"),
     ("dma-vs-truncate-xfs", "v6.1"): _LOST_WAKEUP,
     ("dma-vs-punch-ext4", "v6.1"): _LOST_WAKEUP,
-    ("unbind-after-mapper-exit", "v6.1"): _EVICT_AT_UNBIND.format(
-        k="6.1", path="del_gendisk -> __invalidate_device -> invalidate_inodes"),
-    ("unbind-after-mapper-exit", "v6.12"): _EVICT_AT_UNBIND.format(
-        k="6.12", path="bdev_mark_dead -> fs_bdev_mark_dead -> invalidate_inodes, 'Block device removal "
-        "(0x20)' shutdown"),
+    ("schedule-dma-vs-truncate", "v6.1"): _LOST_WAKEUP,
     ("unbind-while-truncate-waits", "v6.1"): (
         "real 6.1: the device's late reply is the oops (nbd recv_work, _copy_to_iter writing the removed "
         "page), so the read never returns and `dma` stays blocked; the model's dma succeeds and it oopses "
         "later in unpin_user_page, then stops the machine (later steps skipped)"),
-    ("unbind-while-truncate-waits", "v6.12"): (
-        "real 6.12 (v6.8+, rmapbt=1): unbind sleeps in freeze_super (xfs_dax_notify_ddev_failure) until the "
-        "truncate, which holds SB_FREEZE_WRITE through sb_start_write, is done, and the end is clean; the "
-        "model's unbind does not wait and the late unpin oopses"),
 }
 
 
