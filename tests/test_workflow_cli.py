@@ -13,6 +13,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from daxsh.kernel.config import PRESETS
+
 ROOT = Path(__file__).parent.parent
 RACE = "scenarios/threads/dma-vs-truncate-xfs.toml"
 SEQ = "scenarios/2018-dma-vs-truncate-xfs.toml"
@@ -96,8 +98,7 @@ def test_bisect_matrix_and_flip(tmp_path: Path) -> None:
     r = daxsh("bisect", SEQ, "--json")
     assert r.returncode == 0, r.stderr
     obj = json.loads(r.stdout)
-    from daxsh.kernel.config import PRESETS
-    assert [m["kernel"] for m in obj["matrix"]] == list(PRESETS)  # every preset, oldest first
+    assert [m["kernel"] for m in obj["matrix"]] == list(PRESETS)
     assert obj["matrix"][0] == {"kernel": "v4.13", "outcome": "corruption"}
     flips = obj["flips"]
     assert [(f["from"], f["to"], f["outcome_from"], f["outcome_to"]) for f in flips] == [

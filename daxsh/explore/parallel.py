@@ -33,7 +33,8 @@ from ..kernel.footprint import Footprint
 from .runner import Machine, Problem, Run
 from .search import Limits, Result, Stop, explore_dpor, explore_random
 
-SHARES_PER_JOB = 8
+SHARES_PER_JOB = 32
+FIRST_ROUND = 1024  # executions a share may run in the first round (x4 each round)
 
 
 @dataclass(frozen=True)
@@ -44,10 +45,12 @@ class Share:
     sleep: tuple[tuple[str, Footprint], ...] = ()
 
 
-def shares(machine: Machine, want: int, max_depth: int = 8) -> tuple[list[Share], list[Any]]:
-    """Cut the tree into at least ``want`` shares (or as many as ``max_depth`` events give).
-    Returns the shares and the executions that ended within the cut (they are complete)."""
-    frontier: list[Share] = [Share(())]
+def shares(machine: Machine, want: int, max_depth: int = 8, start: Share = Share(())
+           ) -> tuple[list[Share], list[Any]]:
+    """Cut the tree below ``start`` (the root) into at least ``want`` shares (or as many as
+    ``max_depth`` more events give).  Returns the shares and the executions that ended within
+    the cut (they are complete)."""
+    frontier: list[Share] = [start]
     finished: list[Any] = []
     for _ in range(max_depth):
         if len(frontier) >= want:
@@ -103,11 +106,18 @@ def _init_worker(machine: Machine | None, problem: Problem | None, stop: Any, co
     _WORKER.update(machine=machine, problem=problem, stop=stop, count=count)
 
 
+@dataclass
 class _SharedLimits(Limits):
     """The limits of the whole search, over every worker: the budget, and stopping once any
-    worker decided the verdict (a shared flag)."""
+    worker decided the verdict (a shared flag); and the executions one share may run in this
+    round (``share_budget``) before it is handed back to be split."""
+
+    share_budget: int | None = None
 
     def check(self, res: Result) -> None:
+        if self.share_budget is not None and res.executions >= self.share_budget:
+            res.cut = True
+            raise Stop
         stop, count = _WORKER.get("stop"), _WORKER.get("count")
         if count is not None:
             with count.get_lock():
@@ -156,6 +166,7 @@ def _run_share(task: tuple[Any, ...]) -> Result:
     mode, share, seed, limits, problem = task
     machine = _machine(problem or _WORKER.get("problem"))
     res = Result(mode, machine.problem.kernel)
+    res.share = share
     try:
         if mode in ("random", "pct"):
             explore_random(machine, limits, res, seed, pct=mode == "pct")
@@ -185,20 +196,64 @@ def explore_parallel(machine: Machine, res: Result, limits: Limits, mode: str,
         wl.budget = per
         tasks = [(mode, Share(()), seed * 1000 + i, wl, None) for i in range(max(jobs, 1))]
     else:
-        parts, finished = shares(machine, SHARES_PER_JOB * max(jobs, 1))
-        for sh in finished:  # executions that ended within the cut: count them here
-            from .search import replay
-            res.add(replay(machine, list(sh.prefix)))
-        tasks = [(mode, sh, seed, wl, None) for sh in parts]
-    if cluster:
-        from .cluster import run_on_cluster
-        results, complete = run_on_cluster(cluster, machine.problem, tasks, limits.progress, res)
-    else:
-        results, complete = _run_local(machine, tasks, jobs, limits.progress, res)
+        _explore_shares(machine, res, limits, wl, mode, seed, jobs, cluster)
+        return
+    results, _ = _run(machine, tasks, jobs, cluster, limits.progress, res)
     for r in results:
         res.merge(r)
-    res.exhaustive = complete and mode not in ("random", "pct") and not res.interrupted \
-        and not res.budget_hit and not res.time_hit and not res.stopped_decided
+    res.exhaustive = False  # sampling
+
+
+def _run(machine: Machine, tasks: list[tuple[Any, ...]], jobs: int, cluster: str | None,
+         progress: Callable[[Result], None] | None, res: Result) -> tuple[list[Result], bool]:
+    if cluster:
+        from .cluster import run_on_cluster
+        return run_on_cluster(cluster, machine.problem, tasks, progress, res)
+    return _run_local(machine, tasks, jobs, progress, res)
+
+
+def _explore_shares(machine: Machine, res: Result, limits: Limits, wl: _SharedLimits, mode: str,
+                    seed: int, jobs: int, cluster: str | None) -> None:
+    """DPOR over shares, in rounds: each share may run ``FIRST_ROUND`` executions (x4 each
+    round); a share that has not ended by then is handed back and split one or two events
+    deeper for the next round.  The subtrees' sizes are unknown up front and very uneven (one
+    share of the first cut can hold most of the traces), so this keeps every worker busy.  What
+    a cut share explored is kept: its traces are counted by fingerprint, so finding them again
+    below the split counts nothing twice; the executions run again are reported as redundant."""
+    from .search import replay
+    todo, finished = shares(machine, SHARES_PER_JOB * max(jobs, 1), 16)
+    per = FIRST_ROUND
+    complete = True
+    while True:
+        for sh in finished:  # executions that ended within the cut: count them here
+            res.add(replay(machine, list(sh.prefix)))
+        if not todo:
+            break
+        left = None if wl.budget is None else max(1, wl.budget - res.executions)
+        round_limits = _SharedLimits(budget=left, deadline=wl.deadline,
+                                     stop_on_bad=wl.stop_on_bad,
+                                     stop_when_decided=wl.stop_when_decided)
+        round_limits.share_budget = per
+        tasks = [(mode, sh, seed, round_limits, None) for sh in todo]
+        results, ok = _run(machine, tasks, jobs, cluster, limits.progress, res)
+        todo, finished = [], []
+        for r in results:
+            res.merge(r)  # a trace found again in the next round counts once
+            if r.cut and r.share is not None:
+                parts, ended = shares(machine, 4, 2, r.share)
+                todo += parts
+                finished += ended
+            else:
+                complete = complete and r.exhaustive
+        if not ok and not todo:
+            complete = False
+        if res.interrupted or res.budget_hit or res.time_hit or res.stopped_decided \
+                or (not ok and not any(r.cut for r in results)):
+            complete = False
+            break
+        per *= 4
+    res.exhaustive = complete and not todo and not res.interrupted and not res.budget_hit \
+        and not res.time_hit and not res.stopped_decided
 
 
 def _run_local(machine: Machine, tasks: list[tuple[Any, ...]], jobs: int,

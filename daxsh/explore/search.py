@@ -43,6 +43,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..kernel.footprint import Footprint
 from .dpor import OptimalDPOR, Outcome
@@ -100,9 +101,12 @@ class Result:
     best_bad: Execution | None = None  # fewest preemptions, then fewest events
     found_at: str = ""  # the phase of the first bad execution ("bound 1", "dpor", ...)
     max_preemptions: int = 0
-    seen: dict[bytes, bool] = field(default_factory=dict, repr=False)  # fingerprint -> bad
+    # fingerprint -> (bad, outcome): one entry per distinct trace
+    seen: dict[bytes, tuple[bool, str]] = field(default_factory=dict, repr=False)
     phases: list[tuple[str, int, float]] = field(default_factory=list)  # name, executions, s
     stopped_decided: bool = False  # stopped once `sometimes` was certain
+    cut: bool = False  # a share that ran its round's executions (--jobs: split and run again)
+    share: Any = field(default=None, repr=False)  # the share this result searched (--jobs)
 
     @property
     def traces(self) -> int:
@@ -152,7 +156,7 @@ class Result:
                 self.best_bad = ex
         if ex.fingerprint in self.seen:
             return False
-        self.seen[ex.fingerprint] = ex.bad
+        self.seen[ex.fingerprint] = (ex.bad, ex.outcome)
         self.outcomes[ex.outcome] += 1
         if ex.bad:
             self.positive += 1
@@ -169,14 +173,14 @@ class Result:
         self.budget_hit = self.budget_hit or other.budget_hit
         self.time_hit = self.time_hit or other.time_hit
         self.max_preemptions = max(self.max_preemptions, other.max_preemptions)
-        for fpr, bad in other.seen.items():
-            if fpr not in self.seen:
-                self.seen[fpr] = bad
+        for fpr, (bad, outcome) in other.seen.items():
+            if fpr not in self.seen:  # traces seen by both count once, outcomes too
+                self.seen[fpr] = (bad, outcome)
+                self.outcomes[outcome] += 1
                 if bad:
                     self.positive += 1
                 else:
                     self.negative += 1
-        self.outcomes.update(other.outcomes)  # approximate when shares overlap; see counts()
         for ex in (other.first_bad, other.best_bad):
             if ex is None:
                 continue

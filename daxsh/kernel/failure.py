@@ -38,12 +38,13 @@ from .locks import (
     up_read,
     up_write,
 )
-from .mm import lookup_pte, note_lookup, unmap_mapping_range
+from .mm import do_user_access, lookup_pte, note_lookup, unmap_mapping_range
 from .nvdimm import PAGE_SIZE
 from .sched import (
     TASK_UNINTERRUPTIBLE,
     KGen,
     Task,
+    TaskExit,
     Wait,
     finish_wait,
     kfunc,
@@ -59,8 +60,10 @@ if TYPE_CHECKING:
 
 # enum mf_flags (tl:include/linux/mm.h@v6.1 lines 3411-3419; MF_MEM_PRE_REMOVE = 1 << 7 after
 # MF_NO_RETRY = 1 << 6 from fa422b353d21, v6.8)
+MF_COUNT_INCREASED = 1 << 0
 MF_ACTION_REQUIRED = 1 << 1
 MF_MUST_KILL = 1 << 2
+MF_SW_SIMULATED = 1 << 5
 MF_MEM_PRE_REMOVE_FLAG = 1 << 7
 ENODEV, EOPNOTSUPP, EIO = 19, 95, 5
 
@@ -461,8 +464,12 @@ def collect_procs_fsdax(t: Task, mapping: AddressSpace, pgoff: int, pre_remove: 
 
 @kfunc
 def mf_dax_kill_procs(t: Task, mapping: AddressSpace, index: int, count: int, mf_flags: int) -> KGen:
+    """Since it came (v6.0, "mm: introduce mf_dax_kill_procs() for fsdax case") it adds
+    MF_ACTION_REQUIRED | MF_MUST_KILL to the caller's flags (tl:mm/memory-failure.c@v6.1 line
+    1675, v6.12 line 1847): the current task, if it maps the page, gets BUS_MCEERR_AR."""
     k = t.k
     pre_remove = bool(mf_flags & MF_MEM_PRE_REMOVE_FLAG)
+    mf_flags |= MF_ACTION_REQUIRED | MF_MUST_KILL
     for pg in range(index, index + count):
         dax.note_entry(k, mapping, pg)
         found = dax.lookup_entry(mapping, pg)
@@ -512,8 +519,12 @@ def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
         k.printk(t, f"Memory failure: {pfn:#x}: unhandlable page.")
         return Ret(0, None, ["this kernel has no memory_failure() support for fsdax pages"])
     disk = nv.disk
-    k.sched.note(("page", pfn))  # badblocks
-    if disk is not None:
+    if disk is not None and not flags & MF_SW_SIMULATED:
+        # a hardware error: the media is bad, and the nfit driver's machine-check notifier
+        # (nfit_handle_mce) records it in the pmem's badblocks.  An injected one
+        # (MF_SW_SIMULATED) leaves the memory good: pmem_pagemap_memory_failure marks nothing
+        # (tl:drivers/nvdimm/pmem.c@v6.1 lines 456-465)
+        k.sched.note(("page", pfn))  # badblocks
         disk.badblocks[pfn] = True
     rc = -EOPNOTSUPP
     if k.has(DAX_HOLDER_NOTIFY_FAILURE) and nv.dax is not None and nv.dax.holder is not None:
@@ -542,3 +553,38 @@ def mf_generic_kill_procs(t: Task, pfn: int, flags: int) -> KGen:
     to_kill = collect_procs_fsdax(t, mapping, page.index, False)  # type: ignore[arg-type]
     unmap_and_kill(t, to_kill, pfn, mapping, page.index, flags)  # type: ignore[arg-type]
 
+
+
+@kfunc
+def madvise_inject_error(t: Task, proc: Process, addr: int) -> KGen:
+    """``madvise(addr, PAGE_SIZE, MADV_HWPOISON)`` by ``proc`` (tl:mm/madvise.c@v6.1 lines
+    1108-1151): ``get_user_pages_fast(start, 1, 0, &page)`` faults the page in (a read), then
+    ``memory_failure(pfn, MF_COUNT_INCREASED | MF_SW_SIMULATED)``;
+    ``memory_failure_dev_pagemap`` drops the GUP reference (v6.12 passes MF_ACTION_REQUIRED as
+    well, tl:mm/madvise.c@v6.12 line 1174, which both fsdax paths add anyway) (tl:mm/memory-failure.c@v6.1 lines
+    1962-1966) and hands the page to the holder.  With the rmap btree XFS calls
+    ``mf_dax_kill_procs``, which adds MF_ACTION_REQUIRED | MF_MUST_KILL (line 1675):
+    ``collect_procs_fsdax`` takes the current task (``task_early_kill(tsk, true)``) and others
+    only with early kill (lines 588-609; vm.memory_failure_early_kill is 0 and no task here
+    sets PF_MCE_EARLY), ``unmap_and_kill`` zaps every mapping of the page (the current task
+    maps it) and ``kill_proc`` sends the current task BUS_MCEERR_AR (lines 270-297).  The
+    memory stays good, so another mapper's next access faults the page in again and works
+    (real 6.1 and 6.12, scenarios/real/memory-failure-sigbus.toml)."""
+    k = t.k
+    sig = yield from do_user_access(t, proc, addr, False)  # get_user_pages_fast -> the fault
+    if sig is not None:
+        return Ret(14)  # EFAULT
+    mm = proc.mm
+    note_lookup(k, mm, addr)
+    pte = lookup_pte(mm, addr)
+    if pte is None:
+        return Ret(14)
+    pfn = pte.pfn
+    if not k.is_pmem_pfn(pfn):
+        return Ret(22, None, [f"{addr:#x} maps no pmem page (pfn {pfn:#x})"])
+    k.printk(t, f"Injecting memory failure for pfn {pfn:#x} at process virtual address {addr:#x}")
+    r = yield from memory_failure(t, pfn, MF_COUNT_INCREASED | MF_SW_SIMULATED)
+    k.sched.note(("proc", proc.name), R)
+    if proc.dying:  # the SIGBUS force_sig_mceerr queued is delivered on the way out
+        raise TaskExit("SIGBUS")
+    return r

@@ -338,15 +338,17 @@ class Kernel:
 
     def user_touch(self, t: Task, proc: Process, vma: VMA, addr: int, pfn: int,
                    write: bool) -> tuple[str, str] | None:
-        """A load/store through a present PTE; consuming poison raises a machine check."""
+        """A load/store through a present PTE; consuming bad media raises a machine check.
+
+        What is bad is the memory (the pmem's badblocks), not PG_hwpoison: a page poisoned by
+        an injection (madvise(MADV_HWPOISON), MF_SW_SIMULATED) is still good memory, and a
+        mapper that faults it in again reads it (real 6.1 and 6.12)."""
         if not self.is_pmem_pfn(pfn):
             return None
         self.sched.note(("nvdimm",), R)
-        self.sched.note(("page", pfn), R)  # hwpoison, badblocks
-        pg = self.nvdimm.pgmap
-        page = pg.pages.get(pfn) if pg is not None and pg.present else None
+        self.sched.note(("page", pfn), R)  # badblocks
         disk = self.nvdimm.disk
-        if (page is not None and page.hwpoison) or (disk is not None and pfn in disk.badblocks):
+        if disk is not None and pfn in disk.badblocks:
             self.trace(t, "do_machine_check", f"pfn {pfn:#x}", addr=f"{addr:#x}")
             self.printk(t, f"Memory failure: {pfn:#x}: already hardware poisoned")
             self.printk(t, f"Memory failure: {pfn:#x}: Sending SIGBUS to {proc.name}:{proc.pid} "

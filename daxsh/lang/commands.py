@@ -102,6 +102,16 @@ def _poison(s: Session, a: A, line: Line) -> Syscall:
     return Syscall("poison", lambda t: kfail.memory_failure(t, a["pfn"], flags))
 
 
+@command("hwpoison", group=G_DEV,
+         summary="madvise(MADV_HWPOISON) on the page at ADDR: memory_failure() injected (the memory stays good)",
+         params=[Param("addr", ADDR)], example="hwpoison 0x7f0000000000",
+         kfuncs=("madvise_inject_error", "memory_failure", "xfs_dax_notify_failure", "mf_dax_kill_procs",
+                 "mf_generic_kill_procs"), needs_process=True, task=True)
+def _hwpoison(s: Session, a: A, line: Line) -> Syscall:
+    proc = _check_mapped(s, a["addr"], 1, 1)
+    return Syscall("hwpoison", lambda t: kfail.madvise_inject_error(t, proc, a["addr"]))
+
+
 # -- filesystems ------------------------------------------------------------------------------------
 
 

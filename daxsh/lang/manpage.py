@@ -30,11 +30,16 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "starts a separate task, and a step still asleep in the kernel after 1.5 s is blocked and "
     "becomes a job.  \\fBpin\\fR is an O_DIRECT read from an nbd device the helper serves; "
     "\\fBdma\\fR sends the held reply (the data lands, the read returns and the pin goes at "
-    "once), \\fBunpin\\fR fails it.  \\fBpoison\\fR is madvise(MADV_HWPOISON) on the same page of "
-    "the same file from a short\\-lived process that maps it.  Corruption is a file holding a byte "
-    "it was never written.  [threads] races and the model\\-only commands (show, trace, why, "
-    "step, start, continue, break, alloc, mem, lease, fsx, kernel, reboot, cd, ls, stat) are "
-    "refused with the reason.",
+    "once), \\fBunpin\\fR fails it.  \\fBhwpoison\\fR is madvise(MADV_HWPOISON) by the process "
+    "that maps the page; \\fBpoison\\fR, a hardware error that makes the media bad, is refused.  "
+    "Corruption is a file holding a byte it was never written.  A schedule of \\fBstart\\fR and "
+    "\\fBstep\\fR lines (daxsh explore \\-\\-out writes a counterexample so) runs when every "
+    "started command runs until it ends or sleeps in the kernel before another step: each "
+    "\\fBstart\\fR runs its command there, its \\fBstep\\fR lines are that command running, and "
+    "a command a later step wakes is waited for where the model ends it; otherwise the step "
+    "that runs while a command is stopped mid\\-way is named.  [threads] races (their verdict "
+    "covers every interleaving) and the model\\-only commands (show, trace, why, break, alloc, "
+    "mem, lease, fsx, kernel, reboot, cd, ls, stat) are refused with the reason.",
     ".PP",
     "Known limits of the model, found by the real\\-kernel suite (scenarios/real):",
     ".TP",
@@ -47,13 +52,6 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "An extent XFS frees stays busy until the log commits (xfs_extent_busy): a file created "
     "right after a truncate does not get the freed blocks, so a late DMA into them corrupts "
     "nothing until a sync.  The model reuses a freed block at once.",
-    ".TP",
-    "Memory failure on a mapped fsdax page",
-    "On 6.1 and 6.12, mf_dax_kill_procs adds MF_ACTION_REQUIRED and collect_procs_fsdax "
-    "collects the current task and others only with early kill: after madvise(MADV_HWPOISON) "
-    "only the injecting process gets SIGBUS (BUS_MCEERR_AR); another mapper is not signalled, "
-    "its PTEs are zapped and its next access faults the page in again.  The model's poison "
-    "kills that mapper with BUS_MCEERR_AR at its next access.",
     ".TP",
     "An oops ends the model's machine",
     "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "

@@ -15,20 +15,12 @@ _BUSY_EXTENT = ("real {k}: XFS keeps the extent truncate freed busy until the lo
                 "so the file created next gets other blocks and the device's late reply lands in a free "
                 "block (clean); the model hands the freed block out at once (corruption)")
 
-_POISON = ("real {k}: XFS's notify_failure passes the poisoned page to mf_dax_kill_procs, which adds "
-           "MF_ACTION_REQUIRED | MF_MUST_KILL, and collect_procs_fsdax collects the current task "
-           "(task_early_kill(tsk, true)) and others only with early kill: only the injecting process gets "
-           "SIGBUS (BUS_MCEERR_AR, 'Sending SIGBUS to poison'); the other mapper's PTEs are zapped and its "
-           "next access faults the page in again; the model's poison kills that mapper with BUS_MCEERR_AR "
-           "at its next access")
-
 KNOWN: dict[tuple[str, str], str] = {
-    ("memory-failure-sigbus", "v6.1"): _POISON.format(k="6.1"),
-    ("memory-failure-sigbus", "v6.12"): _POISON.format(k="6.12"),
     ("unmapped-pin-busy-extent", "v6.1"): _BUSY_EXTENT.format(k="6.1"),
     ("unmapped-pin-busy-extent", "v6.12"): _BUSY_EXTENT.format(k="6.12"),
     ("dma-vs-truncate-xfs", "v6.1"): _LOST_WAKEUP,
     ("dma-vs-punch-ext4", "v6.1"): _LOST_WAKEUP,
+    ("schedule-dma-vs-truncate", "v6.1"): _LOST_WAKEUP,
     ("unbind-while-truncate-waits", "v6.1"): (
         "real 6.1: the device's late reply is the oops (nbd recv_work, _copy_to_iter writing the removed "
         "page), so the read never returns and `dma` stays blocked; the model's dma succeeds and it oopses "

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..lang import Session
 from ..lang.lexer import LexError, parse_number, split
 from ..scenario import RunReport, Scenario
+from .schedule import ScheduleError, Serial, has_schedule, serialise
 
 MOUNT_DEV = "/dev/pmem0"
 
@@ -29,9 +29,6 @@ REFUSED = {
     "reboot": "reboots the model's machine; a real run boots once",
     "break": "stops a task at a kernel function; a real kernel cannot be stopped there",
     "unbreak": "removes a breakpoint; a real kernel cannot be stopped at a kernel function",
-    "step": "advances a task one preemption point; a real kernel cannot be scheduled step by step",
-    "start": "creates a task stopped before its first step; a real kernel cannot hold it there",
-    "continue": "resumes a stopped task; a real kernel cannot stop one at a kernel function",
     "alloc": "forces direct reclaim from a kernel allocation; a real kernel cannot be made to reclaim "
              "at a chosen point",
     "mem": "makes the model's memory low; a real kernel cannot be made to reclaim at a chosen point",
@@ -42,10 +39,13 @@ REFUSED = {
     "stat": "prints the model's inode state (i_count, S_DAX as modelled)",
     "cd": "changes the model's working directory; write absolute paths for a real run",
     "ndctl": "the guest's namespace is made at boot; `ndctl list` of the model has no real counterpart",
+    "poison": "is a hardware memory error at a pfn (the media goes bad, the nfit driver records it in "
+              "badblocks); a real run can only inject one in software, which leaves the memory good: "
+              "map the page and write `hwpoison ADDR` (madvise(MADV_HWPOISON) by the process that maps it)",
 }
 SUPPORTED = ("mkfs", "mount", "umount", "proc", "exit", "kill", "create", "write", "read", "truncate",
              "punch", "rm", "mkdir", "chattr", "sync", "drop_caches", "mmap", "munmap", "touch", "pin",
-             "dma", "unpin", "unbind", "bind", "poison", "sleep", "jobs", "wait", "dmesg", "check")
+             "dma", "unpin", "unbind", "bind", "hwpoison", "sleep", "jobs", "wait", "dmesg", "check")
 MAX_SLEEP = 20
 
 
@@ -57,6 +57,7 @@ class PlanError(ValueError):
 class Plan:
     lines: list[str] = field(default_factory=list)   # guest step lines
     numbers: list[int] = field(default_factory=list)  # the scenario step of each
+    serial: Serial | None = None  # a schedule of `start`/`step` lines, as run in order
 
 
 def _hex_of(output: list[str]) -> str | None:
@@ -78,25 +79,14 @@ def _pin_of(output: list[str]) -> str | None:
 def refusal(sc: Scenario) -> str | None:
     """Why this scenario as a whole cannot run on a real kernel, or None."""
     if sc.threads and not sc.steps:
-        return ("it is a [threads] race: `daxsh explore` judges every interleaving, and a real kernel "
-                "cannot be scheduled step by step; write the schedule as steps, with `&` jobs and "
-                "`pin`/`dma` for the device's timing, to run it on a real kernel")
+        return ("it is a [threads] race: it says what each thread does, not in which order, and its "
+                "verdict covers every interleaving, while a real kernel runs one order of its own "
+                "choosing.  Run one schedule instead: `daxsh explore FILE --out CX.toml` writes a "
+                "counterexample (`start`/`step` lines), which runs on a real kernel when each "
+                "thread's command runs until it ends or sleeps in the kernel before another step "
+                "runs; or write the order as steps, with `&` jobs and `pin`/`dma` for the device's "
+                "timing")
     return None
-
-
-def _poison_target(sc: Scenario, preset: str, before: int, pfn: int) -> str:
-    """``poison PFN`` names a page of the model's pmem; the real fs places files elsewhere, so
-    the real run poisons the same page of the same file: the model, replayed up to this step,
-    says which file and offset the pfn's block belongs to."""
-    s = Session(preset, pmem=sc.pmem, seed=sc.seed)
-    for st in sc.steps[:before]:
-        s.execute(st.line)
-    fs, ns = s.k.media_fs, s.k.nvdimm.ns
-    owner = fs.owner(pfn - ns.data_pfn) if fs is not None else None
-    if fs is None or owner is None:
-        raise ValueError(f"pfn {pfn:#x} is in no file here (the model's `show pages`): a real run "
-                         "poisons a page of a file, through a mapping of it (MADV_HWPOISON)")
-    return f"poison {s.k.ino_path(fs, owner[0])} {owner[1] * 4096}"
 
 
 def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
@@ -106,12 +96,26 @@ def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
     if why:
         raise PlanError(f"{sc.path}: cannot run on a real kernel: {why}")
     plan = Plan()
+    if has_schedule(sc):
+        try:
+            plan.serial = serialise(sc, preset)
+        except ScheduleError as e:
+            raise PlanError(f"{sc.path}: the schedule cannot run on a real kernel: {e}") from None
+    serial = plan.serial
     fstype = ""
     last = ""
     by_number = {s.number: s for s in model.steps}
+    guest_job: dict[int, int] = {}  # a started command that slept -> the helper's job number
     for st in sc.steps:
         where = f"{sc.path}:{st.lineno}: step {st.number} `{st.line}`"
         text = st.line
+        if serial is not None:
+            if st.number in serial.waits:  # a woken command ends: the next step comes after it
+                plan.lines.append(f"{st.number} 0 wait %{guest_job[serial.waits[st.number]]}")
+                plan.numbers.append(st.number)
+            if st.number in serial.skipped:
+                continue  # the started command running
+            text = serial.commands.get(st.number, text)
         if "$_" in text:
             if not last:
                 raise PlanError(f"{where}: a real run takes `$_` only right after an mmap or a pin; "
@@ -132,11 +136,10 @@ def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
                             f"(these do: {', '.join(SUPPORTED)})")
         try:
             guest, fstype = _translate(cmd, args, fstype)
-            if cmd == "poison":
-                guest = _poison_target(sc, preset, sc.steps.index(st), int(guest.split()[1]))
         except (ValueError, IndexError) as e:
             raise PlanError(f"{where}: {e}") from None
-        rep = by_number.get(st.number)
+        # a started command's value is in the output of the step its job ended at
+        rep = by_number.get(serial.closed_at.get(st.number, st.number) if serial else st.number)
         last = ""
         if rep is not None:
             if cmd == "mmap":
@@ -150,6 +153,11 @@ def make_plan(sc: Scenario, model: RunReport, preset: str) -> Plan:
                             "so there is no address to place the real mapping at")
         plan.lines.append(f"{st.number} {1 if line.background else 0} {guest}")
         plan.numbers.append(st.number)
+        # the helper numbers its jobs in order: a background step, or a step that sleeps
+        blocked = serial.status[st.number][0] == "blocked" if serial and st.number in serial.status \
+            else (rep is not None and rep.status == "blocked")
+        if line.background or blocked:
+            guest_job[st.number] = len(guest_job) + 1
     return plan
 
 
@@ -164,7 +172,6 @@ def _num(s: str) -> int:
 
 
 FLAG_REFUSED = {
-    "--ar": "MADV_HWPOISON injects without MF_ACTION_REQUIRED; a real run cannot ask for action required",
     "--longterm": "a real pin is an O_DIRECT read (FOLL_PIN, not FOLL_LONGTERM)",
     "--sync": "MAP_SYNC mappings are not done by the guest helper",
     "--alloc": "the model's unpin-with-allocation (reclaim at a chosen point) has no real counterpart",
@@ -262,9 +269,8 @@ def _translate(cmd: str, args: list[str], fstype: str) -> tuple[str, str]:
         return f"{cmd} {m.group(1)}", fstype
     if cmd in ("unbind", "bind"):
         return cmd, fstype
-    if cmd == "poison":
-        _flags(args, ())
-        return f"poison {_num(args[0])}", fstype
+    if cmd == "hwpoison":
+        return f"hwpoison {_num(args[0])}", fstype
     if cmd == "sleep":
         secs = float(args[0])
         if secs > MAX_SLEEP or secs != int(secs):

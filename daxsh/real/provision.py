@@ -276,6 +276,12 @@ def find_kernel(name: str) -> KernelImage:
     for what in (k.vmlinuz, k.initramfs):
         if not os.path.exists(what):
             raise SetupError(f"{what} is missing (kernel {name}); run `{SETUP_COMMAND}`")
+    built = os.stat(k.initramfs).st_mtime
+    newer = [src.name for src in (GUEST / "daxsh-guest.c", GUEST / "init.sh") if src.stat().st_mtime > built]
+    if newer:
+        # a run with the helper of older sources would not do what these sources say
+        raise SetupError(f"{k.initramfs} holds a guest helper older than {', '.join(newer)} (kernel "
+                         f"{name}); run `{SETUP_COMMAND}` to build it again")
     return k
 
 

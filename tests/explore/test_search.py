@@ -202,6 +202,25 @@ def test_jobs_give_the_same_verdict_and_counts(kernel: str) -> None:
     assert set(two.seen) == set(one.seen)
 
 
+@pytest.mark.parametrize("kernel", ["v4.16", "v4.18"])
+def test_jobs_split_big_shares_in_rounds_and_count_each_trace_once(
+        kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A share that runs its round's executions is split deeper and searched again: the
+    verdict, the traces and the outcomes stay those of one process (nothing counted twice)."""
+    from daxsh.explore import parallel
+    monkeypatch.setattr(parallel, "FIRST_ROUND", 2)
+    monkeypatch.setattr(parallel, "SHARES_PER_JOB", 1)
+    path = Path(__file__).parents[2] / "scenarios" / "threads" / "three-thread-truncate-xfs.toml"
+    from daxsh.explore.scenarios import problems
+    (prob, _), *_ = problems(str(path), kernel)
+    m = Machine(prob)
+    one = explore(m, mode="dpor", count_all=True)
+    two = explore(m, mode="dpor", jobs=2, count_all=True)
+    assert two.exhaustive and two.executions > two.traces  # shares were cut and split
+    assert (two.verdict, two.traces, two.positive, two.negative, two.outcomes) == \
+        (one.verdict, one.traces, one.positive, one.negative, one.outcomes)
+
+
 def test_estimate_says_unrelated_threads_do_not_multiply() -> None:
     base = {"a": ["stat /mnt/a"], "b": ["stat /mnt/a"]}
     m = Machine(Problem("v6.15", setup=[*EXAMPLE_SETUP], threads=base))
@@ -215,3 +234,27 @@ def test_count_preemptions() -> None:
     assert count_preemptions(["a", "a", "b", "a"], ["point", "point", "point", "done"]) == 2
     assert count_preemptions(["a", "b"], ["done", "done"]) == 0
     assert count_preemptions(["a", "b", "a"], ["sleep", "point", "done"]) == 1
+
+
+def test_twenty_readers_are_one_trace() -> None:
+    """20 threads that only stat and read-fault (20! orders for a search without footprints)
+    commute: one trace, one execution, decided `never` exhaustively."""
+    threads = {f"r{i}": ["stat /mnt/a", f"touch {0x7f0000000000 + i * 0x1000:#x} 4K"]
+               for i in range(20)}
+    setup = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 128K",
+             "mmap /mnt/a 128K"]
+    m = Machine(Problem("v6.15", setup=setup, threads=threads, bad="oops"))
+    res = explore(m, mode="dpor", count_all=True)
+    assert (res.verdict, res.exhaustive, res.traces, res.executions) == ("never", True, 1, 1)
+
+
+def test_threads_that_share_nothing_add_no_execution() -> None:
+    """The three-thread race with two more threads on an unrelated file: the same executions."""
+    from daxsh.explore.scenarios import problems
+    root = Path(__file__).parents[2] / "scenarios" / "threads"
+    for kernel in ("v4.16", "v4.18"):
+        runs = []
+        for name in ("three-thread-truncate-xfs", "three-thread-truncate-xfs-unrelated"):
+            (prob, _), *_ = problems(str(root / f"{name}.toml"), kernel)
+            runs.append(explore(Machine(prob), mode="dpor", count_all=True))
+        assert runs[0].executions == runs[1].executions and runs[0].traces == runs[1].traces

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from daxsh.explore.runner import Machine, Problem, Run
 from daxsh.kernel.config import BEHAVIOURS, PRESETS, KernelConfig, preset, vkey
 from daxsh.kernel.names import ALIASES, BY_KNAME, NAMES, kname, out_of_life, render
 from daxsh.lang import Session
@@ -52,17 +53,17 @@ def test_scenario_speaks_its_versions_names(path: Path, spec: str) -> None:
         _check(s, _printed(s, printed), path.name)
         return
     for order in itertools.permutations(sc.threads):
-        s = Session(spec, pmem=sc.pmem, seed=sc.seed)
-        printed = []
-        for st in sc.setup:
-            printed += s.execute(st.line).text()
+        prob = Problem(spec, sc.pmem, sc.seed, [st.line for st in sc.setup],
+                       {n: [x.line for x in sc.threads[n]] for n in sc.threads}, title=path.name)
+        run = Run(Machine(prob), trace=True)
         for name in order:  # one thread after the other, each as far as it gets alone
-            log: list[tuple[str, str, str]] = []
-            body = s.thread_body([x.line for x in sc.threads[name]], log)
-            s.k.spawn(name, s.proc, body, f"thread {name}")
-            s.k.run()
-            printed += [m for _t, _st, m in log]
-        _check(s, _printed(s, printed), f"{path.name} threads {'/'.join(order)}")
+            while name in run.enabled():
+                run.step(name, footprint=False)
+        while en := run.enabled():  # then whatever was left blocked, in order
+            run.step(en[0], footprint=False)
+        printed = [m.message for marks in run.marks.values() for m in marks]
+        _check(run.s, _printed(run.s, printed), f"{path.name} threads {'/'.join(order)}")
+        run.close()
 
 
 # -- the table itself --------------------------------------------------------------------------

@@ -197,6 +197,10 @@ SUCCESS += [
     ("unbreak", "fresh", "unbreak do_truncate", None),
 ]
 SETUPS["unbound"] = ["unbind pfn0.1"]
+SETUPS["mapped-no-mf"] = ["kernel v4.18", *_FILE, "mmap /mnt/a 64K", f"touch {MAP} 4K --write"]
+SUCCESS += [
+    ("hwpoison", "mapped-no-mf", f"hwpoison {MAP}", "no memory_failure() support for fsdax pages"),
+]
 SETUPS["formatted"] = ["mkfs xfs /dev/pmem0"]
 
 
@@ -234,6 +238,7 @@ ERRORS: list[tuple[str, str, str, tuple[str, ...], str | None]] = [
     ("bind", "fresh", "bind pfn0.1", ("already bound", "EBUSY"), None),
     ("bind", "fresh", "bind", ("missing DEV", "example: bind pfn0.1"), None),
     ("poison", "file", "poison 0x10", ("not in pfn0.1's data area",), None),
+    ("hwpoison", "file", "hwpoison 0x7f0000000000", ("not inside a mapping of process sh",), "0x7f0000000000"),
     ("poison", "file", "poison pfn", ("'pfn' is not a number",), "pfn"),
     ("poison", "file", "poison 0x101210 --arr", ("unknown option --arr", "did you mean --ar?"),
      "--arr"),

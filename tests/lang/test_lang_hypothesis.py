@@ -45,7 +45,7 @@ JUNK = ["--bogus", "-x", "zz", "%9", "''", "0x", "+x", "&&", "$_"]
 # the commands that move the lifecycle along come up more often than the inspecting ones
 WEIGHT = {"truncate": 8, "punch": 6, "unpin": 6, "dma": 6, "pin": 6, "touch": 6, "create": 6,
           "mmap": 5, "munmap": 4, "rm": 4, "umount": 4, "drop_caches": 3, "sleep": 3, "write": 3,
-          "mount": 3, "unbind": 2, "bind": 2, "kill": 2, "read": 2, "poison": 2, "wait": 2,
+          "mount": 3, "unbind": 2, "bind": 3, "kill": 2, "read": 2, "poison": 2, "hwpoison": 2, "wait": 2,
           "continue": 2, "step": 2, "start": 2, "mem": 2, "sync": 2, "chattr": 2, "proc": 2,
           "lease": 2, "cd": 2}
 NAMES = sorted(REGISTRY)

@@ -44,17 +44,17 @@ def test_plan_translates_steps_at_the_models_addresses() -> None:
     ]
 
 
-def test_poison_names_the_file_page_the_models_pfn_is_in() -> None:
-    sc = _sc([*BASE, "touch 0x7f0000000000 64K --write", "poison 0x101211"])
+def test_hwpoison_is_madvise_by_the_process_that_maps_the_page() -> None:
+    sc = _sc([*BASE, "touch 0x7f0000000000 64K --write", "hwpoison 0x7f0000001000"])
     _rep, plan = prepare(sc, "v6.12")
-    assert plan.lines[-1] == "6 0 poison /mnt/a 4096"
+    assert plan.lines[-1] == f"6 0 hwpoison {0x7f0000001000}"
 
 
 @pytest.mark.parametrize(("line", "why"), [
     ("show pages", "shows the model's internal state"),
-    ("continue", "cannot stop one at a kernel function"),
+    ("break do_truncate", "a real kernel cannot be stopped there"),
     ("alloc 4K", "cannot be made to reclaim"),
-    ("poison --ar 0x101210", "MF_ACTION_REQUIRED"),
+    ("poison 0x101210", "write `hwpoison ADDR`"),
     ("pin --longterm 0x7f0000000000", "FOLL_LONGTERM"),
     ("sleep 200", "at most 20"),
     ("create a 4K", "absolute path"),
@@ -66,10 +66,64 @@ def test_commands_a_real_kernel_cannot_run_are_refused_with_the_reason(line: str
     assert "step 5" in str(e.value) and why in str(e.value)
 
 
-def test_a_threads_race_is_refused() -> None:
+def test_a_threads_race_is_refused_saying_how_to_get_a_schedule() -> None:
     sc = loads('[threads]\na = ["create /mnt/a 4K"]\nb = ["rm /mnt/a"]\n', "r.toml")
-    with pytest.raises(PlanError, match="cannot be scheduled step by step"):
+    with pytest.raises(PlanError) as e:
         prepare(sc, "v6.1")
+    assert "verdict covers every interleaving" in str(e.value)
+    assert "daxsh explore FILE --out CX.toml" in str(e.value)
+
+
+SCHEDULE = ROOT / "scenarios" / "real" / "schedule-dma-vs-truncate.toml"
+
+
+def test_a_schedule_of_whole_commands_runs_in_order_and_waits_for_a_woken_one() -> None:
+    from daxsh.scenario import load
+    _rep, plan = prepare(load(SCHEDULE), "v6.12")
+    assert plan.lines[5:] == [
+        f"6 0 pin {0x7f0000000000} 4096",
+        "8 0 truncate /mnt/a 0",   # sleeps: the helper's job 1
+        "10 0 dma 1",
+        "12 0 unpin 1",
+        "14 0 wait %1",            # the truncate, woken by the unpin, ends at step 14
+        "15 0 create /mnt/b 65536",
+    ]
+
+
+def test_the_model_side_of_a_schedule_is_each_command_as_it_ended_or_slept() -> None:
+    from daxsh.real.compare import as_run_in_order
+    from daxsh.scenario import load
+    rep, plan = prepare(load(SCHEDULE), "v6.12")
+    side = as_run_in_order(model_side(rep), plan)
+    got = {s.number: s.status for s in side.steps}
+    assert [n for n in range(1, 16) if n not in got] == [7, 9, 11, 13, 14]
+    assert (got[6], got[8], got[10], got[12], got[15]) == ("done", "blocked", "done", "done", "done")
+    real = parse_real([*(f"STEP {n} done" for n in (1, 2, 3, 4, 5, 6)), "STEP 8 blocked xfs_break_dax_layouts",
+                       "STEP 10 done", "STEP 12 done", "STEP 14 done", "STEP 15 done", "END"],
+                      "", {}, True, False)
+    assert differences(real, side) == []
+
+
+def test_a_schedule_that_preempts_a_command_is_refused_naming_the_step_and_the_job() -> None:
+    sc = loads('''kernel = "v4.16"
+steps = [
+  "mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K", "mmap /mnt/a 64K",
+  "start truncate /mnt/a 0", "step %1 3",
+  "start pin 0x7f0000000000 4K", "step %2 6",
+  "step %1 3",
+]
+''', "cx.toml")
+    with pytest.raises(PlanError) as e:
+        prepare(sc, "v6.1")
+    msg = str(e.value)
+    assert "step 7 `start pin 0x7f0000000000 4K` runs while job %1 (`truncate /mnt/a 0`, started at step 5)" in msg
+    assert "stopped mid-command" in msg and "a real kernel cannot hold a task there" in msg
+
+
+def test_a_schedule_that_leaves_a_command_stopped_is_refused() -> None:
+    sc = _sc([*BASE, "start truncate /mnt/a 0", "step %1 2"])
+    with pytest.raises(PlanError, match="left stopped mid-command at the end"):
+        prepare(sc, "v6.12")
 
 
 @pytest.mark.parametrize("path", REAL, ids=lambda p: p.stem)
@@ -78,7 +132,11 @@ def test_every_real_scenario_plans(path: Path) -> None:
     sc = load(path)
     for preset in ("v6.1", "v6.12"):
         _rep, plan = prepare(sc, preset)
-        assert len(plan.lines) == len(sc.steps)
+        if plan.serial is None:
+            assert len(plan.lines) == len(sc.steps)
+        else:  # a schedule: its `step` lines are the started commands running (a woken one is waited for)
+            ran = len(sc.steps) - len(plan.serial.skipped) + len(plan.serial.waits)
+            assert len(plan.lines) == ran
 
 
 def test_newc_appendix_is_a_cpio_archive(tmp_path: Path) -> None:
@@ -150,7 +208,7 @@ def test_cli_exit_codes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys:
     race = tmp_path / "race.toml"
     race.write_text('[threads]\na = ["create /mnt/a 4K"]\nb = ["rm /mnt/a"]\n')
     assert main(["real", str(race), "--kernel", "6.12"]) == 2
-    assert "cannot be scheduled step by step" in capsys.readouterr().err
+    assert "verdict covers every interleaving" in capsys.readouterr().err
     assert main(["real", str(REAL[0]), "--kernel", "5.10"]) == 2
     # nothing set up in this cache: exit 3, saying what is missing and the setup command
     assert main(["real", str(REAL[0]), "--kernel", "6.12"]) == 3

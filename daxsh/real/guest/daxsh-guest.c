@@ -17,14 +17,13 @@
  *   punch PATH OFF LEN | rm PATH | mkdir PATH | chattr +x|-x PATH | sync | drop_caches
  *   mmap PATH LEN OFF ADDR PRIVATE(0|1)       in the current process, MAP_FIXED_NOREPLACE at ADDR
  *   munmap ADDR | touch ADDR LEN WRITE(0|1)   in the current process
+ *   hwpoison ADDR                   madvise(MADV_HWPOISON) on that page, in the current process
  *   pin ADDR LEN                    the current process O_DIRECT-reads /dev/nbd0 into ADDR; the
  *                                   nbd server in this program holds the reply: the page is pinned
  *   dma PIN                         the held reply is sent with the device's data (0xdd): the data
  *                                   lands in the pinned page, the read returns, the pin goes
  *   unpin PIN                       without dma: the reply is an error (no data); waits for the read
  *   unbind | bind                   write PFN-DEVICE to /sys/bus/nd/drivers/nd_pmem/{unbind,bind}
- *   poison PATH OFFSET              madvise(MADV_HWPOISON) on that page of PATH, from a short-lived
- *                                   process that maps it (the host names the file the model's pfn is in)
  *   sleep SECONDS | jobs | wait [%JOB] | dmesg | check
  *
  * Every file written by a step holds one byte value of its own (assigned per path: 'a', 'b', ...);
@@ -595,58 +594,6 @@ static int w_mkfs(char **a)
 	return EXITED;
 }
 
-/* the fs block a file offset lives in (FIEMAP), or -1 */
-static long long file_block(int fd, off_t off)
-{
-	char buf[sizeof(struct fiemap) + 64 * sizeof(struct fiemap_extent)];
-	struct fiemap *fm = (struct fiemap *)buf;
-	memset(buf, 0, sizeof buf);
-	fm->fm_length = ~0ULL;
-	fm->fm_extent_count = 64;
-	if (ioctl(fd, FS_IOC_FIEMAP, fm) < 0) return -1;
-	for (unsigned i = 0; i < fm->fm_mapped_extents; i++) {
-		struct fiemap_extent *x = &fm->fm_extents[i];
-		if ((uint64_t)off >= x->fe_logical && (uint64_t)off < x->fe_logical + x->fe_length)
-			return (x->fe_physical + (off - x->fe_logical)) / PG;
-	}
-	return -1;
-}
-
-/* poison PATH OFFSET: a short-lived process maps that page of PATH, faults it in and
- * madvise(MADV_HWPOISON)s it: memory_failure() on its pfn (MADV_HWPOISON needs a mapping).  The
- * injecting process is a tool, not one of the scenario's processes: a SIGBUS the kernel sends it
- * for the page it just poisoned is reported, not fatal. */
-static volatile sig_atomic_t poison_code = -1;
-static void on_poison_bus(int sig, siginfo_t *si, void *uc)
-{
-	(void)sig;
-	(void)uc;
-	poison_code = si->si_code;
-}
-
-static int w_poison(char **a)
-{
-	int fd = open(a[0], O_RDWR);
-	if (fd < 0) return errno;
-	off_t off = strtoull(a[1], NULL, 10);
-	char *p = mmap(NULL, PG, PROT_READ, MAP_SHARED, fd, off);
-	if (p == MAP_FAILED) return errno;
-	volatile char c = p[0];
-	(void)c;
-	long long block = file_block(fd, off);
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_sigaction = on_poison_bus;
-	sa.sa_flags = SA_SIGINFO;
-	sigaction(SIGBUS, &sa, NULL);
-	int r = e(madvise(p, PG, MADV_HWPOISON));
-	printf("OUT madvise(MADV_HWPOISON) on %s offset %lld (fs block %lld)%s%s\n", a[0], (long long)off, block,
-	       poison_code >= 0 ? "; the injecting process itself got SIGBUS " : "",
-	       poison_code >= 0 ? codename(SIGBUS, poison_code) : "");
-	fflush(stdout);
-	return r;
-}
-
 /* ---- process server ---- */
 static struct proc *me;
 static int me_index;
@@ -730,6 +677,11 @@ static void server(int cmd_r, int rep_w)
 				else (void)*p;
 			}
 			snprintf(rep, sizeof rep, "ok %s %lu pages", x ? "stored to" : "loaded from", n);
+		} else if (sscanf(line, "hwpoison %lu", &addr) == 1) {
+			/* madvise(MADV_HWPOISON) on the current process's own mapping: the kernel's
+			 * SIGBUS (BUS_MCEERR_AR) for the page it poisons ends this process (on_bus) */
+			if (madvise((void *)(addr & ~(PG - 1UL)), PG, MADV_HWPOISON)) { snprintf(rep, sizeof rep, "err %d", errno); goto out; }
+			snprintf(rep, sizeof rep, "ok madvise(MADV_HWPOISON) at 0x%lx", addr & ~(PG - 1UL));
 		} else if (sscanf(line, "pin %d %lu %lu", &y, &addr, &len) == 3) {
 			static struct pinarg pa[MAXPIN];
 			pthread_t th;
@@ -998,7 +950,7 @@ int main(int argc, char **argv)
 			if (pid < 0 || kill(pid, sig)) { say("STEP %d error ESRCH", step); continue; }
 			msleep(300);
 			say("STEP %d done", step);
-		} else if (!strcmp(op, "mmap") || !strcmp(op, "munmap") || !strcmp(op, "touch")) {
+		} else if (!strcmp(op, "mmap") || !strcmp(op, "munmap") || !strcmp(op, "touch") || !strcmp(op, "hwpoison")) {
 			if (cur < 0 || !procs[cur].alive) { say("STEP %d error ESRCH", step); continue; }
 			char cmd[600];
 			if (!strcmp(op, "mmap")) {
@@ -1009,8 +961,8 @@ int main(int argc, char **argv)
 					*m = (struct map){strtoul(a[3], NULL, 10), strtoul(a[1], NULL, 10), strtoul(a[2], NULL, 10), ""};
 					snprintf(m->path, sizeof m->path, "%s", a[0]);
 				}
-			} else if (!strcmp(op, "munmap")) {
-				snprintf(cmd, sizeof cmd, "munmap %s", a[0]);
+			} else if (!strcmp(op, "munmap") || !strcmp(op, "hwpoison")) {
+				snprintf(cmd, sizeof cmd, "%s %s", op, a[0]);
 			} else {
 				snprintf(cmd, sizeof cmd, "touch %s %s %s", a[0], a[1], a[2]);
 			}
@@ -1101,7 +1053,6 @@ int main(int argc, char **argv)
 			else if (!strcmp(op, "chattr")) fn = w_chattr;
 			else if (!strcmp(op, "unbind")) fn = w_unbind;
 			else if (!strcmp(op, "bind")) fn = w_bind;
-			else if (!strcmp(op, "poison")) fn = w_poison;
 			else if (!strcmp(op, "mkfs")) {
 				static char *mv[16], prog[64];
 				snprintf(prog, sizeof prog, "/sbin/mkfs.%s", a[0]);
