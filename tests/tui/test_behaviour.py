@@ -298,3 +298,20 @@ async def test_startup_lines_run_before_the_first_command() -> None:
             < log.index("── create /mnt/a 64K")
         assert "replay stopped: that step blocked" in app.pane_text("transcript")
         assert "truncate /mnt/a 0" in app.pane_text("waiters")
+
+
+@pytest.mark.asyncio
+async def test_explore_on_the_screen_says_the_verdict() -> None:
+    """`explore` typed on the screen's command line: the same verdict words as `daxsh explore`
+    (Sometimes with the race of v4.16, Never on v4.18), and a bad interleaving as a branch."""
+    for kernel, word in (("v4.16", "Sometimes"), ("v4.18", "Never")):
+        app = DaxApp(kernel=kernel)
+        async with app.run_test(size=(120, 40)):
+            for line in ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 64K",
+                         "mmap /mnt/a 64K", "touch 0x7f0000000000 64K --write"]:
+                app.run_line(line)
+            app.run_line("explore --bad corruption --thread 'truncate /mnt/a 0; create /mnt/b 64K' "
+                         "--thread 'pin 0x7f0000000000 4K; dma pin1; unpin pin1'")
+            text = app.pane_text("transcript")
+            assert word in text, text[-2000:]
+            assert ("new branch" in text) == (word == "Sometimes")
