@@ -85,30 +85,18 @@ class HB:
             if fp.reads_all:
                 cand.update(range(j))
             else:
-                for key in fp.r:
-                    w = last_w.get(key)
-                    if w is not None:
-                        cand.add(w)
-                    cs = commutes.get(key)
-                    if cs:
-                        cand.update(cs)
-                for key in fp.c:
-                    w = last_w.get(key)
-                    if w is not None:
-                        cand.add(w)
-                    rs = reads.get(key)
-                    if rs:
-                        cand.update(rs)
-                for key in fp.w:
-                    w = last_w.get(key)
-                    if w is not None:
-                        cand.add(w)
-                    rs = reads.get(key)
-                    if rs:
-                        cand.update(rs)
-                    cs = commutes.get(key)
-                    if cs:
-                        cand.update(cs)
+                # a read conflicts with the last write and the commuting updates; an update
+                # with the last write and the reads; a write with all three
+                for keys, others in ((fp.r, (commutes,)), (fp.c, (reads,)),
+                                     (fp.w, (reads, commutes))):
+                    for key in keys:
+                        w = last_w.get(key)
+                        if w is not None:
+                            cand.add(w)
+                        for by_key in others:
+                            got = by_key.get(key)
+                            if got:
+                                cand.update(got)
                 cand.update(alls)
             dep = [i for i in cand if events[i].thread != q and depends(events[i].fp, fp)]
             pj = prev.get(q)

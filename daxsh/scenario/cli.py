@@ -20,7 +20,7 @@ from ..lang import Session
 from ..lang.lexer import parse_number
 from .junit import junit_xml
 from .load import ScenarioError, from_script, load, read_text
-from .run import Judge, RunReport, run
+from .run import Judge, RunReport, run, search_limits_error
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -63,10 +63,9 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
     """``daxsh run``; ``judge`` decides the [threads] races (the explorer's, given by the
     entry point)."""
     args = _parser().parse_args(argv)
-    if (args.budget is not None and args.budget < 1) or \
-            (args.time_limit is not None and not args.time_limit > 0):
-        print("daxsh run: --budget must be at least 1 and --time-limit a positive number of "
-              "seconds", file=sys.stderr)
+    wrong = search_limits_error("daxsh run", args.budget, args.time_limit)
+    if wrong:
+        print(wrong, file=sys.stderr)
         return EXIT_INVALID
     kernel = None
     if args.kernel:

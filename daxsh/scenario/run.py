@@ -102,6 +102,14 @@ def is_race(sc: Scenario) -> bool:
     return bool(sc.threads) and not sc.steps
 
 
+def search_limits_error(prog: str, budget: int | None, time_limit: float | None) -> str | None:
+    """What is wrong with a race's search limits (``--budget``, ``--time-limit``), if anything."""
+    if (budget is not None and budget < 1) or (time_limit is not None and not time_limit > 0):
+        return (f"{prog}: --budget must be at least 1 and --time-limit a positive number of "
+                "seconds")
+    return None
+
+
 def run(sc: Scenario, kernel: str, keep_session: bool = False,
         judge: Judge | None = None, time_limit: float | None = None,
         budget: int | None = None) -> RunReport:

@@ -14,7 +14,7 @@ import sys
 from ..lang import Session
 from .bisect import bisect, render
 from .load import ScenarioError, load
-from .run import Judge
+from .run import Judge, search_limits_error
 
 EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 2, 3
 
@@ -56,10 +56,9 @@ def bisect_parser() -> argparse.ArgumentParser:
 
 def bisect_main(argv: list[str], judge: Judge | None = None) -> int:
     args = bisect_parser().parse_args(argv)
-    if (args.budget is not None and args.budget < 1) or \
-            (args.time_limit is not None and not args.time_limit > 0):
-        print("daxsh bisect: --budget must be at least 1 and --time-limit a positive number of "
-              "seconds", file=sys.stderr)
+    wrong = search_limits_error("daxsh bisect", args.budget, args.time_limit)
+    if wrong:
+        print(wrong, file=sys.stderr)
         return EXIT_INVALID
     try:
         sc = load(args.file)
