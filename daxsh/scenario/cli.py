@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import gc
 import json
 import sys
 from pathlib import Path
@@ -23,6 +24,9 @@ from .load import ScenarioError, from_script, load, read_text
 from .run import Judge, RunReport, run, search_limits_error
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
+
+
+RUN_GC_THRESHOLDS = (20_000, 50, 1_000)  # gc.set_threshold for `daxsh run`; see main()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -63,6 +67,11 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
     """``daxsh run``; ``judge`` decides the [threads] races (the explorer's, given by the
     entry point)."""
     args = _parser().parse_args(argv)
+    # The model keeps many small long-lived objects (the trace buffer's arguments, up to its
+    # bound, the page tables, the pins): with the default thresholds the cyclic collector's
+    # full passes grow with them and a long script runs slower per line as it goes.  Rarer
+    # passes keep a script's time linear in its length (benchmarks/bench_script.py).
+    gc.set_threshold(*RUN_GC_THRESHOLDS)
     wrong = search_limits_error("daxsh run", args.budget, args.time_limit)
     if wrong:
         print(wrong, file=sys.stderr)
