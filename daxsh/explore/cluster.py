@@ -32,7 +32,7 @@ from typing import Any
 from .runner import Problem
 from .search import Result
 
-__all__ = ["ClusterError", "run_on_cluster"]
+__all__ = ["ClusterError", "run_on_cluster", "worker_threads"]
 
 
 class ClusterError(RuntimeError):
@@ -63,6 +63,16 @@ def connect(address: str) -> Any:
     except (OSError, TimeoutError) as e:
         raise ClusterError(f"no Dask scheduler answers at {address} ({e}); start one with "
                            "`dask scheduler` and workers with `dask worker ADDRESS`") from e
+
+
+def worker_threads(address: str) -> int:
+    """How many tasks the cluster runs at once (its workers' threads): the search is cut into
+    as many shares per worker as ``--jobs`` cuts per process."""
+    client = connect(address)
+    try:
+        return max(1, sum(client.nthreads().values()))
+    finally:
+        client.close()
 
 
 def run_on_cluster(address: str, problem: Problem, tasks: list[tuple[Any, ...]],

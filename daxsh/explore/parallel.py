@@ -221,6 +221,9 @@ def _explore_shares(machine: Machine, res: Result, limits: Limits, wl: _SharedLi
     a cut share explored is kept: its traces are counted by fingerprint, so finding them again
     below the split counts nothing twice; the executions run again are reported as redundant."""
     from .search import replay
+    if cluster:
+        from .cluster import worker_threads
+        jobs = worker_threads(cluster)
     todo, finished = shares(machine, SHARES_PER_JOB * max(jobs, 1), 16)
     per = FIRST_ROUND
     complete = True
