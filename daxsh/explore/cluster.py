@@ -46,9 +46,7 @@ def _share_on_worker(task: tuple[Any, ...], seconds_left: float | None) -> Resul
     mode, share, seed, limits, problem = task
     if seconds_left is not None:
         limits = replace(limits, deadline=time.monotonic() + seconds_left)
-    key = repr(problem)
-    if parallel._WORKER.get("key") != key:  # a new problem: run its setup once here
-        parallel._WORKER.update(key=key, machine=None, problem=problem, stop=None, count=None)
+    parallel.use_problem(problem)
     return parallel.run_share((mode, share, seed, limits, problem))
 
 
@@ -86,12 +84,13 @@ def run_on_cluster(address: str, problem: Problem, tasks: list[tuple[Any, ...]],
     deadline = limits.deadline if limits is not None else None
     budget = limits.budget if limits is not None else None
     results: list[Result] = []
+    futures: list[Any] = []  # (Ctrl-C may come before they are all handed out)
     complete = True
     try:
         left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        futures = [client.submit(_share_on_worker, (m, sh, seed, replace(lim, deadline=None),
-                                                    problem), left, pure=False)
-                   for (m, sh, seed, lim, _p) in tasks]
+        futures += [client.submit(_share_on_worker, (m, sh, seed, replace(lim, deadline=None),
+                                                     problem), left, pure=False)
+                    for (m, sh, seed, lim, _p) in tasks]
         pending = as_completed(futures)
         seen = Result(res.mode, res.kernel)
         for f in pending:

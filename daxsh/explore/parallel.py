@@ -106,6 +106,14 @@ def _init_worker(machine: Machine | None, problem: Problem | None, stop: Any, co
     _WORKER.update(machine=machine, problem=problem, stop=stop, count=count)
 
 
+def use_problem(problem: Problem) -> None:
+    """A cluster worker (no fork, no shared flags): search ``problem`` from now on, running its
+    setup once on the first share (again only when the problem changes)."""
+    key = repr(problem)
+    if _WORKER.get("key") != key:
+        _WORKER.update(key=key, machine=None, problem=problem, stop=None, count=None)
+
+
 @dataclass
 class _SharedLimits(Limits):
     """The limits of the whole search, over every worker: the budget, and stopping once any

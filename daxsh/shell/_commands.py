@@ -91,8 +91,13 @@ def _wrap(line: str, width: int) -> list[str]:
 @_shell("history", "history", "the numbered state-changing commands of this branch (> marks "
         "where you are)", "history")
 def _history(core: Core, args: list[str], reply: Reply) -> None:
-    for x in core.tl.history():
-        reply.add(Kind.CURRENT if x.startswith(">") else Kind.OUTPUT, x)
+    _listing(reply, core.tl.history(), ">")
+
+
+def _listing(reply: Reply, lines: list[str], here: str) -> None:
+    """A listing whose line starting with ``here`` is where the session is."""
+    for x in lines:
+        reply.add(Kind.CURRENT if x.startswith(here) else Kind.OUTPUT, x)
 
 
 @_shell("back", "back [K]", "go back K state-changing commands (default 1), by replaying from a "
@@ -130,8 +135,7 @@ def _travel(core: Core, reply: Reply, move: Callable[[], None]) -> None:
 @_shell("branches", "branches", "the branches made by typing a new command after going back "
         "(and by `replay`)", "branches")
 def _branches(core: Core, args: list[str], reply: Reply) -> None:
-    for x in core.tl.branch_list():
-        reply.add(Kind.CURRENT if x.startswith("*") else Kind.OUTPUT, x)
+    _listing(reply, core.tl.branch_list(), "*")
 
 
 @_shell("diff", "diff N [M]", "what changed between two points (pages, ptes, inodes, waiters, "
