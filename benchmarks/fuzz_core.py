@@ -1,7 +1,7 @@
 """Fuzz the interactive core: random sessions of command lines, time travel, replay and record
 through ``daxsh.shell.Core.run``, as a person (or a cat on the keyboard) would type them.
 
-    python benchmarks/fuzz_core.py [--sessions N] [--lines L] [--seed S]
+    python benchmarks/fuzz_core.py [--sessions N] [--lines L] [--seed S] [--first K] [--jobs J]
 
 A session is clean when no line escapes with an exception and no reply is a daxsh bug
 (``Status.BUG``); the first unclean session is printed with its lines (reproducible from the
@@ -16,6 +16,7 @@ import random
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def session(rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, floa
         t0 = time.perf_counter()
         try:
             r = core.run(line)
-        except BaseException as e:  # noqa: BLE001  (what the fuzzer is for)
+        except BaseException as e:  # what the fuzzer is for
             return lines, f"{type(e).__name__}: {e}", slow, slow_line
         dt = time.perf_counter() - t0
         if dt > slow and not line.startswith(("replay", "back", "goto", "diff", "record")):
@@ -79,29 +80,48 @@ def session(rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, floa
     return lines, "", slow, slow_line
 
 
+def run_range(seed: int, first: int, count: int, lines: int) -> tuple[int, str, list[str], float, str]:
+    """Sessions ``first .. first+count-1`` of ``seed``: (first unclean session or -1, its bug,
+    its last lines, the slowest line's time, that line)."""
+    worst, worst_line = 0.0, ""
+    with tempfile.TemporaryDirectory() as d:
+        for i in range(first, first + count):
+            rng = random.Random(seed * 1_000_003 + i)
+            got, bug, slow, slow_line = session(rng, lines, Path(d))
+            if slow > worst:
+                worst, worst_line = slow, slow_line
+            if bug:
+                return i, bug, got[-20:], worst, worst_line
+    return -1, "", [], worst, worst_line
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=1000)
     p.add_argument("--lines", type=int, default=200)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--first", type=int, default=0, help="number of the first session (to resume)")
+    p.add_argument("--jobs", type=int, default=1, help="worker processes (sessions are independent)")
     a = p.parse_args()
     t0 = time.perf_counter()
+    chunk = 250
+    ranges = [(a.seed, f, min(chunk, a.first + a.sessions - f), a.lines)
+              for f in range(a.first, a.first + a.sessions, chunk)]
     worst, worst_line = 0.0, ""
-    with tempfile.TemporaryDirectory() as d:
-        for i in range(a.sessions):
-            rng = random.Random(a.seed * 1_000_003 + i)
-            lines, bug, slow, slow_line = session(rng, a.lines, Path(d))
+    with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+        for i, bug, lines, slow, slow_line in pool.map(run_range, *zip(*ranges, strict=True)):
             if slow > worst:
                 worst, worst_line = slow, slow_line
-            if bug:
+            if i >= 0:
                 print(f"session {i} (seed {a.seed}): {bug}")
-                for x in lines[-20:]:
+                for x in lines:
                     print(f"  {x}")
+                pool.shutdown(wait=False, cancel_futures=True)
                 return 1
     dt = time.perf_counter() - t0
-    print(f"{a.sessions} sessions of {a.lines} lines clean in {dt:.1f} s "
-          f"({a.sessions * a.lines / dt:.0f} lines/s); slowest line {worst * 1000:.1f} ms: "
-          f"{worst_line}")
+    print(f"{a.sessions} sessions ({a.first}..{a.first + a.sessions - 1}) of {a.lines} lines "
+          f"clean in {dt:.1f} s ({a.sessions * a.lines / dt:.0f} lines/s, {a.jobs} jobs); "
+          f"slowest line {worst * 1000:.1f} ms: {worst_line}")
     return 0
 
 

@@ -90,7 +90,7 @@ class Translator:
             return False
         refs = [x for x in w[1:] if x.startswith("%")]
         if refs:
-            return all(x[1:].isdigit() and int(x[1:]) in self.jobs for x in refs)
+            return all(x[1:].isascii() and x[1:].isdigit() and int(x[1:]) in self.jobs for x in refs)
         return w[0] == "wait" and len(w) == 1 and not any(not j.task.done for j in s.jobs.values())
 
     def translate(self, text: str, lineno: int = 0) -> Line:
@@ -334,7 +334,7 @@ class Translator:
 
     def _job(self, ref: str) -> str:
         n = ref.lstrip("%")
-        if not n.isdigit() or int(n) not in self.jobs:
+        if not (n.isascii() and n.isdigit()) or int(n) not in self.jobs:
             raise Untranslatable(f"{ref}: no such background job (jobs: "
                                  f"{', '.join(f'%{j}' for j in self.jobs) or 'none'})")
         return self.jobs.pop(int(n))

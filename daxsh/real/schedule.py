@@ -51,7 +51,7 @@ def _job_arg(line: str) -> int | None:
     except LexError:
         return None
     for w in words[1:]:
-        if w.startswith("%") and w[1:].isdigit():
+        if w.startswith("%") and w[1:].isascii() and w[1:].isdigit():
             return int(w[1:])
     return None
 

@@ -159,14 +159,15 @@ class _Writer:
         if head == "kill":
             sig = next((x for x in opts), "")
             ref = pos[0]
-            if ref.startswith("%") and ref[1:].isdigit() and int(ref[1:]) in self.jobs:
+            if ref.startswith("%") and ref[1:].isascii() and ref[1:].isdigit() and int(ref[1:]) in self.jobs:
                 return [" ".join(["kill", *([sig] if sig else []), f"%{self.jobs[int(ref[1:])]}"])]
             if ref in self.fds:
                 return [" ".join(["kill", *([sig] if sig else []), f"$PID_{_var(ref)}"])]
             return None
         if head == "wait":
-            if pos and pos[0].lstrip("%").isdigit() and int(pos[0].lstrip("%")) in self.jobs:
-                return [f"wait %{self.jobs[int(pos[0].lstrip('%'))]}"]
+            n = pos[0].lstrip("%") if pos else ""
+            if n.isascii() and n.isdigit() and int(n) in self.jobs:
+                return [f"wait %{self.jobs[int(n)]}"]
             return ["wait"] if not pos else None
         if head == "mmap":
             if not value:
