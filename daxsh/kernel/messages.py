@@ -59,6 +59,46 @@ def call_trace(version: str, frames: list[str]) -> list[str]:
     return ["Call Trace:", *lines]
 
 
+# -- the page-fault oops ----------------------------------------------------------------------------
+# arch/x86/mm/fault.c show_fault_oops: f28b11a2abd9 "x86/fault: Reword initial BUG message for
+# unhandled page faults" and its sibling "x86/fault: Decode and print #PF oops in human readable
+# form" (one x86/mm pull, [I] v5.1) turned "BUG: unable to handle kernel paging request at %px"
+# (or "kernel NULL pointer dereference at %px" below PAGE_SIZE) into "BUG: unable to handle page
+# fault for address: %px" followed by the "#PF:" decode.  The new form was read in 6.1.176 and
+# 6.12.117 and seen on both real kernels (the unbind-then-umount oops).
+PF_OOPS_REWORDED = "v5.1"
+
+
+def page_fault_oops(version: str, addr: int, write: bool, present: bool) -> tuple[str, tuple[str, ...]]:
+    """The headline and the lines after it of a kernel-mode page fault at ``addr``."""
+    if vkey(version) < vkey(PF_OOPS_REWORDED):
+        what = "NULL pointer dereference" if addr < 4096 else "paging request"
+        return f"BUG: unable to handle kernel {what} at {addr:016x}", ()
+    error_code = (2 if write else 0) | (1 if present else 0)
+    return (f"BUG: unable to handle page fault for address: {addr:016x}",
+            (f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
+             f"#PF: error_code(0x{error_code:04x}) - "
+             f"{'permissions violation' if present else 'not-present page'}"))
+
+
+# arch/x86/kernel/dumpstack.c __die_header: "%s: %04lx [#%d]%s%s%s%s%s" with str "Oops" (read
+# 6.1.192 dumpstack.c:425); "x86/dumpstack: uniform die messages prompt" (Alex Shi, posted
+# 2024-03-27, [I] v6.10) put "Oops: " before it, so a page fault prints "Oops: Oops: 0000 ..."
+# (read 6.12.117 dumpstack.c:425; real 6.12 printed exactly that).  " PTI"/" NOPTI" exist since
+# CONFIG_PAGE_TABLE_ISOLATION ([I] v4.15); " PREEMPT" is the configuration of the Debian kernels
+# the real runs used (CONFIG_PREEMPTION) and is kept on every era ([U] for older Debian configs).
+DIE_OOPS_PREFIX_SINCE = "v6.10"
+DIE_PTI_SINCE = "v4.15"
+
+
+def die_header(version: str, error_code: int) -> str:
+    """The ``Oops:`` line of die("Oops", regs, error_code)."""
+    v = vkey(version)
+    prefix = "Oops: " if v >= vkey(DIE_OOPS_PREFIX_SINCE) else ""
+    pti = " NOPTI" if v >= vkey(DIE_PTI_SINCE) else ""
+    return f"{prefix}Oops: {error_code & 0xffff:04x} [#1] PREEMPT SMP{pti}"
+
+
 # -- mount messages ---------------------------------------------------------------------------------
 # XFS: xfs_setup_dax_always (read 6.1.176 fs/xfs/xfs_super.c:361) warns "DAX enabled. Warning:
 # EXPERIMENTAL, use at your own risk" when DAX is on for the whole mount; 27c86d43bcdb "xfs: drop

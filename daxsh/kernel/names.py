@@ -69,6 +69,18 @@ S612 = "read: 6.12.117"
 S_BOTH = "read: 6.1.176 and 6.12.117"
 
 NAMES: tuple[KName, ...] = (
+    # -- system-call entry points the model's commands start at ----------------------------------
+    KName("ksys_mmap_pgoff", "function", since="v4.17",
+          since_commit="a90f590a1bee mm: add ksys_mmap_pgoff() helper; remove in-kernel calls to "
+          "sys_mmap_pgoff()", before="sys_mmap_pgoff",
+          source="[I] v4.17 (the syscall clean-ups of that merge window); " + S_BOTH + " mm/mmap.c"),
+    KName("__vm_munmap", "function", since="v4.20",
+          since_commit="dd2283f2605e mm: mmap: zap pages with read mmap_sem in munmap",
+          before="vm_munmap", source="[I] v4.20 merge window; " + S_BOTH + " mm/mmap.c "
+          "(SYSCALL_DEFINE2(munmap) calls it)"),
+    KName("do_user_addr_fault", "function", since="v4.20", before="__do_page_fault",
+          source="[I] v4.20 (the x86 fault.c split of that merge window; commit not read); "
+          + S_BOTH + " arch/x86/mm/fault.c"),
     # -- mm: the mmap lock --------------------------------------------------------------------
     KName("mmap_sem", "lock", until="v5.8",
           until_commit="da1c55f1b272 mmap locking API: rename mmap_sem to mmap_lock",
@@ -190,6 +202,12 @@ NAMES: tuple[KName, ...] = (
 
 # Names of model functions that are not kernel names: what the kernel calls them.
 ALIASES: dict[str, str] = {
+    # the entry point a command's task starts at (the model names it for the command)
+    "ksys_mmap": "ksys_mmap_pgoff",  # mmap: SYSCALL_DEFINE6(mmap) -> ksys_mmap_pgoff (mm/mmap.c)
+    "ksys_munmap": "__vm_munmap",  # munmap: SYSCALL_DEFINE2(munmap) -> __vm_munmap
+    "path_lookup": "path_lookupat",  # fs/namei.c filename_lookup -> path_lookupat (every preset)
+    "do_stat": "vfs_statx",  # fs/stat.c (read in 6.1 and 6.12; since v4.11, before every preset)
+    "do_user_access": "do_user_addr_fault",  # the page fault of a user load or store
     "xfs_fs_evict_inode_2022": "xfs_fs_evict_inode",
     "xfs_fs_evict_inode_2025v6": "xfs_fs_evict_inode",
 }
