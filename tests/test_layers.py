@@ -10,8 +10,10 @@ UI = ("cmd2", "prompt_toolkit", "textual", "rich")
 
 
 @pytest.mark.parametrize("module", ["daxsh.kernel", "daxsh.lang", "daxsh.scenario", "daxsh.shell",
-                                    "daxsh.pytest_plugin", "daxsh.cli", "daxsh.scenario.cli",
-                                    "daxsh.real.cli"])
+                                    "daxsh.pytest_plugin", "daxsh.explore", "daxsh.cli",
+                                    "daxsh.cli.run", "daxsh.cli.kernels", "daxsh.cli.bisect",
+                                    "daxsh.cli.import_sh", "daxsh.cli.export", "daxsh.cli.real",
+                                    "daxsh.cli.explore", "daxsh.cli.completion"])
 def test_lower_layers_import_no_ui(module: str) -> None:
     code = (f"import sys, {module}\n"
             f"bad = sorted(m for m in sys.modules if m.split('.')[0] in {UI!r})\n"
