@@ -6,9 +6,9 @@ the one the scenario expects.  Exit status: 0 every verdict matches, 1 a decided
 contradicts what is expected, 2 invalid input, 3 a search ended undecided (budget, time limit,
 Ctrl-C, preemption bound, sampling) and nothing contradicted.
 
-A search that looks too big for this machine (:func:`daxsh.explore.search.estimate_traces`, an upper estimate
-from one execution) gets a note on standard error with the estimate and what to try instead
-(``--preemptions``, ``--mode random``...).  The note comes once the search has run
+A search that looks too big for this machine (:func:`daxsh.explore.search.estimate_traces`, an
+upper estimate from one execution) gets a note on standard error with the estimate and what to
+try instead (``--preemptions``, ``--mode random``...).  The note comes once the search has run
 ``WARN_AFTER_S`` seconds, not before it starts: the estimate counts every order of conflicting
 events, and the search often decides such a race in milliseconds (one bad and one good
 execution), where a warning would only mislead.
