@@ -124,6 +124,3 @@ def _screen(core: object) -> None:
         return
     run_on(core)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
