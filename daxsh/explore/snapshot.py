@@ -16,7 +16,7 @@ in another order, after unpickling as after a restore: its layout depends on the
 insertion when hashes collide, and string hashes change with ``PYTHONHASHSEED``.  The model
 therefore iterates no set except through ``sorted()``.  ``tests/explore/test_snapshot.py``
 checks that the two pickle to the same bytes (sets as sorted members) after executions that
-changed the state, and ``tests/explore/test_cli.py`` that a verdict and its
+changed the state, and ``tests/cli/test_explore.py`` that a verdict and its
 counterexample are the same under two hash seeds.
 
 What is not walked into: classes, functions, modules and other globals (they are shared with

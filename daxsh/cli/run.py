@@ -19,9 +19,9 @@ from typing import Any, TextIO
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang import Session
 from ..lang.lexer import parse_number
-from .junit import junit_xml
-from .load import ScenarioError, from_script, load, read_text
-from .run import Judge, RunReport, run, search_limits_error
+from ..scenario.junit import junit_xml
+from ..scenario.load import ScenarioError, from_script, load, read_text
+from ..scenario.run import Judge, RunReport, run, search_limits_error
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -29,7 +29,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 RUN_GC_THRESHOLDS = (20_000, 50, 1_000)  # gc.set_threshold for `daxsh run`; see main()
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="daxsh run", description="Replay scenarios (TOML) or "
                                 "scripts of command lines and check their expectations; "
                                 "a scenario's [threads] race is explored and its verdict judged.")
@@ -66,7 +66,7 @@ def selected(pattern: str | None, path: str, kernel: str, title: str) -> bool:
 def main(argv: list[str], judge: Judge | None = None) -> int:
     """``daxsh run``; ``judge`` decides the [threads] races (the explorer's, given by the
     entry point)."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     # The model keeps many small long-lived objects (the trace buffer's arguments, up to its
     # bound, the page tables, the pins): with the default thresholds the cyclic collector's
     # full passes grow with them and a long script runs slower per line as it goes.  Rarer

@@ -15,7 +15,7 @@ from typing import Any
 
 from daxsh.kernel.config import PRESETS
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 RACE = "scenarios/threads/dma-vs-truncate-xfs.toml"
 SEQ = "scenarios/2018-dma-vs-truncate-xfs.toml"
 
