@@ -20,9 +20,9 @@ SHELLS = ("bash", "zsh", "tcsh", "fish")
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
-    from . import bisect, export, import_sh, kernels, run
+    from . import bisect, export, import_sh, kernels, real, run
     out = {"run": run.parser(), "kernels": kernels.parser(), "bisect": bisect.parser(),
-           "import": import_sh.parser(), "export": export.parser()}
+           "import": import_sh.parser(), "export": export.parser(), "real": real.parser()}
     try:
         from .explore import parser as explore_parser
         out["explore"] = explore_parser()
