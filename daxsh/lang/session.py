@@ -85,7 +85,9 @@ class Session:
 
     # -- machine lifecycle ------------------------------------------------------------------------
     def reboot(self, spec: str | None = None) -> None:
-        """A fresh machine (the pmem's filesystem survives, as media does)."""
+        """A fresh machine (the pmem's filesystem survives, as media does).  The old machine
+        is retired first, so that its tasks' clean-up is over before the media moves on."""
+        self.k.sched.retire()
         media = self.k.media_fs
         uuid = self.k.fs_uuid
         if spec is not None:
@@ -99,6 +101,19 @@ class Session:
         self.jobs.clear()
         self.next_job = 1
         self.seen_events = 0
+
+    def close(self) -> None:
+        """Throw the machine away: every task still in its kernel ends now, in a defined order
+        (:meth:`Scheduler.retire <daxsh.kernel.sched.Scheduler.retire>`), instead of whenever
+        the garbage collector gets to it.  Whoever drops a session closes it; it is not used
+        afterwards."""
+        self.k.sched.retire()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def proc(self) -> Any:

@@ -81,6 +81,24 @@ class Timeline:
 
     # -- where we are ----------------------------------------------------------------------------
     @property
+    def session(self) -> Session:
+        """The machine at the point being viewed."""
+        return self._session
+
+    @session.setter
+    def session(self, s: Session) -> None:
+        """Replace the machine; the one replaced is retired (:meth:`Session.close`) at once,
+        never left for the garbage collector with its tasks suspended in the kernel."""
+        old = getattr(self, "_session", None)
+        self._session = s
+        if old is not None and old is not s:
+            old.close()
+
+    def close(self) -> None:
+        """Retire the machine (the timeline is not used afterwards)."""
+        self._session.close()
+
+    @property
     def current(self) -> Branch:
         return self.branches[self.branch]
 
@@ -235,7 +253,11 @@ class Timeline:
         """A fresh session replayed to point ``p`` (the current one is not touched)."""
         kernel, pmem, seed = self.branches[p.branch].machine
         s = Session(kernel, pmem, seed)
-        self._replay(s, self.replay_lines(p))
+        try:
+            self._replay(s, self.replay_lines(p))
+        except BaseException:
+            s.close()
+            raise
         return s
 
     def replay_lines(self, p: Point) -> list[str]:
@@ -283,7 +305,20 @@ class Timeline:
         """What changed between two points, view by view (pages, ptes, inodes, waiters)."""
         pa = self.parse_point(a) if isinstance(a, str) else a
         pb = self.parse_point(b) if isinstance(b, str) else b
-        sa, sb = self._session_at(pa), self._session_at(pb)
+        sa = self._session_at(pa)
+        try:
+            sb = self._session_at(pb)
+            try:
+                return self._diff(pa, pb, sa, sb, views)
+            finally:
+                if sb is not self.session:
+                    sb.close()
+        finally:
+            if sa is not self.session:
+                sa.close()
+
+    @staticmethod
+    def _diff(pa: Point, pb: Point, sa: Session, sb: Session, views: Iterable[str]) -> list[str]:
         out = [f"diff {pa} {pb}"]
         for what in views:
             la, lb = _view(sa, what), _view(sb, what)

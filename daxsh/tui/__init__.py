@@ -45,8 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     from ..kernel.config import ConfigError
-    from ..shell import open_session, quiet_dropped_machines
-    quiet_dropped_machines()
+    from ..shell import open_session
     lines: list[str] = []
     if args.script and args.script.endswith(".toml"):
         from ..scenario.load import ScenarioError, load
