@@ -350,9 +350,7 @@ def _unwind(gen: KGen) -> None:
     """End a task body by throwing :class:`Retired` into it until it has returned: a
     ``finally`` block that sleeps again (re-taking a lock) gets it at that point too."""
     for _ in range(100_000):
-        if gen.gi_frame is None:
-            return
-        try:
+        try:  # (an ended body raises it back at once)
             gen.throw(Retired())
         except (Retired, StopIteration):
             return

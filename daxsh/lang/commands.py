@@ -697,6 +697,7 @@ def _start(s: Session, a: A, line: Line) -> Result:
     s._run_syscall(res, out, sub, cmd, stopped=True)
     res.output = [f"[{res.job}] {sub.command}: stopped before its first step "
                   f"(`step %{res.job}`, `continue %{res.job}`)"]
+    res.output_kinds.clear()
     return res
 
 
