@@ -6,8 +6,9 @@ own commands (:data:`SHELL_COMMANDS`, :func:`help_lines`) and completion.  Nothi
 imports a UI library; the front-ends import this package and never each other.
 """
 
+from ._commands import help_lines  # (defining the commands fills SHELL_COMMANDS)
 from ._complete import complete_line, current_word
-from ._core import SHELL_COMMANDS, Core, ShellCommand, help_lines
+from ._core import SHELL_COMMANDS, Core, ShellCommand
 from ._journal import Journal, JournalBusy, last_journal, read_journal, state_dir
 from ._reply import Item, Kind, Reply, Status
 from ._start import open_session

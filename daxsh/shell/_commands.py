@@ -1,4 +1,5 @@
-"""The shell's own commands, each filling a :class:`Reply` (registered in :mod:`._registry`)."""
+"""The shell's own commands, each filling a :class:`Reply` (registered in the registry of
+:mod:`._core`, which this module imports and which never imports it)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ import os
 import shlex
 import textwrap
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..kernel import checks
 from ..kernel.config import ConfigError
 from ..lang import REGISTRY, render
 from ..lang.registry import GROUPS, unknown_command
-from ._registry import SHELL_COMMANDS
-from ._registry import shell_command as _shell
+from ..scenario.bad import FLAGS, Bad
+from ..scenario.load import ScenarioError, load
+from ..scenario.prompt_tools import bisect_session, trace_save
+from ._core import SHELL_COMMANDS, Core
+from ._core import shell_command as _shell
 from ._reply import Kind, Reply, Status
 from ._timeline import TimelineError
-
-if TYPE_CHECKING:
-    from ._core import Core
 
 
 @_shell("help", "help [CMD]", "commands by group, or one command in detail", "help truncate",
@@ -223,7 +223,6 @@ def _replay(core: Core, args: list[str], reply: Reply) -> None:
             return
         reply.add(Kind.OUTPUT, f"going on with {core.queue_path}: {len(core.queue)} step(s) left")
     else:
-        from ..scenario.load import ScenarioError, load
         path = os.path.expanduser(args[0])
         try:
             sc = load(path)
@@ -279,7 +278,6 @@ def _next(core: Core, args: list[str], reply: Reply) -> None:
 def _explore(core: Core, words: list[str], reply: Reply) -> None:
     """The conditions are those of a scenario's ``[expect.bad]`` table (daxsh-scenario(5));
     ``--bad`` is its outcome."""
-    from ..scenario.bad import FLAGS, Bad
     conds: dict[str, str] = {}
     threads: dict[str, list[str]] = {}
     for i in range(0, len(words), 2):
@@ -306,7 +304,7 @@ def _explore(core: Core, words: list[str], reply: Reply) -> None:
         reply.add(Kind.ERROR, "explore: nothing to interleave: `start` or `&` some commands "
                               "first, or give --thread 'LINE; LINE'")
         return
-    try:
+    try:  # imported here: a build may leave the explorer out (and it is not needed to start)
         from ..explore.live import explore_session
         from ..explore.report import verdict_line
     except ImportError as e:
@@ -342,7 +340,6 @@ def _explore(core: Core, words: list[str], reply: Reply) -> None:
         "this session's commands on every kernel preset, and the behaviours (commits) that "
         "change the outcome", "bisect --kernel-from v4.16 --kernel-to v4.19")
 def _bisect(core: Core, words: list[str], reply: Reply) -> None:
-    from ..scenario.prompt_tools import bisect_session
     try:
         lines = bisect_session(core.tl.lines, shlex.join(words), colour=False)
     except ValueError as e:
@@ -357,7 +354,6 @@ def _bisect(core: Core, words: list[str], reply: Reply) -> None:
         "last K events", "trace save race.json")
 def _trace_save(core: Core, words: list[str], reply: Reply) -> None:
     """Only ``trace save FILE``: every other ``trace`` line is the language's (Core.run)."""
-    from ..scenario.prompt_tools import trace_save
     try:
         reply.add(Kind.OUTPUT, trace_save(core.tl.session, shlex.join(words)))
     except ValueError as e:

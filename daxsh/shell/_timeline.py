@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from ..kernel import checks
 from ..kernel.machine import DEFAULT_PMEM
@@ -360,9 +363,6 @@ class Timeline:
 
     def write_scenario(self, path: str | Path, title: str = "",
                        refs: list[str] | None = None) -> dict[str, Any]:
-        import tempfile
-
-        import tomli_w
         data = self.scenario(title, refs)
         p = Path(path)
         # a new file of our own (O_EXCL, random name) beside the target, then rename: nothing
