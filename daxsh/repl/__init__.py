@@ -50,5 +50,4 @@ def main(args: argparse.Namespace, screen: Callable[[Any], None] | None = None) 
     try:
         return int(app.cmdloop() or 0)
     finally:
-        if app.core.tl.journal is not None:
-            app.core.tl.journal.close()
+        app.core.close()

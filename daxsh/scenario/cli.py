@@ -179,6 +179,7 @@ def _write_traces(out: str, reports: list[RunReport]) -> None:
                                     f"{target.suffix}")
         assert r.session is not None
         n = write_trace(r.session.k, path)
+        r.session.close()
         print(f"trace: {n} events written to {path}", file=sys.stderr)
 
 

@@ -82,6 +82,13 @@ class Core:
         self.translator: Translator | None = None  # pasted shell lines: their jobs and mappings
         self._paste_reply: Reply | None = None  # the reply a pasted line's translation fills
 
+    def close(self) -> None:
+        """The front-end is done with this core: the journal is closed and the machine
+        retired (its tasks still in the kernel end now, not when the interpreter exits)."""
+        if self.tl.journal is not None:
+            self.tl.journal.close()
+        self.tl.close()
+
     # -- where we are ----------------------------------------------------------------------------
     @property
     def session(self) -> Any:

@@ -79,8 +79,9 @@ def main(argv: list[str]) -> int:
     try:
         rc = app.run()
     finally:
-        if core.tl.journal is not None:
-            core.tl.journal.close()
+        journaled = core.tl.journal is not None
+        core.close()
+        if journaled:
             print(f"daxsh: session journal: {core.journal_path}", file=sys.stderr)
     if app.return_code:  # the screen itself failed (Textual printed why)
         return 3

@@ -341,3 +341,15 @@ def test_time_travel_retires_the_machines_it_drops(monkeypatch: pytest.MonkeyPat
     assert core.tl.session.k.sched.tasks == []
     gc.collect()
     assert seen == []
+
+
+def test_a_closed_core_leaves_nothing_for_the_interpreter_exit() -> None:
+    """The front-ends close the core when they end: a task still asleep in the kernel is
+    ended then, so nothing is reported as the interpreter exits."""
+    child = ("import sys; sys.path.insert(0, sys.argv[1]); from daxsh.shell import Core, Timeline; "
+             "core = Core(Timeline('v6.15')); "
+             "rs = [core.run(x) for x in sys.argv[2:]]; "
+             "assert rs[-2].status == 'blocked', rs[-2].text(); core.close()")
+    p = subprocess.run([sys.executable, "-c", child, str(ROOT), *SLEEPER], capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
