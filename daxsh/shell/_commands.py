@@ -47,9 +47,9 @@ def help_lines(name: str = "", width: int = 80) -> list[tuple[Kind, str]]:
     out: list[tuple[Kind, str]] = []
     if name:
         if name in REGISTRY:
-            for x in render.command_help(REGISTRY[name]):
-                out += [(Kind.HEADING if x.startswith("usage:") else Kind.OUTPUT, y)
-                        for y in _wrap(x, width)]
+            usage, *rest = render.command_help(REGISTRY[name])  # the usage line, then the rest
+            out += [(Kind.HEADING, y) for y in _wrap(usage, width)]
+            out += [(Kind.OUTPUT, y) for x in rest for y in _wrap(x, width)]
             if name in SHELL_COMMANDS:  # `trace save FILE`: the shell's, on top of the language's
                 c = SHELL_COMMANDS[name]
                 out += [(Kind.HEADING, y) for y in _wrap(f"usage: {c.usage}", width)]
@@ -91,13 +91,13 @@ def _wrap(line: str, width: int) -> list[str]:
 @_shell("history", "history", "the numbered state-changing commands of this branch (> marks "
         "where you are)", "history")
 def _history(core: Core, args: list[str], reply: Reply) -> None:
-    _listing(reply, core.tl.history(), ">")
+    _listing(reply, core.tl.history_lines())
 
 
-def _listing(reply: Reply, lines: list[str], here: str) -> None:
-    """A listing whose line starting with ``here`` is where the session is."""
-    for x in lines:
-        reply.add(Kind.CURRENT if x.startswith(here) else Kind.OUTPUT, x)
+def _listing(reply: Reply, lines: list[tuple[bool, str]]) -> None:
+    """A listing, its lines marked where the session is."""
+    for here, x in lines:
+        reply.add(Kind.CURRENT if here else Kind.OUTPUT, x)
 
 
 @_shell("back", "back [K]", "go back K state-changing commands (default 1), by replaying from a "
@@ -135,7 +135,7 @@ def _travel(core: Core, reply: Reply, move: Callable[[], None]) -> None:
 @_shell("branches", "branches", "the branches made by typing a new command after going back "
         "(and by `replay`)", "branches")
 def _branches(core: Core, args: list[str], reply: Reply) -> None:
-    _listing(reply, core.tl.branch_list(), "*")
+    _listing(reply, core.tl.branch_lines())
 
 
 @_shell("diff", "diff N [M]", "what changed between two points (pages, ptes, inodes, waiters, "
@@ -146,14 +146,14 @@ def _diff(core: Core, args: list[str], reply: Reply) -> None:
         return
     here = f"{core.tl.branch}:{core.tl.pos}"
     try:
-        lines = core.tl.diff(args[0], args[1] if len(args) > 1 else here)
+        lines = core.tl.diff_lines(args[0], args[1] if len(args) > 1 else here)
     except TimelineError as e:
         reply.status = Status.ERROR
         reply.add(Kind.ERROR, f"error: {e}")
         return
-    for x in lines:
-        reply.add(Kind.REMOVED if x.startswith("  -") else Kind.ADDED if x.startswith("  +")
-                  else Kind.OUTPUT, x)
+    kinds = {"-": Kind.REMOVED, "+": Kind.ADDED, "": Kind.OUTPUT}
+    for sign, x in lines:
+        reply.add(kinds[sign], x)
 
 
 @_shell("record", "record FILE.toml [--title T] [--ref URL] | record stop",
@@ -345,8 +345,8 @@ def _bisect(core: Core, words: list[str], reply: Reply) -> None:
     except ValueError as e:
         core._usage(reply, "bisect", str(e))
         return
-    for x in lines:
-        reply.add(Kind.CURRENT if "<- changes" in x else Kind.OUTPUT, x)
+    for changes, x in lines:
+        reply.add(Kind.CURRENT if changes else Kind.OUTPUT, x)
 
 
 @_shell("trace", "trace save FILE.json|FILE.txt", "write the trace as Chrome/Perfetto trace "
