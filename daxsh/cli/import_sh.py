@@ -43,7 +43,8 @@ def main(argv: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as e:
         print(f"daxsh import: cannot read {args.file}: {e}", file=sys.stderr)
         return EXIT_INVALID
-    lines, _s = translate_script(text, kernel)
+    lines, s = translate_script(text, kernel)
+    s.close()
     print("\n".join(report(lines)))
     bad = [ln for ln in lines if not ln.ok]
     for ln in bad:

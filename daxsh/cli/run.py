@@ -179,6 +179,7 @@ def _write_traces(out: str, reports: list[RunReport]) -> None:
                                     f"{target.suffix}")
         assert r.session is not None
         n = write_trace(r.session.k, path)
+        r.session.close()
         print(f"trace: {n} events written to {path}", file=sys.stderr)
 
 
@@ -251,12 +252,13 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
         if not line.strip() or line.strip().startswith("#"):
             continue
         r = s.execute(line)
-        for x in r.output + r.notices:
+        for x in [*r.output, *(n.text for n in r.notices)]:
             print(x)
         if r.error:
             if r.caret:
                 print(r.caret, file=sys.stderr)
             print(r.error, file=sys.stderr)
             status = max(status, 1)
+    s.close()
     sys.stdout.flush()
     return status

@@ -146,21 +146,7 @@ class Snapshot:
 
 
 def close_tasks(sched: Scheduler) -> None:
-    """Unwind the generators of the tasks still alive, so that the garbage collector does not
-    close them later (kernel paths yield inside ``finally:``, e.g. ``pin_user_pages``
-    re-taking ``mmap_lock``, and ``generator.close()`` then reports "generator ignored
-    GeneratorExit" as an unraisable exception; with a state restored in place, a ``finally:``
-    run late would also change the next execution's state).  Each ``throw`` unwinds at least
-    one ``finally``."""
-    for t in list(sched.tasks):
-        gen: Any = t.gen
-        if gen is None:
-            continue
-        for _ in range(10_000):
-            if gen.gi_frame is None:
-                break
-            try:
-                gen.throw(GeneratorExit)
-            except BaseException:
-                break
-        t.gen = None
+    """End the tasks still alive (:meth:`Scheduler.retire`): their ``finally:`` blocks run now,
+    before the state is restored in place, not later when the garbage collector would close
+    their generators against the restored state.  The restore puts ``sched.retired`` back."""
+    sched.retire()

@@ -23,7 +23,6 @@ from .sched import (
     Point,
     Task,
     Wait,
-    dropped,
 )
 
 if TYPE_CHECKING:
@@ -102,7 +101,6 @@ def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k = t.k
     sched = k.sched
     if t.stopped or sched.footprint is not None:  # a preemption point (see sched.preempt)
-        dropped()
         yield Point(func)
     k.lockdep.acquire(t, sem, func)  # lock_acquire: record the order (task-local, no footprint)
     if sem._can(mode):

@@ -186,8 +186,11 @@ def _var(name: str) -> str:
 
 def script(sc: Scenario, kernel: str) -> tuple[str, bool]:
     """The shell script, and whether it needs the helper."""
-    s = Session(kernel, pmem=sc.pmem, seed=sc.seed)
-    w = _Writer(s)
+    with Session(kernel, pmem=sc.pmem, seed=sc.seed) as s:
+        return _script(sc, kernel, _Writer(s))
+
+
+def _script(sc: Scenario, kernel: str, w: _Writer) -> tuple[str, bool]:
     steps = [st.line for st in (sc.steps or sc.setup)]
     for text in steps:
         w.line(text)
