@@ -41,8 +41,8 @@ from ..kernel import checks
 from ..kernel.footprint import CRASH, EVERYTHING, Footprint, R, W
 from ..kernel.sched import LivelockError, Task
 from ..kernel.syscalls import Ret, strerror
-from ..lang.lexer import LexError, split
-from ..lang.registry import ArgError, lookup, thread_refusal
+from ..lang.lexer import LexError, Line, split
+from ..lang.registry import REGISTRY, ArgError, thread_refusal
 from ..lang.session import DONE, ERROR, Session, Syscall
 from ..scenario.bad import Bad
 from .snapshot import Snapshot, Unsupported, close_tasks
@@ -392,19 +392,23 @@ class Run:
         # what parsing reads: the process table, the process's cwd and mappings, and, for an
         # argument that names something the session holds (a pin), that table
         parse_reads = [("procs",), ("proc", ctx.proc), ("proc", ctx.proc, "cwd"), ("vmas", ctx.proc)]
+        line: Line | LexError
         try:
-            cmd0 = lookup(split(text).words[0].text)
-            if not all(p.type.pure for p in cmd0.params):
-                parse_reads.append(("pins",))
-        except (ArgError, LexError, IndexError):
-            pass
+            line = split(text)  # lexed once: its command says what parsing reads
+        except LexError as e:
+            line = e
+        cmd0 = REGISTRY.get(line.words[0].text) if isinstance(line, Line) and line.words else None
+        if cmd0 is not None and not all(p.type.pure for p in cmd0.params):
+            parse_reads.append(("pins",))
         for key in parse_reads:
             fp[key] = fp.get(key, 0) | R
         s.thread = name
         try:
-            if s.proc is None and lookup(split(text).words[0].text).needs_process:
+            if isinstance(line, LexError):
+                raise line
+            if cmd0 is not None and cmd0.needs_process and s.proc is None:
                 raise ArgError(f"process {s.proc_name} has exited")
-            cmd, out = s.compile(text)
+            cmd, out = s.compile(line)
         except (ArgError, LexError, IndexError) as e:
             marks.append(LineMark("start", i, False))
             marks.append(LineMark("end", i, False, ERROR, str(e)))

@@ -675,26 +675,19 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
 def _start(s: Session, a: A, line: Line) -> Result:
     # the sub-command's words are the line's words from the second on: errors keep their caret
     sub = Line(line.text, line.words[1:], False)
-    try:
-        cmd = lookup(sub.words[0].text)
-    except ArgError as e:
-        e.word = 1
-        raise
-    if not cmd.task:
+    cmd = REGISTRY.get(sub.words[0].text)
+    if cmd is not None and not cmd.task:
         raise ArgError(f"{cmd.name} does not run as a kernel task, so it cannot be started "
                        "stopped; type it without `start`", 1)
-    if cmd.needs_process and s.proc is None:
-        raise ArgError(f"process {s.proc_name} has exited; `proc {s.proc_name}` starts it again", 1)
-    try:
-        args = cmd.parse(s, sub.words)
-    except ArgError as e:
-        e.word = None if e.word is None else e.word + 1
-        raise
-    out = cmd.run(s, args, sub)
+    refused = s.refusal(cmd) if cmd is not None else None
+    if refused is not None:
+        raise ArgError(refused[1], 1)
+    p = s.prepare(sub, offset=1)
+    out = p.cmd.run(s, p.args, p.line)
     if not isinstance(out, Syscall):
-        raise ArgError(f"{cmd.name} does not run as a kernel task; type it without `start`", 1)
+        raise ArgError(f"{p.cmd.name} does not run as a kernel task; type it without `start`", 1)
     res = Result(line.text)
-    s._run_syscall(res, out, sub, cmd, stopped=True)
+    s._run_syscall(res, out, p.line, p.cmd, stopped=True)
     res.output = [f"[{res.job}] {sub.command}: stopped before its first step "
                   f"(`step %{res.job}`, `continue %{res.job}`)"]
     res.output_kinds.clear()

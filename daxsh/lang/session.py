@@ -18,7 +18,7 @@ from ..kernel.machine import DEFAULT_PMEM, Kernel
 from ..kernel.sched import KGen, Task
 from ..kernel.syscalls import Ret, strerror
 from .lexer import LexError, Line, Word, split
-from .registry import ArgError, Command, lookup
+from .registry import REGISTRY, ArgError, Command, lookup
 
 DONE, BLOCKED, ERROR, SKIPPED, STOPPED = "done", "blocked", "error", "skipped", "stopped"
 
@@ -101,6 +101,16 @@ class Syscall:
     on_done: Callable[[Ret], None] | None = None
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A command line ready to run: its words (``$_`` substituted), its command and the
+    arguments parsed from them."""
+
+    line: Line
+    cmd: Command
+    args: dict[str, Any]
+
+
 @dataclass
 class Job:
     id: int
@@ -174,64 +184,93 @@ class Session:
         path = posixpath.normpath(path)
         return "/" + path.lstrip("/") if path != "/" else "/"
 
-    # -- running a line ---------------------------------------------------------------------------
-    def execute(self, text: str) -> Result:
-        res = Result(text)
+    # -- running a line: lex -> prepare -> run -> finish ---------------------------------------
+    # One pipeline for every caller: the prompt and the screen (through the shell core), scripts
+    # and scenarios (`daxsh run`, whose loader lexed each line when it read the file), the
+    # threads of a race (`compile`, for the explorer), and `start` (which prepares the words after
+    # its own).  A caller holding a lexed Line passes it and the text is not lexed again.
+    def prepare(self, line: Line, offset: int = 0) -> Prepared:
+        """The command of ``line`` and its parsed arguments, ``$_`` standing for the session's
+        last value now.  Raises :class:`ArgError` for a line that is not valid input (its word
+        index shifted by ``offset`` when ``line`` holds the words after another command's)."""
+        if "$_" in line.text:
+            line = Line(line.text, tuple(self._subst(w) for w in line.words), line.background)
         try:
-            line = split(text)
-        except LexError as e:
-            res.status = ERROR
-            res.error = f"error: {e}"
-            res.caret = _caret(text, e.col, e.col + 1)
-            res.usage = True
-            return res
+            cmd = lookup(line.words[0].text)
+            return Prepared(line, cmd, cmd.parse(self, line.words))
+        except ArgError as e:
+            if offset and e.word is not None:
+                e.word += offset
+            raise
+
+    def refusal(self, cmd: Command) -> tuple[str, str] | None:
+        """(status, why) when the machine's state refuses ``cmd`` before it runs: the simulated
+        kernel crashed, or the current process has exited."""
+        if self.k.crashed and not cmd.after_crash:
+            return SKIPPED, (f"the simulated kernel crashed ({self.k.crashed}); "
+                             "`dmesg` shows the oops, `reboot` starts the machine again")
+        if cmd.needs_process and self.proc is None:
+            dead = self.k.dead.get(self.proc_name)
+            why = f" ({dead.exit_reason})" if dead is not None and dead.exit_reason else ""
+            return ERROR, (f"{cmd.name}: process {self.proc_name} has exited{why}; "
+                           f"`proc {self.proc_name}` starts it again")
+        return None
+
+    def execute(self, text: str | Line) -> Result:
+        line = text if isinstance(text, Line) else None
+        res = Result(line.text if line is not None else str(text))
+        if line is None:
+            try:
+                line = split(res.line)
+            except LexError as e:
+                res.status = ERROR
+                res.error = f"error: {e}"
+                res.caret = _caret(res.line, e.col, e.col + 1)
+                res.usage = True
+                return res
         if not line.words:
             return res
-        if "$_" in text:
-            line = Line(text, tuple(self._subst(w) for w in line.words), line.background)
-        words = line.words
-        parsing = True  # an ArgError until the arguments are parsed is bad input
+        refused = self.refusal(cmd) if (cmd := REGISTRY.get(line.words[0].text)) else None
+        if refused is not None:
+            res.status, res.error = refused
+            return res
+        prepared = None  # an ArgError before the arguments are parsed is bad input
         try:
-            cmd = lookup(words[0].text)
-            if self.k.crashed and not cmd.after_crash:
-                res.status = SKIPPED
-                res.error = (f"the simulated kernel crashed ({self.k.crashed}); "
-                             "`dmesg` shows the oops, `reboot` starts the machine again")
-                return res
-            if cmd.needs_process and self.proc is None:
-                dead = self.k.dead.get(self.proc_name)
-                why = f" ({dead.exit_reason})" if dead is not None and dead.exit_reason else ""
-                res.status = ERROR
-                res.error = (f"{cmd.name}: process {self.proc_name} has exited{why}; "
-                             f"`proc {self.proc_name}` starts it again")
-                return res
-            args = cmd.parse(self, words)
-            parsing = False
-            out = cmd.run(self, args, line)
+            prepared = self.prepare(line)
+            out = prepared.cmd.run(self, prepared.args, prepared.line)
         except JobFinished as e:
             res.output.append(f"{e} (already ended)")
             return res
         except ArgError as e:
-            res.status = ERROR
-            res.error = f"{words[0].text}: {e}"
-            res.usage = parsing and not e.state
-            if e.word is not None:
-                if e.word < len(words):
-                    w = words[e.word]
-                    res.caret = _caret(text, w.start, w.end)
-                else:
-                    res.caret = _caret(text, len(text.rstrip()), len(text.rstrip()) + 1)
+            self._arg_error(res, line, e, usage=prepared is None and not e.state)
             return res
+        return self._conclude(res, prepared, out)
+
+    def _arg_error(self, res: Result, line: Line, e: ArgError, usage: bool) -> None:
+        words, text = line.words, line.text
+        res.status = ERROR
+        res.error = f"{words[0].text}: {e}"
+        res.usage = usage
+        if e.word is not None:
+            if e.word < len(words):
+                w = words[e.word]
+                res.caret = _caret(text, w.start, w.end)
+            else:
+                res.caret = _caret(text, len(text.rstrip()), len(text.rstrip()) + 1)
+
+    def _conclude(self, res: Result, p: Prepared, out: Any) -> Result:
+        """What the command's run gave becomes the line's result: a task runs (in the
+        foreground until it ends or blocks, or as a job), the kernel's notices are collected."""
         if isinstance(out, Syscall):
-            self._run_syscall(res, out, line, cmd)
+            self._run_syscall(res, out, p.line, p.cmd)
         elif isinstance(out, Result):
             res = out
         elif out is not None:
             res.output.extend(out)
-        if cmd.changes_state and res.status != ERROR:
-            self.executed.append(text)
+        if p.cmd.changes_state and res.status != ERROR:
+            self.executed.append(res.line)
         self._collect(res)
-        if cmd.model_text:
+        if p.cmd.model_text:
             self._names(res)
         return res
 
@@ -410,20 +449,16 @@ class Session:
         return j
 
     # -- concurrent threads (scenario [threads], the explorer) --------------------------------
-    def compile(self, text: str) -> tuple[Command, Syscall | list[str] | Result | None]:
-        """Parse ``text`` and build what it would run, without running a task.
+    def compile(self, text: str | Line) -> tuple[Command, Syscall | list[str] | Result | None]:
+        """Prepare ``text`` and build what it would run, without running a task.
 
         Raises :class:`ArgError` for a bad line.  Commands that do not run in the kernel
         (``show``, ``proc``...) are carried out at once and return their output lines."""
-        line = split(text)
+        line = text if isinstance(text, Line) else split(text)
         if not line.words:
             raise ArgError("empty command line", 0)
-        if "$_" in text:
-            line = Line(text, tuple(self._subst(w) for w in line.words), line.background)
-        words = line.words
-        cmd = lookup(words[0].text)
-        args = cmd.parse(self, words)
-        return cmd, cmd.run(self, args, line)
+        p = self.prepare(line)
+        return p.cmd, p.cmd.run(self, p.args, p.line)
 
 
 class JobFinished(Exception):

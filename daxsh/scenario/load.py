@@ -15,7 +15,7 @@ from typing import Any, BinaryIO
 
 from ..kernel.checks import OUTCOMES
 from ..kernel.config import ConfigError, KernelConfig
-from ..lang.lexer import LexError, parse_number, split
+from ..lang.lexer import LexError, Line, parse_number, split
 from ..lang.registry import REGISTRY, thread_refusal
 from .bad import Bad
 
@@ -41,6 +41,9 @@ class Step:
     number: int
     status: str | None = None
     output: str | None = None
+    # the words the loader lexed when it checked the line (the replay runs them: a line is
+    # lexed once)
+    lexed: Line | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -255,8 +258,8 @@ def from_script(text: str, path: str = "<stdin>") -> Scenario:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        _check_line(ctx, line, i, f"line {i}")
-        sc.steps.append(Step(line, i, len(sc.steps) + 1))
+        lexed = _check_line(ctx, line, i, f"line {i}")
+        sc.steps.append(Step(line, i, len(sc.steps) + 1, lexed=lexed))
     return sc
 
 
@@ -281,16 +284,18 @@ def _kernel(ctx: _Ctx, spec: str, lineno: int | None) -> str:
         raise ctx.err(str(e), lineno) from None
 
 
-def _check_line(ctx: _Ctx, line: str, lineno: int, where: str) -> None:
+def _check_line(ctx: _Ctx, line: str, lineno: int, where: str) -> Line:
     try:
-        words = split(line).words
+        lexed = split(line)
     except LexError as e:
         raise ctx.err(f"{where}: {e}", lineno) from None
+    words = lexed.words
     if not words:
         raise ctx.err(f"{where}: empty command line", lineno)
     name = words[0].text
     if name not in REGISTRY:
         raise ctx.err(f"{where}: unknown command '{name}'{_near(name, list(REGISTRY))}", lineno)
+    return lexed
 
 
 def _steps(ctx: _Ctx, raw: Any, key: str) -> list[Step]:
@@ -322,12 +327,12 @@ def _steps(ctx: _Ctx, raw: Any, key: str) -> list[Step]:
             raise ctx.err(f"{key} step {i}: a step is a string or a table {{run = \"...\"}}", cursor + 1)
         lineno = ctx.find(line, cursor) if line else cursor + 1
         cursor = lineno - 1 if lineno - 1 >= cursor else cursor
-        _check_line(ctx, line, lineno, f"{key} step {i}")
+        lexed = _check_line(ctx, line, lineno, f"{key} step {i}")
         if key.startswith("threads."):
             why = thread_refusal(line)
             if why:
                 raise ctx.err(f"{key} step {i}: {why}", lineno)
-        out.append(Step(line, lineno, i, status, output))
+        out.append(Step(line, lineno, i, status, output, lexed=lexed))
         cursor = lineno
     return out
 

@@ -122,7 +122,7 @@ def run(sc: Scenario, kernel: str, keep_session: bool = False,
     reports: list[StepReport] = []
     steps: list[Step] = list(sc.steps)
     for st in steps:
-        r = s.execute(st.line)
+        r = s.execute(st.lexed or st.line)
         reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(), r.usage))
     o = checks.outcome(s.k)
     ex = sc.expect_for(kernel)

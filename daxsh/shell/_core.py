@@ -20,7 +20,7 @@ from typing import Any
 
 from ..kernel import checks
 from ..lang import REGISTRY
-from ..lang.lexer import LexError, split
+from ..lang.lexer import LexError, Line, split
 from ..lang.registry import unknown_command
 from ..lang.session import DONE, ERROR, Result
 from ..lang.shell_import import Translator, is_daxsh, looks_like_shell
@@ -204,15 +204,18 @@ class Core:
     def _lang(self, line: str, reply: Reply, echo: bool = False) -> None:
         if echo:
             reply.add(Kind.ECHO, line, self.prompt())
-        if _unknown(line):
-            word = split(line).words[0]
+        lexed = _lexed(line)
+        if lexed is not None and lexed.words and lexed.words[0].text not in REGISTRY:
+            word = lexed.words[0]
             reply.status = Status.ERROR
-            reply.add(Kind.CARET, f"  {line}\n  {' ' * word.start}{'^' * (word.end - word.start)}")
+            reply.add(Kind.CARET, f"  {lexed.text}\n  {' ' * word.start}{'^' * (word.end - word.start)}")
             reply.add(Kind.ERROR, f"{word.text}: {unknown_command(word.text, tuple(SHELL_COMMANDS))}")
             return
 
         def go() -> None:
-            res = self.tl.execute(line)
+            # the session runs the words lexed here (a line is lexed once); a line that does
+            # not lex goes as text, for the session's own error and caret
+            res = self.tl.execute(lexed if lexed is not None else line)
             reply.result = res
             reply.status = Status(res.status)
             from_result(res, reply)
@@ -312,13 +315,12 @@ class Core:
         self.queue_path = ""
 
 
-def _unknown(line: str) -> bool:
-    """The line's first word is no command of the language (so the shell's hint applies)."""
+def _lexed(line: str) -> Line | None:
+    """The words of the (stripped) line, or None when it does not lex."""
     try:
-        words = split(line).words
+        return split(line.strip())
     except LexError:
-        return False
-    return bool(words) and words[0].text not in REGISTRY
+        return None
 
 
 __all__ = ["SHELL_COMMANDS", "Core", "ShellCommand", "current_word", "shell_command"]

@@ -32,7 +32,7 @@ import tomli_w
 from ..kernel import checks
 from ..kernel.machine import DEFAULT_PMEM
 from ..lang import Result, Session, render
-from ..lang.lexer import fmt_size
+from ..lang.lexer import Line, fmt_size
 from ._journal import Journal, read_journal
 
 DIFF_VIEWS = ("pages", "ptes", "inodes", "waiters")
@@ -133,12 +133,14 @@ class Timeline:
         return self.current.lines[:self.pos]
 
     # -- running a line --------------------------------------------------------------------------
-    def execute(self, line: str) -> Result:
-        """Run one line; number it if it changed the machine (forking a branch if we are
-        looking at the past).  A KeyboardInterrupt (or any exception) in the middle of a
-        command propagates and marks the state dirty: :meth:`recover` (or the next :meth:`execute`) rebuilds the state
+    def execute(self, line: str | Line) -> Result:
+        """Run one line (a lexed Line is run as it is: its text is already stripped); number it
+        if it changed the machine (forking a branch if we are looking at the past).  A
+        KeyboardInterrupt (or any exception) in the middle of a command propagates and marks
+        the state dirty: :meth:`recover` (or the next :meth:`execute`) rebuilds the state
         before that command."""
-        line = line.strip()
+        if not isinstance(line, Line):
+            line = line.strip()
         if self.dirty:
             self.recover()
         s = self.session
@@ -158,9 +160,9 @@ class Timeline:
                 for x in new:
                     self.journal.write({"exec": x})
         elif _fingerprint(s) != mark:
-            self._hide(line)
+            self._hide(res.line)
             if self.journal is not None:
-                self.journal.write({"hidden": line})
+                self.journal.write({"hidden": res.line})
         return res
 
     def _hide(self, line: str) -> None:
