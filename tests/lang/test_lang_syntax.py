@@ -3,6 +3,8 @@ a trailing &, $_ and relative paths (issue 2, "The command language — the cont
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from daxsh.lang.lexer import LexError, parse_number, split
@@ -164,3 +166,48 @@ def test_file_name_with_a_space(shell) -> None:
     sh('create "/mnt/a b" 4K')
     assert "a b" in sh.text("ls /mnt")
     sh("stat '/mnt/a b'")
+
+
+# -- one pipeline: a line is lexed once, whoever runs it ---------------------------------------------
+
+
+def _count_lexing(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every module that lexes command lines, made to record each line it lexes."""
+    import importlib
+
+    from daxsh.lang import lexer
+
+    seen: list[str] = []
+
+    def counting(text: str) -> lexer.Line:
+        seen.append(text)
+        return lexer.split.__wrapped__(text)
+
+    for name in ("daxsh.lang.session", "daxsh.shell._core", "daxsh.scenario.load",
+                 "daxsh.explore.runner"):
+        monkeypatch.setattr(importlib.import_module(name), "split", counting)
+    return seen
+
+
+def test_the_prompt_lexes_a_line_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from daxsh.shell import Core, Timeline
+
+    core = Core(Timeline("v6.15"))
+    seen = _count_lexing(monkeypatch)
+    for line in ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a#b 4K",
+                 "stat '/mnt/a#b'", "start truncate /mnt/a#b 0"]:
+        seen.clear()
+        core.run(line)
+        assert seen == [line], (line, seen)
+
+
+def test_a_script_and_a_race_lex_each_line_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from daxsh.scenario import load
+    from daxsh.scenario.run import run
+
+    f = tmp_path / "s.daxsh"
+    lines = ["mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt -o dax", "create /mnt/a 4K", "stat /mnt/a"]
+    f.write_text("\n".join(lines) + "\n")
+    seen = _count_lexing(monkeypatch)
+    run(load(f), "v6.15")
+    assert seen == lines  # the loader lexed them; the replay ran those words
