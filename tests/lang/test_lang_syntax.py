@@ -201,7 +201,7 @@ def test_the_prompt_lexes_a_line_once(monkeypatch: pytest.MonkeyPatch) -> None:
         assert seen == [line], (line, seen)
 
 
-def test_a_script_and_a_race_lex_each_line_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+def test_a_script_is_lexed_once_from_load_to_replay(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     from daxsh.scenario import load
     from daxsh.scenario.run import run
 
