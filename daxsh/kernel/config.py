@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ def lore(subject: str) -> str:
     return "https://lore.kernel.org/all/?q=" + quote_plus(f's:"{subject}"')
 
 
+@lru_cache(maxsize=256)
 def vkey(version: str) -> tuple[int, ...]:
     return tuple(int(x) for x in version.lstrip("v").split("."))
 
@@ -382,6 +384,7 @@ PRESETS: tuple[str, ...] = (
 NEWEST = PRESETS[-1]
 
 
+@lru_cache(maxsize=64)
 def preset(version: str) -> frozenset[str]:
     v = vkey(version)
     return frozenset(b.name for b in BEHAVIOURS if not b.is_proposal and vkey(b.version) <= v)
