@@ -31,15 +31,20 @@ What the model simplifies, said here once:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .locks import RwSem
     from .machine import Kernel
     from .sched import Task
 
 BANNER = "======================================================"
+
+
 RULE = "------------------------------------------------------"
+
 
 # lock class names, as lockdep prints them (tl:fs/inode.c@v6.1 inode_init_always lines
 # 196-216 and 1111, tl:fs/super.c@v6.1 sb_writers_name line 47; mm_init: &mm->mmap_lock)
@@ -53,6 +58,8 @@ _CLASS = {
     "s_umount": "&type->s_umount_key",
     "i_aops_sem": "&inode->i_aops_sem",
 }
+
+
 _FREEZE_LEVELS = {"SB_FREEZE_WRITE": "sb_writers", "SB_FREEZE_PAGEFAULT": "sb_pagefaults",
                   "SB_FREEZE_FS": "sb_internal"}
 

@@ -15,21 +15,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .footprint import C, R
-from .sched import (
-    SCHEDULE,
-    TASK_RUNNING,
-    TASK_UNINTERRUPTIBLE,
-    KGen,
-    Point,
-    Task,
-    Wait,
-    dropped,
-)
+from .sched import SCHEDULE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, Point, Wait, dropped
 
 if TYPE_CHECKING:
     from .machine import Kernel
+    from .sched import KGen, Task
 
 READ = "R"
+
+
 WRITE = "W"
 
 

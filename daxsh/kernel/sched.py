@@ -16,21 +16,28 @@ ends (a preemption point does not switch tasks), then the oldest runnable task r
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from .footprint import C, R, W
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .machine import Kernel
-    from .mm import Process
+    from .mm.mmap import Process
 
 TASK_RUNNING = "R"
+
+
 TASK_INTERRUPTIBLE = "S"
+
+
 TASK_UNINTERRUPTIBLE = "D"
 
-ERESTARTSYS = 512
+
 HUNG_TASK_TIMEOUT_NS = 120 * 1_000_000_000
+
 
 KGen = Generator[Any, None, Any]
 
@@ -461,3 +468,15 @@ def traced(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 TRACED: list[str] = []
+
+
+@kfunc
+def msleep_interruptible(t: Task, ns: int) -> KGen:
+    t.timer = t.k.clock.now + ns
+    wq = WaitQueue(f"timer {t.tid}")
+    prepare_to_wait(t, wq, TASK_INTERRUPTIBLE, Wait("timer", None, "timer", "schedule_timeout",
+                                                    f"time >= {t.timer}"))
+    yield from schedule(t)
+    finish_wait(t, wq)
+    t.timer = None
+    return 0

@@ -6,18 +6,20 @@ screen draws as a pane.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import checks
 from .config import BY_NAME, DAX_REFCOUNT_0
-from .dax import DaxEntry, page_busy
-from .fs import META_BLOCKS
-from .nvdimm import PAGE_SIZE, PMD_SIZE
+from .fs.dax import DaxEntry
+from .fs.disk import META_BLOCKS
+from .mm.memremap import page_busy
+from .mm.types import PAGE_SIZE, PMD_SIZE
 from .trace import fmt_time
 
 if TYPE_CHECKING:
-    from .machine import Kernel
+    from typing import Any
 
+    from .machine import Kernel
 
 def ndctl(k: Kernel) -> dict[str, Any]:
     nv = k.nvdimm
