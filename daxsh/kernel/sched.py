@@ -432,6 +432,7 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
 
     wrapper.__name__ = name
     wrapper.__qualname__ = fn.__qualname__
+    wrapper.__module__ = fn.__module__  # pickled by reference (an operations table holds it)
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     KFUNCS.append(name)
@@ -461,6 +462,7 @@ def traced(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__name__ = name
     wrapper.__qualname__ = fn.__qualname__
+    wrapper.__module__ = fn.__module__  # pickled by reference (an operations table holds it)
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     TRACED.append(name)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..kernel.machine import DEFAULT_PMEM
 from ..lang import Result, Session, render
 from ..lang.lexer import fmt_size
@@ -313,7 +313,7 @@ class Timeline:
     def scenario(self, title: str = "", refs: list[str] | None = None) -> dict[str, Any]:
         """The lines that led here, as a scenario (``daxsh run`` replays it), expecting the
         outcome reached now."""
-        o = checks.outcome(self.session.k).outcome
+        o = outcomes.outcome(self.session.k).outcome
         return {
             "title": title or f"daxsh session ({len(self.lines)} steps, {o})",
             "refs": list(refs or []),

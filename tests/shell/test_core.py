@@ -285,8 +285,8 @@ def test_record_after_a_kernel_switch_and_after_replay_replays_to_the_same_state
 
 
 def checks_outcome(s: object) -> str:
-    from daxsh.kernel import checks
-    return checks.outcome(s.k).outcome  # type: ignore[attr-defined]
+    from daxsh.kernel import outcomes
+    return outcomes.outcome(s.k).outcome  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("line", ["reboot", "kernel v6.1", "fsx /mnt/a 10"])
@@ -302,12 +302,12 @@ def test_finalizing_a_dropped_machines_tasks_prints_nothing(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import types
 
-    from daxsh.kernel import syscalls
+    from daxsh.kernel.fs import stat
     from daxsh.shell import quiet_dropped_machines
     seen: list[object] = []
     monkeypatch.setattr(sys, "unraisablehook", seen.append)
     quiet_dropped_machines()
-    task_gen = syscalls.do_stat(None, "/mnt/a")  # a task body of the model's kernel
+    task_gen = stat.do_stat(None, "/mnt/a")  # a task body of the model's kernel
 
     def elsewhere() -> object:
         yield 1

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..checks import media_write
 from ..config import (
     DAX_BREAK_LAYOUT,
     DAX_BUSY_SCAN_UNMAPPED,
@@ -36,6 +35,7 @@ from ..mm.types import (
     VM_FAULT_SIGBUS,
     ZERO_PFN,
 )
+from ..outcomes import media_write
 from ..sched import (
     TASK_INTERRUPTIBLE,
     TASK_UNINTERRUPTIBLE,

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..checks import blocks_freed, media_read, media_write
 from ..config import MAP_SYNC
 from ..errno import EINVAL, EIO, ENOSPC, EOPNOTSUPP
 from ..footprint import R
 from ..locks import down_read, down_write, up_read, up_write
 from ..mm.memory import insert_pte, unmap_mapping_range
 from ..mm.types import LLONG_MAX, PAGE_SIZE, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS
+from ..outcomes import blocks_freed, media_read, media_write
 from ..sched import preempt
 from .dax import (
     ZERO,

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..checks import stray_write
 from ..errno import Ret
 from ..footprint import R
 from ..locks import down_read, up_read
+from ..outcomes import stray_write
 from ..sched import TaskExit, kfunc
 from .memory import do_cow_fault, handle_mm_fault, lookup_pte, note_lookup
 from .mmap import find_vma

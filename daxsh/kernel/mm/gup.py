@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..checks import block_origin, stray_write
 from ..config import (
     DAX_REFCOUNT_0,
     FOLL_LONGTERM,
@@ -18,6 +17,7 @@ from ..config import (
 from ..errno import Ret
 from ..footprint import C, R
 from ..locks import down_read, up_read
+from ..outcomes import block_origin, stray_write
 from ..sched import kfunc, preempt, traced
 from .memory import handle_mm_fault, lookup_pte, note_lookup
 from .memremap import folio_head, page_is_idle
