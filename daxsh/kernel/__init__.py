@@ -13,7 +13,7 @@ The modules follow the kernel's tree (each module's docstring names the files it
 * core: ``sched`` (tasks, wait queues, the scheduler), ``locks`` (rwsems), ``lockdep``,
   ``hung_task``, ``exit``, ``errno``;
 * daxsh's own: ``machine`` (the ``Kernel``), ``config`` (versions and behaviours), ``names``
-  (each version's function names), ``checks`` (outcome detectors: deadlock, corruption),
+  (each version's function names), ``outcomes`` (the detectors: deadlock, corruption, the outcome of a run),
   ``footprint``, ``trace``, ``messages``, ``views``, ``rangemap``, ``fsx`` (a user program).
 
 Imports point down: machine > drivers > block > fs > mm > core (pyproject.toml's

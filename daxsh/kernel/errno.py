@@ -48,8 +48,6 @@ ERRNO_NAMES = {
     17: "EEXIST", 20: "ENOTDIR", 21: "EISDIR", 22: "EINVAL", 28: "ENOSPC", 30: "EROFS",
     39: "ENOTEMPTY", 95: "EOPNOTSUPP", 512: "ERESTARTSYS",
 }
-
-
 ERRNO_TEXT = {
     1: "Operation not permitted", 3: "No such process", 9: "Bad file descriptor",
     11: "Resource temporarily unavailable", 12: "Cannot allocate memory", 13: "Permission denied",

@@ -26,8 +26,6 @@ if TYPE_CHECKING:
     from .sched import KGen, Task
 
 OP_NS = 10_000_000  # one operation per 10 ms of model time (100 per second)
-
-
 OPS = ("mapread", "mapwrite", "truncate", "punch", "write", "read")
 
 

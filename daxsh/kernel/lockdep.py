@@ -41,10 +41,7 @@ if TYPE_CHECKING:
     from .sched import Task
 
 BANNER = "======================================================"
-
-
 RULE = "------------------------------------------------------"
-
 
 # lock class names, as lockdep prints them (tl:fs/inode.c@v6.1 inode_init_always lines
 # 196-216 and 1111, tl:fs/super.c@v6.1 sb_writers_name line 47; mm_init: &mm->mmap_lock)
@@ -58,8 +55,6 @@ _CLASS = {
     "s_umount": "&type->s_umount_key",
     "i_aops_sem": "&inode->i_aops_sem",
 }
-
-
 _FREEZE_LEVELS = {"SB_FREEZE_WRITE": "sb_writers", "SB_FREEZE_PAGEFAULT": "sb_pagefaults",
                   "SB_FREEZE_FS": "sb_internal"}
 

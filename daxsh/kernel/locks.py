@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from .sched import KGen, Task
 
 READ = "R"
-
-
 WRITE = "W"
 
 

@@ -37,11 +37,7 @@ if TYPE_CHECKING:
     from .sched import KGen
 
 NS = 1_000_000_000
-
-
 DRAM_FIRST_PFN = 0x10000
-
-
 DEFAULT_PMEM = 1 << 30
 
 

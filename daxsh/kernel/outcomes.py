@@ -18,8 +18,6 @@ if TYPE_CHECKING:
     from .mm.mmap import VMA
 
 OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung", "lockdep")
-
-
 # lockdep: "possible circular locking dependency detected" (a WARNING; lockdep.py)
 SEVERITY = ("oops", "deadlock", "corruption", "hung", "lockdep", "clean")
 
@@ -199,7 +197,6 @@ def outcome(k: Kernel) -> Outcome:
     details = [f"{kd}: {d}" for kd in SEVERITY if kd in found for d in found[kd]]
     killed = [ev.text for ev in k.events if ev.kind == "killed"]
     return Outcome(kind, [s for s in SEVERITY if s in found], details, killed)
-
 
 def block_origin(k: Kernel, vma: VMA, vaddr: int, pfn: int) -> tuple[int, int, int, str] | None:
     fs = k.media_fs

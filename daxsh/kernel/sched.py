@@ -28,16 +28,10 @@ if TYPE_CHECKING:
     from .mm.mmap import Process
 
 TASK_RUNNING = "R"
-
-
 TASK_INTERRUPTIBLE = "S"
-
-
 TASK_UNINTERRUPTIBLE = "D"
 
-
 HUNG_TASK_TIMEOUT_NS = 120 * 1_000_000_000
-
 
 KGen = Generator[Any, None, Any]
 

@@ -141,6 +141,7 @@ class PmemDisk:
         return self.data_pfn + block
 
 
+
 class Nvdimm:
     """region0 / namespace0.0 / pfn0.1 / pmem0 / dax0 and the memmap while bound."""
 

@@ -58,11 +58,7 @@ if TYPE_CHECKING:
     from .inode import AddressSpace, Inode
 
 EMPTY = "empty"
-
-
 ZERO = "zero"
-
-
 NORMAL = "normal"
 
 

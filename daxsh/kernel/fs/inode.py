@@ -26,17 +26,9 @@ if TYPE_CHECKING:
 # -- in-core objects ----------------------------------------------------------------------------
 
 I_NEW = "I_NEW"
-
-
 I_FREEING = "I_FREEING"
-
-
 I_WILL_FREE = "I_WILL_FREE"
-
-
 I_CLEAR = "I_CLEAR"
-
-
 I_DONTCACHE = "I_DONTCACHE"
 
 

@@ -33,11 +33,7 @@ if TYPE_CHECKING:
     from .inode import Inode
 
 NFSD4_LEASE_S = 90  # nn->nfsd4_lease, the default lease time
-
-
 LAYOUT_RECALL_CUTOFF_NS = NFSD4_LEASE_S * 2 * 1_000_000_000
-
-
 CLIENT_ADDR = "192.0.2.1"
 
 

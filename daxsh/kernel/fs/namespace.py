@@ -29,7 +29,7 @@ class Mount:
         self.mnt_count = 0  # files open and paths held through this mount
 
 
-# -- path walk ----------------------------------------------------------------------------------
+# -- the mount table and mount(2), umount(2) ----------------------------------------------------
 
 
 def find_mount(k: Kernel, path: str) -> tuple[Mount | None, list[str]]:

@@ -45,11 +45,7 @@ if TYPE_CHECKING:
     from .super import SuperBlock
 
 BREAK_WRITE = "BREAK_WRITE"
-
-
 BREAK_UNMAP = "BREAK_UNMAP"
-
-
 BREAK_UNMAP_FINAL = "BREAK_UNMAP_FINAL"
 
 

@@ -20,22 +20,6 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import VMA, Process
 
-@kfunc
-def user_access(t: Task, proc: Process, addr: int, length: int, write: bool) -> KGen:
-    k = t.k
-    first = addr - addr % PAGE_SIZE
-    n = 0
-    for a in range(first, addr + max(length, 1), PAGE_SIZE):
-        sig = yield from do_user_access(t, proc, a, write)
-        if sig is not None:
-            signame, code = sig
-            k.trace(t, "force_sig_fault", signame, code, addr=f"{a:#x}")
-            k.kill_process(proc, signame, code, f"at {a:#x}")
-            raise TaskExit(signame)
-        n += 1
-    return Ret(0, None, [f"{'stored to' if write else 'loaded from'} {n} page{'s' if n != 1 else ''}"])
-
-
 def vm_fault_to_signal(ret: str) -> tuple[str, str] | None:
     if ret == VM_FAULT_SIGBUS:
         return "SIGBUS", "BUS_ADRERR"
@@ -112,3 +96,19 @@ def user_touch(t: Task, proc: Process, vma: VMA, addr: int, pfn: int,
             else:
                 fs.foreign.pop(block, None)
     return None
+
+
+@kfunc
+def user_access(t: Task, proc: Process, addr: int, length: int, write: bool) -> KGen:
+    k = t.k
+    first = addr - addr % PAGE_SIZE
+    n = 0
+    for a in range(first, addr + max(length, 1), PAGE_SIZE):
+        sig = yield from do_user_access(t, proc, a, write)
+        if sig is not None:
+            signame, code = sig
+            k.trace(t, "force_sig_fault", signame, code, addr=f"{a:#x}")
+            k.kill_process(proc, signame, code, f"at {a:#x}")
+            raise TaskExit(signame)
+        n += 1
+    return Ret(0, None, [f"{'stored to' if write else 'loaded from'} {n} page{'s' if n != 1 else ''}"])

@@ -29,54 +29,6 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import Process
 
-@kfunc
-def gup_pin(t: Task, proc: Process, addr: int, length: int, longterm: bool) -> KGen:
-    k = t.k
-    first = addr - addr % PAGE_SIZE
-    nr = (addr + max(length, 1) - first + PAGE_SIZE - 1) // PAGE_SIZE
-    pin = Pin(f"pin{k.pin_seq + 1}", proc, first, longterm)
-    err = yield from pin_user_pages(t, proc, first, nr, longterm, pin)
-    if err:
-        for pfn, bias in zip(pin.heads, pin.biases):
-            unpin_user_page(t, pfn, bias)
-        return Ret(-err)
-    k.sched.note(("pins",))
-    k.pin_seq += 1
-    pin.name = f"pin{k.pin_seq}"  # named when it exists: a failed pin uses up no name
-    k.pins[pin.name] = pin
-    owners = sorted({o[3] + f" index {o[2]}" for o in pin.origin if o}) if pin.origin else []
-    return Ret(0, pin.name, [f"{pin.name}: {len(pin.pfns)} page(s) from pfn {pin.pfns[0]:#x}"
-                             + (f" ({owners[0]}{' ...' if len(owners) > 1 else ''})" if owners else "")])
-
-
-@kfunc
-def device_dma(t: Task, pin: Pin) -> KGen:
-    """The device completes a DMA write into every pinned page (its own data)."""
-    k = t.k
-    lines = []
-    for pfn, origin in zip(pin.pfns, pin.origin):
-        yield from ()
-        if k.is_pmem_pfn(pfn):
-            lines.append(stray_write(t, pfn, f"dma {pin.name}", origin))
-    return Ret(0, None, lines)
-
-
-@kfunc
-def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
-    k = t.k
-    k.sched.note(("pin", pin.name))
-    pin.releasing = t
-    if alloc:
-        yield from kmalloc(t, 256)
-    for pfn, bias in zip(pin.heads, pin.biases):
-        unpin_user_page(t, pfn, bias)
-    k.sched.note(("pin", pin.name))
-    k.sched.note(("pins",))
-    pin.released = True
-    k.pins.pop(pin.name, None)
-    return Ret(0)
-
-
 class Pin:
     """Pages a device holds pinned for DMA (``pin_user_pages``)."""
 
@@ -182,3 +134,51 @@ def unpin_user_page(t: Task, pfn: int, bias: int) -> None:
         else:
             k.trace(t, "put_devmap_managed_page", page)
         k.wake_up_var(t, page)
+
+
+@kfunc
+def gup_pin(t: Task, proc: Process, addr: int, length: int, longterm: bool) -> KGen:
+    k = t.k
+    first = addr - addr % PAGE_SIZE
+    nr = (addr + max(length, 1) - first + PAGE_SIZE - 1) // PAGE_SIZE
+    pin = Pin(f"pin{k.pin_seq + 1}", proc, first, longterm)
+    err = yield from pin_user_pages(t, proc, first, nr, longterm, pin)
+    if err:
+        for pfn, bias in zip(pin.heads, pin.biases):
+            unpin_user_page(t, pfn, bias)
+        return Ret(-err)
+    k.sched.note(("pins",))
+    k.pin_seq += 1
+    pin.name = f"pin{k.pin_seq}"  # named when it exists: a failed pin uses up no name
+    k.pins[pin.name] = pin
+    owners = sorted({o[3] + f" index {o[2]}" for o in pin.origin if o}) if pin.origin else []
+    return Ret(0, pin.name, [f"{pin.name}: {len(pin.pfns)} page(s) from pfn {pin.pfns[0]:#x}"
+                             + (f" ({owners[0]}{' ...' if len(owners) > 1 else ''})" if owners else "")])
+
+
+@kfunc
+def device_dma(t: Task, pin: Pin) -> KGen:
+    """The device completes a DMA write into every pinned page (its own data)."""
+    k = t.k
+    lines = []
+    for pfn, origin in zip(pin.pfns, pin.origin):
+        yield from ()
+        if k.is_pmem_pfn(pfn):
+            lines.append(stray_write(t, pfn, f"dma {pin.name}", origin))
+    return Ret(0, None, lines)
+
+
+@kfunc
+def device_unpin(t: Task, pin: Pin, alloc: bool) -> KGen:
+    k = t.k
+    k.sched.note(("pin", pin.name))
+    pin.releasing = t
+    if alloc:
+        yield from kmalloc(t, 256)
+    for pfn, bias in zip(pin.heads, pin.biases):
+        unpin_user_page(t, pfn, bias)
+    k.sched.note(("pin", pin.name))
+    k.sched.note(("pins",))
+    pin.released = True
+    k.pins.pop(pin.name, None)
+    return Ret(0)

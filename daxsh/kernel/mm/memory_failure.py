@@ -22,17 +22,9 @@ if TYPE_CHECKING:
 # enum mf_flags (tl:include/linux/mm.h@v6.1 lines 3411-3419; MF_MEM_PRE_REMOVE = 1 << 7 after
 # MF_NO_RETRY = 1 << 6 from fa422b353d21, v6.8)
 MF_COUNT_INCREASED = 1 << 0
-
-
 MF_ACTION_REQUIRED = 1 << 1
-
-
 MF_MUST_KILL = 1 << 2
-
-
 MF_SW_SIMULATED = 1 << 5
-
-
 MF_MEM_PRE_REMOVE_FLAG = 1 << 7
 
 

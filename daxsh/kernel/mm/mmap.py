@@ -24,36 +24,6 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .memory import PTE
 
-# -- memory ---------------------------------------------------------------------------------------
-
-
-@kfunc
-def ksys_mmap(t: Task, proc: Process, path: str, length: int, off: int, private: bool,
-              sync: bool) -> KGen:
-    k = t.k
-    err, mnt, d = yield from lookup_file(t, path)
-    if err:
-        return Ret(err)
-    file = File(mnt, d)  # the lookup's references move to the file
-    try:
-        ret = yield from do_mmap(t, proc, file, length, off // PAGE_SIZE, not private, sync)
-        if isinstance(ret, int) and ret < 0x10000:
-            return Ret(ret)
-        return Ret(0, ret)
-    finally:
-        yield from k.fput(t, file)  # close(fd): the VMA keeps its own reference
-
-
-@kfunc
-def ksys_munmap(t: Task, proc: Process, addr: int) -> KGen:
-    t.k.sched.note(("vmas", proc.mm.name), R)
-    vma = find_vma(proc.mm, addr)
-    if vma is None or vma.start != addr:
-        return Ret(EINVAL)
-    yield from do_munmap(t, proc, vma)
-    return Ret(0)
-
-
 MMAP_BASE = 0x7F00_0000_0000
 
 
@@ -209,3 +179,33 @@ def do_munmap(t: Task, proc: Process, vma: VMA) -> KGen:
 def exit_mmap(t: Task, proc: Process) -> KGen:
     for vma in list(proc.mm.vmas):
         yield from do_munmap(t, proc, vma)
+
+
+# -- the syscalls ---------------------------------------------------------------------------------
+
+
+@kfunc
+def ksys_mmap(t: Task, proc: Process, path: str, length: int, off: int, private: bool,
+              sync: bool) -> KGen:
+    k = t.k
+    err, mnt, d = yield from lookup_file(t, path)
+    if err:
+        return Ret(err)
+    file = File(mnt, d)  # the lookup's references move to the file
+    try:
+        ret = yield from do_mmap(t, proc, file, length, off // PAGE_SIZE, not private, sync)
+        if isinstance(ret, int) and ret < 0x10000:
+            return Ret(ret)
+        return Ret(0, ret)
+    finally:
+        yield from k.fput(t, file)  # close(fd): the VMA keeps its own reference
+
+
+@kfunc
+def ksys_munmap(t: Task, proc: Process, addr: int) -> KGen:
+    t.k.sched.note(("vmas", proc.mm.name), R)
+    vma = find_vma(proc.mm, addr)
+    if vma is None or vma.start != addr:
+        return Ret(EINVAL)
+    yield from do_munmap(t, proc, vma)
+    return Ret(0)
