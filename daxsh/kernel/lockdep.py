@@ -1,4 +1,4 @@
-"""kernel/locking/lockdep.c: lock classes, the order they are taken in, and the report of a
+"""Models kernel/locking/lockdep.c: lock classes, the order they are taken in, and the report of a
 possible circular locking dependency (CONFIG_PROVE_LOCKING).
 
 Every sleeping lock the model takes (``locks.RwSem``: ``i_rwsem``, ``invalidate_lock``,

@@ -1,5 +1,7 @@
 """The machine: one kernel configuration, one nvdimm, processes, tasks, the clock, trace and
-dmesg, and the detectors that turn what happens into outcomes.
+dmesg (daxsh's own; the kernel parts it stands for are init/main.c's boot lines, kernel/panic.c's
+WARN and oops, kernel/printk and kernel/fork.c's pids).  The detectors that turn what happens
+into outcomes are in ``outcomes`` and ``hung_task``.
 
 Nothing here does I/O, reads a clock or uses global randomness: the same calls give the same
 trace and dmesg, byte for byte.

@@ -1,5 +1,8 @@
-"""Detectors over the whole machine: who waits for whom, deadlock cycles, hung tasks, and the
-outcome of a run (oops > deadlock > corruption > hung > clean).
+"""Detectors over the whole machine (daxsh's own, no kernel file): who waits for whom,
+deadlock cycles, corruption (``stray_write``: a device or a stale mapping writes a block that
+now belongs to another file; ``blocks_freed``, ``media_write``, ``media_read``), and the
+outcome of a run (oops > deadlock > corruption > hung > clean).  Hung tasks are reported by
+``hung_task`` (kernel/hung_task.c).
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Tasks as generators, wait queues and the deterministic scheduler.
+"""Models kernel/sched (core.c, wait.c) and kernel/time/timer.c's ``msleep_interruptible``:
+tasks as generators, wait queues and the deterministic scheduler.
 
 Every kernel path that can sleep is a generator.  It yields at each point where the real kernel
 can sleep or be preempted:
