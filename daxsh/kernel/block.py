@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .drivers.nvdimm import PmemDisk
     from .sched import KGen, Task
 
+
 @kfunc
 def del_gendisk(t: Task) -> KGen:
     """The disk goes away; the filesystem on it is told, and its unused inodes are evicted

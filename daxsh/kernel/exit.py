@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from .mm.mmap import Process
     from .sched import KGen, Task
 
+
 @kfunc
 def do_exit(t: Task, p: Process) -> KGen:
     k = t.k

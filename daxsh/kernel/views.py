@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from .machine import Kernel
 
+
 def ndctl(k: Kernel) -> dict[str, Any]:
     nv = k.nvdimm
     ns = nv.ns

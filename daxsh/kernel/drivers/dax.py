@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..config import KILL_DAX_NOTIFY, MF_MEM_PRE_REMOVE
-from ..errno import EOPNOTSUPP
+from ..errno import ENXIO, EOPNOTSUPP
 from ..footprint import R
 from ..mm.memory_failure import MF_MEM_PRE_REMOVE_FLAG
 from ..sched import kfunc
@@ -15,6 +15,17 @@ if TYPE_CHECKING:
     from ..fs.dax import DaxHolderOperations
     from ..fs.super import SuperBlock
     from ..sched import KGen, Task
+
+
+class DaxDevice:
+    """``struct dax_device``: liveness (DAXDEV_ALIVE) and the holder (v6.0)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.alive = True
+        self.holder: SuperBlock | None = None
+        self.holder_ops: DaxHolderOperations | None = None
+
 
 @kfunc
 def kill_dax(t: Task) -> KGen:
@@ -40,20 +51,10 @@ def dax_holder_notify_failure(t: Task, off: int, length: int, mf_flags: int) -> 
     k.sched.note(("nvdimm",), R)
     dax_dev = k.nvdimm.dax
     if dax_dev is None or not dax_dev.alive:
-        return -6  # ENXIO
+        return -ENXIO
     sb = dax_dev.holder
     if sb is None:
         return -EOPNOTSUPP
     ops = dax_dev.holder_ops
     assert ops is not None  # set with the holder
     return (yield from ops.notify_failure(t, sb, off, length, mf_flags))
-
-
-class DaxDevice:
-    """``struct dax_device``: liveness (DAXDEV_ALIVE) and the holder (v6.0)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.alive = True
-        self.holder: SuperBlock | None = None
-        self.holder_ops: DaxHolderOperations | None = None

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .inode import Inode
     from .super import SuperBlock
 
+
 class Dentry:
     """Footprint keys: ``key`` its reference count, ``fkey`` its flags; its dcache slot is
     ``("dcache", sb, parent ino, name)``."""

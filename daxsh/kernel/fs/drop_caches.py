@@ -13,6 +13,7 @@ from .inode import prune_icache_sb
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def drop_caches(t: Task) -> KGen:
     """``echo 3 > /proc/sys/vm/drop_caches``: page cache (DAX entries untouched), then the

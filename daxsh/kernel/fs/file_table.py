@@ -8,6 +8,7 @@ if TYPE_CHECKING:
     from .dcache import Dentry
     from .namespace import Mount
 
+
 class File:
     """``struct file``: holds its dentry and its mount."""
 

@@ -14,6 +14,7 @@ from .super import sb_end_write, sb_start_write
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def do_chattr(t: Task, path: str, on: bool) -> KGen:
     err, mnt, d = yield from lookup_file(t, path, want_dir=None)

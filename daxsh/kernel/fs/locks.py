@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errno import EWOULDBLOCK
+from ..errno import ERESTARTSYS, EWOULDBLOCK
 from ..footprint import R
 from ..sched import TASK_INTERRUPTIBLE, Wait, WaitQueue, finish_wait, kfunc, prepare_to_wait, schedule
 
@@ -77,7 +77,7 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
             break
         if t.signal_pending():
             finish_wait(t, lease.wq)
-            return -512
+            return -ERESTARTSYS
         t.timer = lease.deadline
         prepare_to_wait(t, lease.wq, TASK_INTERRUPTIBLE,
                         Wait("lease", lease, lease.tr(), "break_layout", "layout returned"))

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .dcache import Dentry
     from .namespace import Mount
 
+
 @kfunc
 def path_lookup(t: Task, path: str) -> KGen:
     """Returns (err, mount, dentry) with a reference on the dentry and the mount."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..machine import Kernel
     from ..sched import KGen, Task
 
+
 class Mount:
     def __init__(self, path: str, sb: SuperBlock, root: Dentry) -> None:
         self.path = path

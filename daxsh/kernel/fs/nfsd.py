@@ -15,6 +15,7 @@ from .namei import lookup_file, path_put
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def nfsd4_layoutget(t: Task, path: str) -> KGen:
     """A pNFS client gets a block layout of ``path``: nfsd opens it and holds an FL_LAYOUT lease."""

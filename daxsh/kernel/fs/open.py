@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .inode import Inode
 
+
 @kfunc
 def do_sys_truncate(t: Task, path: str, size: int) -> KGen:
     err, mnt, d = yield from lookup_file(t, path)

@@ -13,6 +13,7 @@ from .super import sb_end_write, sb_start_write
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def do_rw(t: Task, path: str, off: int, length: int, write: bool) -> KGen:
     err, mnt, d = yield from lookup_file(t, path)

@@ -14,6 +14,7 @@ from .namei import path_lookup, path_put
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def iterate_dir(t: Task, path: str) -> KGen:
     k = t.k

@@ -15,6 +15,7 @@ from .namei import path_lookup, path_put
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def do_stat(t: Task, path: str) -> KGen:
     k = t.k

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .inode import Inode
     from .ops import FsOps
 
+
 class SuperBlock:
     def __init__(self, k: Any, disk: PmemDisk, fs: DiskFs, ops: FsOps, dax_mode: str,
                  mountpoint: str) -> None:
@@ -108,6 +109,41 @@ def sb_start_pagefault(t: Task, sb: SuperBlock) -> KGen:
 def sb_end_pagefault(t: Task, sb: SuperBlock) -> None:
     percpu_up_read(t, sb.s_writers[SB_FREEZE_PAGEFAULT - 1])
     t.k.trace(t, "sb_end_pagefault", sb)
+
+
+@kfunc
+def super_cache_scan(t: Task, sb: object) -> KGen:
+
+    yield from shrink_dcache_sb(t, sb)
+    yield from prune_icache_sb(t, sb)
+
+
+@kfunc
+def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
+    k = t.k
+    if sb.root is not None:
+        k.sched.note(sb.root.key)
+        sb.root.d_count -= 1
+    yield from shrink_dcache_sb(t, sb)
+    k.trace(t, "sync_filesystem", sb)
+    yield from sync_sb(t, sb)
+    k.sched.note(sb.key)
+    sb.active = False
+    yield from evict_inodes(t, sb)
+    if sb.root is not None and sb.root.inode.i_count > 0:
+        sb.root.inode.i_count = 0
+        yield from evict_inodes(t, sb)
+    k.trace(t, "put_super", sb)
+    nv = k.nvdimm
+    k.sched.note(("nvdimm",))
+    if sb.holder and nv.dax is not None and nv.dax.holder is sb:
+        nv.dax.holder = None
+        nv.dax.holder_ops = None
+        k.trace(t, "fs_put_dax", sb.name, holder="mp")
+    if sb.bdev.sb is sb:
+        sb.bdev.sb = None
+    for line in umount_lines(k.config.base, sb.disk.fstype, sb.name, sb.disk.uuid):
+        k.printk(t, line)
 
 
 def _get_super(t: Task, disk: PmemDisk) -> KGen:
@@ -209,38 +245,3 @@ def thaw_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
         sb.freeze_wq.wake_up(k)
     finally:
         up_write(t, sb.s_umount)
-
-
-@kfunc
-def super_cache_scan(t: Task, sb: object) -> KGen:
-
-    yield from shrink_dcache_sb(t, sb)
-    yield from prune_icache_sb(t, sb)
-
-
-@kfunc
-def generic_shutdown_super(t: Task, sb: SuperBlock) -> KGen:
-    k = t.k
-    if sb.root is not None:
-        k.sched.note(sb.root.key)
-        sb.root.d_count -= 1
-    yield from shrink_dcache_sb(t, sb)
-    k.trace(t, "sync_filesystem", sb)
-    yield from sync_sb(t, sb)
-    k.sched.note(sb.key)
-    sb.active = False
-    yield from evict_inodes(t, sb)
-    if sb.root is not None and sb.root.inode.i_count > 0:
-        sb.root.inode.i_count = 0
-        yield from evict_inodes(t, sb)
-    k.trace(t, "put_super", sb)
-    nv = k.nvdimm
-    k.sched.note(("nvdimm",))
-    if sb.holder and nv.dax is not None and nv.dax.holder is sb:
-        nv.dax.holder = None
-        nv.dax.holder_ops = None
-        k.trace(t, "fs_put_dax", sb.name, holder="mp")
-    if sb.bdev.sb is sb:
-        sb.bdev.sb = None
-    for line in umount_lines(k.config.base, sb.disk.fstype, sb.name, sb.disk.uuid):
-        k.printk(t, line)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .super import SuperBlock
 
+
 def sync_sb(t: Task, sb: SuperBlock) -> KGen:
     sched = t.k.sched
     sched.note(("icache", sb.name), R)

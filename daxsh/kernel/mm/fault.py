@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import VMA, Process
 
+
 def vm_fault_to_signal(ret: str) -> tuple[str, str] | None:
     if ret == VM_FAULT_SIGBUS:
         return "SIGBUS", "BUS_ADRERR"

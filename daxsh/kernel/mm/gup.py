@@ -14,7 +14,7 @@ from ..config import (
     GUP_LONGTERM,
     GUP_LONGTERM_CHECK_VMA_FLAGS,
 )
-from ..errno import Ret
+from ..errno import EFAULT, EOPNOTSUPP, Ret
 from ..footprint import C, R
 from ..locks import down_read, up_read
 from ..outcomes import block_origin, stray_write
@@ -28,6 +28,7 @@ from .vmscan import kmalloc
 if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import Process
+
 
 class Pin:
     """Pages a device holds pinned for DMA (``pin_user_pages``)."""
@@ -72,12 +73,12 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
             k.sched.note(("vmas", mm.name), R)
             vma = find_vma(mm, vaddr)
             if vma is None:
-                return -14  # EFAULT
+                return -EFAULT
             k.sched.note(("inode", vma.file.inode.ino, "flags"), R)
             if longterm and vma_is_fsdax(vma) and (k.has(GUP_LONGTERM) or k.has(FOLL_LONGTERM)):
                 if k.has(GUP_LONGTERM_CHECK_VMA_FLAGS):
                     k.trace(t, "check_vma_flags", vma, "FOLL_LONGTERM && vma_is_fsdax: -EOPNOTSUPP")
-                    return -95  # EOPNOTSUPP
+                    return -EOPNOTSUPP
                 refuse_after = True
             for _attempt in range(4):
                 note_lookup(k, mm, vaddr)
@@ -86,14 +87,14 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
                     break
                 ret = yield from handle_mm_fault(t, vma, vaddr, True)  # faultin_page
                 if ret != VM_FAULT_NOPAGE:
-                    return -14
+                    return -EFAULT
             else:
-                return -14
+                return -EFAULT
             pfn = pte.pfn
             if k.is_pmem_pfn(pfn):
                 head = folio_head(k, t, vma.file.inode.mapping, pfn)
                 if longterm and k.has(FSDAX_NOT_LONGTERM_PINNABLE):
-                    return -95
+                    return -EOPNOTSUPP
                 # a large folio counts pins in _pincount and takes one reference per pin
                 bias = 1 if head.order else pin.bias
                 head.refcount += bias
@@ -113,7 +114,7 @@ def pin_user_pages(t: Task, proc: Process, addr: int, nr: int, longterm: bool, p
         if refuse_after:
             k.trace(t, "check_dax_vmas" if k.has(FOLL_LONGTERM) else "get_user_pages_longterm",
                     "vma_is_fsdax: put the pages, -EOPNOTSUPP")
-            return -95  # EOPNOTSUPP
+            return -EOPNOTSUPP
         return 0
     finally:
         up_read(t, mm.mmap_lock)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..errno import Ret
+from ..errno import EFAULT, EINVAL, Ret
 from ..footprint import R
 from ..sched import TaskExit, kfunc
 from .fault import do_user_access
@@ -14,6 +14,7 @@ from .memory_failure import MF_COUNT_INCREASED, MF_SW_SIMULATED, memory_failure
 if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import Process
+
 
 @kfunc
 def madvise_inject_error(t: Task, proc: Process, addr: int) -> KGen:
@@ -33,15 +34,15 @@ def madvise_inject_error(t: Task, proc: Process, addr: int) -> KGen:
     k = t.k
     sig = yield from do_user_access(t, proc, addr, False)  # get_user_pages_fast -> the fault
     if sig is not None:
-        return Ret(14)  # EFAULT
+        return Ret(EFAULT)
     mm = proc.mm
     note_lookup(k, mm, addr)
     pte = lookup_pte(mm, addr)
     if pte is None:
-        return Ret(14)
+        return Ret(EFAULT)
     pfn = pte.pfn
     if not k.is_pmem_pfn(pfn):
-        return Ret(22, None, [f"{addr:#x} maps no pmem page (pfn {pfn:#x})"])
+        return Ret(EINVAL, None, [f"{addr:#x} maps no pmem page (pfn {pfn:#x})"])
     k.printk(t, f"Injecting memory failure for pfn {pfn:#x} at process virtual address {addr:#x}")
     r = yield from memory_failure(t, pfn, MF_COUNT_INCREASED | MF_SW_SIMULATED)
     k.sched.note(("proc", proc.name), R)

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from ..sched import KGen, Task
     from .mmap import MM, VMA
 
+
 class PTE:
     __slots__ = ("pfn", "pmd", "special", "write")
 

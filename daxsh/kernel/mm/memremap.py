@@ -48,6 +48,33 @@ def folio_head(k: Kernel, t: Task, mapping: Any, pfn: int) -> Page:
     return page
 
 
+class DevPagemapOps:
+    """``struct dev_pagemap_ops`` (include/linux/memremap.h): what the driver that created the
+    pgmap does for the memory-management code, here ``->memory_failure``."""
+
+    def __init__(self, memory_failure: Callable[..., KGen]) -> None:
+        self.memory_failure = memory_failure
+
+
+class DevPagemap:
+    """``struct dev_pagemap`` of the pfn device: MEMORY_DEVICE_FS_DAX pages."""
+
+    def __init__(self, first_pfn: int, npfns: int, idle: int) -> None:
+        self.first_pfn = first_pfn
+        self.npfns = npfns
+        self.idle = idle  # refcount of an idle page: 1 (<= v6.14) or 0 (v6.15)
+        self.pages: dict[int, Page] = {}
+        self.present = True
+        self.ops: DevPagemapOps | None = None
+
+    def page(self, pfn: int) -> Page:
+        p = self.pages.get(pfn)
+        if p is None:
+            p = Page(pfn, self.idle)
+            self.pages[pfn] = p
+        return p
+
+
 @kfunc
 def memunmap_pages(t: Task) -> KGen:
     k = t.k
@@ -78,30 +105,3 @@ def memunmap_pages(t: Task) -> KGen:
     pg.present = False
     nv.removed_pgmaps.append(pg)
     nv.pgmap = None
-
-
-class DevPagemapOps:
-    """``struct dev_pagemap_ops`` (include/linux/memremap.h): what the driver that created the
-    pgmap does for the memory-management code, here ``->memory_failure``."""
-
-    def __init__(self, memory_failure: Callable[..., KGen]) -> None:
-        self.memory_failure = memory_failure
-
-
-class DevPagemap:
-    """``struct dev_pagemap`` of the pfn device: MEMORY_DEVICE_FS_DAX pages."""
-
-    def __init__(self, first_pfn: int, npfns: int, idle: int) -> None:
-        self.first_pfn = first_pfn
-        self.npfns = npfns
-        self.idle = idle  # refcount of an idle page: 1 (<= v6.14) or 0 (v6.15)
-        self.pages: dict[int, Page] = {}
-        self.present = True
-        self.ops: DevPagemapOps | None = None
-
-    def page(self, pfn: int) -> Page:
-        p = self.pages.get(pfn)
-        if p is None:
-            p = Page(pfn, self.idle)
-            self.pages[pfn] = p
-        return p

@@ -15,6 +15,7 @@ from ..sched import kfunc
 if TYPE_CHECKING:
     from ..sched import KGen, Task
 
+
 @kfunc
 def kmalloc(t: Task, size: int) -> KGen:
     """A GFP_KERNEL allocation; under pressure it enters direct reclaim first."""
