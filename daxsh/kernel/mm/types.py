@@ -9,33 +9,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import Any
 
-VM_FAULT_NOPAGE = "NOPAGE"
-VM_FAULT_SIGBUS = "SIGBUS"
-VM_FAULT_FALLBACK = "FALLBACK"
-VM_FAULT_HWPOISON = "HWPOISON"
-VM_FAULT_NEEDDSYNC = "NEEDDSYNC"
-
-ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
-
-
-# -- faults -------------------------------------------------------------------------------------
-
-
-class Vmf:
-    """``struct vm_fault`` (never changed once made, so traces may format it late)."""
-
-    __slots__ = ("addr", "pgoff", "vma", "write")
-
-    def __init__(self, vma: Any, addr: int, write: bool) -> None:
-        self.vma = vma
-        self.addr = addr
-        self.pgoff = vma.pgoff + (addr - vma.start) // PAGE_SIZE
-        self.write = write
-
-    def tr(self) -> str:
-        return f"addr {self.addr:#x} pgoff {self.pgoff}{' write' if self.write else ''}"
-
-
 PAGE_SIZE = 4096
 PAGE_SHIFT = 12
 PMD_SIZE = 2 << 20
@@ -43,8 +16,6 @@ PMD_PAGES = PMD_SIZE // PAGE_SIZE
 PMD_ORDER = 9
 STRUCT_PAGE_SIZE = 64
 VMEMMAP_START = 0xFFFFEA0000000000
-
-
 GUP_PIN_COUNTING_BIAS = 1024
 LLONG_MAX = (1 << 63) - 1
 
@@ -72,3 +43,29 @@ class Page:
 
     def tr(self) -> str:
         return f"pfn {self.pfn:#x}"
+
+
+# -- faults -------------------------------------------------------------------------------------
+
+VM_FAULT_NOPAGE = "NOPAGE"
+VM_FAULT_SIGBUS = "SIGBUS"
+VM_FAULT_FALLBACK = "FALLBACK"
+VM_FAULT_HWPOISON = "HWPOISON"
+VM_FAULT_NEEDDSYNC = "NEEDDSYNC"
+
+ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
+
+
+class Vmf:
+    """``struct vm_fault`` (never changed once made, so traces may format it late)."""
+
+    __slots__ = ("addr", "pgoff", "vma", "write")
+
+    def __init__(self, vma: Any, addr: int, write: bool) -> None:
+        self.vma = vma
+        self.addr = addr
+        self.pgoff = vma.pgoff + (addr - vma.start) // PAGE_SIZE
+        self.write = write
+
+    def tr(self) -> str:
+        return f"addr {self.addr:#x} pgoff {self.pgoff}{' write' if self.write else ''}"
