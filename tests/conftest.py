@@ -8,7 +8,7 @@ then look at the kernel objects directly (locks, tasks, pages) to check what the
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,5 +95,15 @@ class Shell:
 
 
 @pytest.fixture
-def shell() -> Callable[..., Shell]:
-    return Shell
+def shell() -> Iterator[Callable[..., Shell]]:
+    """Make shells; each one's machine is retired (``Session.close``) after the test."""
+    made: list[Shell] = []
+
+    def make(*a: Any, **kw: Any) -> Shell:
+        sh = Shell(*a, **kw)
+        made.append(sh)
+        return sh
+
+    yield make
+    for sh in made:
+        sh.s.close()

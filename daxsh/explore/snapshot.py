@@ -16,7 +16,7 @@ in another order, after unpickling as after a restore: its layout depends on the
 insertion when hashes collide, and string hashes change with ``PYTHONHASHSEED``.  The model
 therefore iterates no set except through ``sorted()``.  ``tests/explore/test_snapshot.py``
 checks that the two pickle to the same bytes (sets as sorted members) after executions that
-changed the state, and ``tests/explore/test_cli.py`` that a verdict and its
+changed the state, and ``tests/cli/test_explore.py`` that a verdict and its
 counterexample are the same under two hash seeds.
 
 What is not walked into: classes, functions, modules and other globals (they are shared with
@@ -146,21 +146,7 @@ class Snapshot:
 
 
 def close_tasks(sched: Scheduler) -> None:
-    """Unwind the generators of the tasks still alive, so that the garbage collector does not
-    close them later (kernel paths yield inside ``finally:``, e.g. ``pin_user_pages``
-    re-taking ``mmap_lock``, and ``generator.close()`` then reports "generator ignored
-    GeneratorExit" as an unraisable exception; with a state restored in place, a ``finally:``
-    run late would also change the next execution's state).  Each ``throw`` unwinds at least
-    one ``finally``."""
-    for t in list(sched.tasks):
-        gen: Any = t.gen
-        if gen is None:
-            continue
-        for _ in range(10_000):
-            if gen.gi_frame is None:
-                break
-            try:
-                gen.throw(GeneratorExit)
-            except BaseException:
-                break
-        t.gen = None
+    """End the tasks still alive (:meth:`Scheduler.retire`): their ``finally:`` blocks run now,
+    before the state is restored in place, not later when the garbage collector would close
+    their generators against the restored state.  The restore puts ``sched.retired`` back."""
+    sched.retire()

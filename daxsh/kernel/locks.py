@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .footprint import C, R
-from .sched import SCHEDULE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, Point, Wait, dropped
+from .sched import SCHEDULE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, Point, Wait
 
 if TYPE_CHECKING:
     from .machine import Kernel
@@ -95,7 +95,6 @@ def _down(t: Task, sem: RwSem, mode: str, func: str) -> KGen:
     k = t.k
     sched = k.sched
     if t.stopped or sched.footprint is not None:  # a preemption point (see sched.preempt)
-        dropped()
         yield Point(func)
     k.lockdep.acquire(t, sem, func)  # lock_acquire: record the order (task-local, no footprint)
     if sem._can(mode):

@@ -16,15 +16,12 @@ ends (a preemption point does not switch tasks), then the oldest runnable task r
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
 from .footprint import C, R, W
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from .machine import Kernel
     from .mm.mmap import Process
 
@@ -174,6 +171,7 @@ class Scheduler:
         # explorer: the keys the running step touched, with their modes (kernel/footprint.py)
         self.footprint: dict[Any, int] | None = None
         self.events: list[tuple[Task, str]] = []  # stop/blocked notes for the language layer
+        self.retired = False  # the machine is being thrown away (see retire)
 
     # -- bookkeeping -------------------------------------------------------------------------
     def note(self, key: Any, mode: int = W) -> None:
@@ -184,7 +182,7 @@ class Scheduler:
             fp[key] = fp.get(key, 0) | mode
 
     def add(self, t: Task, gen: KGen, stopped: bool = False) -> None:
-        t.gen = _guard(gen)
+        t.gen = gen
         t.stopped = stopped
         if stopped:
             t.stop_reason = "start"
@@ -283,7 +281,7 @@ class Scheduler:
         steps = 0
         t: Task | None = first if first is not None and not first.stopped else None
         while True:
-            if self.k.crashed:
+            if self.k.crashed or self.retired:
                 return
             if t is None or t.done or t.stopped or t not in self.runq:
                 t = next((x for x in self.runq if not x.stopped), None)
@@ -295,6 +293,38 @@ class Scheduler:
                 raise LivelockError(f"more than {limit} scheduling steps without settling")
             if r != "point":
                 t = None
+
+    def retire(self) -> None:
+        """Throw the machine away: end every live task here and now, oldest first.
+
+        Each task's body is unwound where it is suspended: :class:`Retired` is thrown into it
+        until it ends, so its ``finally`` blocks run (unlocks, iputs) now and in a defined
+        order, never later when the garbage collector closes it.  A ``finally`` block that
+        sleeps again (re-taking a lock) gets :class:`Retired` at that point too, and a
+        simulated failure in one (an :class:`Oops`, a :class:`TaskExit`) ends that task's
+        unwinding only: the machine is never run again.  Anything else is a daxsh bug and is
+        raised once every task is ended."""
+        self.retired = True
+        self.footprint = None
+        self.k.trace_buf.enabled = False  # the unwinding is no event of the machine's
+        self.runq.clear()
+        tasks = list(self.tasks)
+        for t in tasks:  # first, so that an unlock in one wakes none of the others
+            t.done = True
+        bug: BaseException | None = None
+        for t in tasks:
+            gen, t.gen = t.gen, None
+            if gen is None:
+                continue
+            try:
+                _unwind(gen)
+            except (Oops, TaskExit):
+                pass
+            except Exception as e:
+                bug = bug or e
+        self.tasks.clear()
+        if bug is not None:
+            raise bug
 
     # -- timers ------------------------------------------------------------------------------
     def next_timer(self) -> int | None:
@@ -308,19 +338,23 @@ class Scheduler:
                 self.wake(t)
 
 
-def _guard(gen: KGen) -> KGen:
-    """The task body, closed quietly when its machine is dropped while the task sleeps.
+class Retired(BaseException):
+    """Thrown into a task's body where it is suspended when its machine is thrown away
+    (:meth:`Scheduler.retire`).  Not ``GeneratorExit``: ``yield from`` passes a thrown
+    exception down to the innermost kernel function, while ``GeneratorExit`` would close each
+    level separately and fail at the first ``finally`` block that sleeps again.  A
+    ``BaseException``, so that no ``except Exception`` of the model's code catches it."""
 
-    Closing a suspended generator runs its ``finally`` blocks; ours may release a lock or a
-    path, which yields (a preemption point), and Python then reports "generator ignored
-    GeneratorExit".  That only happens when the whole machine is being thrown away, so it is
-    swallowed here instead of being printed as an unraisable exception."""
-    try:
-        return (yield from gen)
-    except RuntimeError as e:
-        if "ignored GeneratorExit" in str(e):
-            return None
-        raise
+
+def _unwind(gen: KGen) -> None:
+    """End a task body by throwing :class:`Retired` into it until it has returned: a
+    ``finally`` block that sleeps again (re-taking a lock) gets it at that point too."""
+    for _ in range(100_000):
+        try:  # (an ended body raises it back at once)
+            gen.throw(Retired())
+        except (Retired, StopIteration):
+            return
+    raise RuntimeError("a task body does not end when its machine is retired")
 
 
 class Oops(Exception):
@@ -366,18 +400,8 @@ def finish_wait(t: Task, wq: WaitQueue) -> None:
     t.wait = None
 
 
-def dropped() -> None:
-    """Called before every yield: if the task's generator is being closed (its machine was
-    thrown away while the task slept), a ``finally`` block must not sleep again, so the
-    clean-up stops here and the close completes (instead of "generator ignored
-    GeneratorExit")."""
-    if sys.exc_info()[0] is GeneratorExit:
-        raise GeneratorExit
-
-
 def schedule(t: Task) -> KGen:
     """``schedule()``: give up the CPU; sleeps if the task's state is not RUNNING."""
-    dropped()
     t.k.trace(t, "schedule")
     yield SCHEDULE
 
@@ -390,7 +414,6 @@ def preempt(t: Task, where: str) -> KGen:
     the explorer (which records footprints).  Under the default schedule the running task keeps
     the CPU at a preemption point anyway, so not yielding there changes nothing."""
     if t.stopped or t.k.sched.footprint is not None:
-        dropped()
         yield Point(where)
 
 
@@ -415,7 +438,6 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
         t.stack.append(name)
         try:
             if k.breakpoints and name in k.breakpoints:
-                dropped()
                 t.stopped = True
                 t.stop_reason = f"breakpoint {name}"
                 k.sched.events.append((t, f"breakpoint {name}"))

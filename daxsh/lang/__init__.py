@@ -2,7 +2,7 @@
 
 from . import commands as _commands  # noqa: F401  (registers every command)
 from .registry import REGISTRY, ArgError, Command
-from .session import BLOCKED, DONE, ERROR, SKIPPED, STOPPED, Result, Session
+from .session import BLOCKED, DONE, ERROR, SKIPPED, STOPPED, Notice, NoticeKind, Result, Session
 
 __all__ = ["BLOCKED", "DONE", "ERROR", "REGISTRY", "SKIPPED", "STOPPED", "ArgError", "Command",
-           "Result", "Session"]
+           "Notice", "NoticeKind", "Result", "Session"]

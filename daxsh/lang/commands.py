@@ -36,7 +36,7 @@ from ..kernel.sched import KFUNCS, TRACED, msleep_interruptible
 from . import render
 from .lexer import Line, fmt_size, parse_number
 from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command, lookup
-from .session import Result, Session, Syscall
+from .session import NoticeKind, Result, Session, Syscall
 from .types import (
     ADDR,
     BDEV,
@@ -711,6 +711,7 @@ def _start(s: Session, a: A, line: Line) -> Result:
     s._run_syscall(res, out, sub, cmd, stopped=True)
     res.output = [f"[{res.job}] {sub.command}: stopped before its first step "
                   f"(`step %{res.job}`, `continue %{res.job}`)"]
+    res.output_kinds.clear()
     return res
 
 
@@ -812,8 +813,13 @@ def _dmesg(s: Session, a: A, line: Line) -> list[str]:
 @command("trace", group=G_INSPECT, summary="the last N trace events (kernel function calls)",
          params=[Param("n", COUNT, optional=True)], example="trace 40", changes_state=False,
          after_crash=True)
-def _trace(s: Session, a: A, line: Line) -> list[str]:
-    return [ev.format() for ev in s.k.trace_buf.last(a["n"] or 50)]
+def _trace(s: Session, a: A, line: Line) -> Result:
+    res = Result(line.text)
+    for ev in s.k.trace_buf.last(a["n"] or 50):
+        if ev.func == "CORRUPTION":  # the detector's event (Kernel.stray_write)
+            res.output_kinds[len(res.output)] = NoticeKind.CORRUPTION
+        res.output.append(ev.format())
+    return res
 
 
 @command("check", group=G_INSPECT, summary="the outcome so far: clean, corruption, oops, deadlock, hung, lockdep",

@@ -6,6 +6,7 @@ Front-ends and scenario replay drive the model only through :meth:`Session.execu
 
 from __future__ import annotations
 
+import enum
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,43 @@ from .registry import ArgError, Command, lookup
 DONE, BLOCKED, ERROR, SKIPPED, STOPPED = "done", "blocked", "error", "skipped", "stopped"
 
 
+class NoticeKind(enum.StrEnum):
+    """What a line the session reports about jobs and the kernel is (said where it is made,
+    so that nobody reads the text to find out)."""
+
+    JOB_DONE = "job-done"  # [N]+ Done  CMD
+    JOB_OUTPUT = "job-output"  # what a background job printed, under its Done line
+    JOB_EXIT = "job-exit"  # [N]+ Exit  CMD: why (an error, a signal, an oops)
+    JOB_BLOCKED = "job-blocked"  # [N] blocked: CMD — the wait
+    JOB_STOPPED = "job-stopped"  # [N] stopped: ... (start, a breakpoint, step)
+    JOB_ENDED = "job-ended"  # [N] done: CMD (a job listed after it ended)
+    CORRUPTION = "corruption"  # the model's detectors: data written where it no longer belongs
+    OOPS = "oops"  # the simulated kernel crashed
+    KILLED = "killed"  # a process killed (SIGBUS, the OOM killer ...)
+    WARN = "warn"  # a WARN_ON fired
+    HUNG_TASK = "hung-task"  # the hung-task detector
+
+
+# the detectors' events (Kernel.events) that become notices, and the label each is shown with
+EVENT_NOTICES = {"corruption": (NoticeKind.CORRUPTION, "CORRUPTION"),
+                 "oops": (NoticeKind.OOPS, "OOPS"),
+                 "killed": (NoticeKind.KILLED, "killed"),
+                 "warn": (NoticeKind.WARN, "WARN"),
+                 "hung-task": (NoticeKind.HUNG_TASK, "hung task")}
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A line reported after a command's own output: a job that ended, blocked or stopped,
+    something a detector saw."""
+
+    kind: NoticeKind
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
 @dataclass
 class Result:
     line: str
@@ -29,7 +67,10 @@ class Result:
     output: list[str] = field(default_factory=list)
     error: str = ""
     caret: str = ""  # the line with a caret under the wrong word
-    notices: list[str] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+    # the output lines that are more than output, by index: the line of the job that blocked
+    # (JOB_BLOCKED), the line reporting a corruption or an oops the command caused
+    output_kinds: dict[int, NoticeKind] = field(default_factory=dict)
     value: str = ""
     job: int = 0
     # the line is not valid input (syntax, unknown command, malformed arguments), as opposed
@@ -42,7 +83,10 @@ class Result:
             if self.caret:
                 out.append(self.caret)
             out.append(self.error)
-        return out + self.notices
+        return out + self.notice_lines()
+
+    def notice_lines(self) -> list[str]:
+        return [n.text for n in self.notices]
 
 
 @dataclass
@@ -85,7 +129,9 @@ class Session:
 
     # -- machine lifecycle ------------------------------------------------------------------------
     def reboot(self, spec: str | None = None) -> None:
-        """A fresh machine (the pmem's filesystem survives, as media does)."""
+        """A fresh machine (the pmem's filesystem survives, as media does).  The old machine
+        is retired first, so that its tasks' clean-up is over before the media moves on."""
+        self.k.sched.retire()
         media = self.k.media_fs
         uuid = self.k.fs_uuid
         if spec is not None:
@@ -99,6 +145,19 @@ class Session:
         self.jobs.clear()
         self.next_job = 1
         self.seen_events = 0
+
+    def close(self) -> None:
+        """Throw the machine away: every task still in its kernel ends now, in a defined order
+        (:meth:`Scheduler.retire <daxsh.kernel.sched.Scheduler.retire>`), instead of whenever
+        the garbage collector gets to it.  Whoever drops a session closes it; it is not used
+        afterwards."""
+        self.k.sched.retire()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     @property
     def proc(self) -> Any:
@@ -181,7 +240,7 @@ class Session:
         renders its own trace and dmesg; this covers `why`, `show`, job notices and errors)."""
         r = self.k.render
         res.output = [r(x) for x in res.output]
-        res.notices = [r(x) for x in res.notices]
+        res.notices = [Notice(n.kind, r(n.text)) for n in res.notices]
         res.error = r(res.error)
 
     def _subst(self, w: Any) -> Any:
@@ -217,6 +276,8 @@ class Session:
             res.job = job.id
             self.last = f"%{job.id}"
         res.status = STOPPED if t.stopped else BLOCKED
+        if res.status == BLOCKED:
+            res.output_kinds[len(res.output)] = NoticeKind.JOB_BLOCKED
         res.output.append(self.describe_job(job))
 
     def _finish(self, res: Result, t: Task, fmt: Callable[[Ret], list[str]] | None,
@@ -276,6 +337,13 @@ class Session:
         state = "stopped" if t.stopped else "blocked"
         return f"[{job.id}] {state}: {job.cmdline} — {outcomes.describe_wait(t)}"
 
+    @staticmethod
+    def job_kind(job: Job) -> NoticeKind:
+        """What :meth:`describe_job` says of ``job``."""
+        t = job.task
+        return NoticeKind.JOB_ENDED if t.done else NoticeKind.JOB_STOPPED if t.stopped \
+            else NoticeKind.JOB_BLOCKED
+
     def _collect(self, res: Result) -> None:
         """Report jobs that ended, tasks that stopped, and what the detectors saw."""
         k = self.k
@@ -288,11 +356,12 @@ class Session:
             self._finish(sub, t, job.fmt, job.on_done, None)
             if sub.status == ERROR:
                 line = f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}"
-                res.notices.append(line)
+                res.notices.append(Notice(NoticeKind.JOB_EXIT, line))
             else:
                 line = f"[{job.id}]+ Done  {job.cmdline}"
-                res.notices.append(line)
-                res.notices.extend(f"    {x}" for x in sub.output if x)
+                res.notices.append(Notice(NoticeKind.JOB_DONE, line))
+                res.notices.extend(Notice(NoticeKind.JOB_OUTPUT, f"    {x}")
+                                   for x in sub.output if x)
             self.finished_jobs[job.id] = line
             del self.jobs[job.id]
         k.sched.finished.clear()
@@ -301,17 +370,23 @@ class Session:
         for t, why in k.sched.events:
             if t.done or any(j.task is t for j in self.jobs.values()) or res.job == t.job:
                 if not t.done and t.job and t.job != res.job:
-                    res.notices.append(f"[{t.job}] stopped: {why}")
+                    res.notices.append(Notice(NoticeKind.JOB_STOPPED, f"[{t.job}] stopped: {why}"))
                 continue
             job = self._new_job(t, None)
-            res.notices.append(self.describe_job(job))
+            res.notices.append(Notice(self.job_kind(job), self.describe_job(job)))
         k.sched.events.clear()
         for ev in k.events[self.seen_events:]:
-            if ev.kind in ("corruption", "oops", "killed", "warn", "hung-task"):
-                label = {"corruption": "CORRUPTION", "oops": "OOPS", "killed": "killed",
-                         "warn": "WARN", "hung-task": "hung task"}[ev.kind]
-                if not any(ev.text in x for x in res.output):
-                    res.notices.append(f"daxsh: {label}: {ev.text}")
+            if ev.kind not in EVENT_NOTICES:
+                continue
+            kind, label = EVENT_NOTICES[ev.kind]
+            said = [i for i, x in enumerate(res.output) if ev.text in x]
+            if kind in (NoticeKind.CORRUPTION, NoticeKind.OOPS):  # the lines that report it
+                for i in said:
+                    res.output_kinds[i] = kind
+                res.notices = [Notice(kind, n.text) if n.kind == NoticeKind.JOB_OUTPUT
+                               and ev.text in n.text else n for n in res.notices]
+            if not said:
+                res.notices.append(Notice(kind, f"daxsh: {label}: {ev.text}"))
         self.seen_events = len(k.events)
 
     # -- helpers for commands ---------------------------------------------------------------------

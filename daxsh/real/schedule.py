@@ -75,7 +75,11 @@ def _ended(s: Session, job: int) -> tuple[str, str]:
 
 def serialise(sc: Scenario, preset: str) -> Serial:
     """The serial order of ``sc``'s schedule, or ScheduleError naming the step that breaks it."""
-    s = Session(preset, pmem=sc.pmem, seed=sc.seed)
+    with Session(preset, pmem=sc.pmem, seed=sc.seed) as s:
+        return _serialise(sc, s)
+
+
+def _serialise(sc: Scenario, s: Session) -> Serial:
     out = Serial()
     started: dict[int, int] = {}   # job -> its start step
     open_jobs: set[int] = set()    # started jobs stopped mid-command

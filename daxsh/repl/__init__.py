@@ -42,8 +42,6 @@ def make_shell(args: argparse.Namespace, *, state: Path | None = None, stdin: An
 
 def main(args: argparse.Namespace, screen: Callable[[Any], None] | None = None) -> int:
     from ..kernel.config import ConfigError
-    from ..shell import quiet_dropped_machines
-    quiet_dropped_machines()
     try:
         app = make_shell(args, screen=screen)
     except (ConfigError, ValueError) as e:
@@ -52,5 +50,4 @@ def main(args: argparse.Namespace, screen: Callable[[Any], None] | None = None) 
     try:
         return int(app.cmdloop() or 0)
     finally:
-        if app.core.tl.journal is not None:
-            app.core.tl.journal.close()
+        app.core.close()

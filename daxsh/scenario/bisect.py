@@ -176,3 +176,10 @@ def render(r: Bisect, colour: bool = False) -> list[str]:
             for c in b.commits:
                 out.append(f"      commit {c}")
     return out
+
+
+def render_lines(r: Bisect, colour: bool = False) -> list[tuple[bool, str]]:
+    """:func:`render`'s lines, each with whether it is a kernel where the outcome changes
+    (the ``<- changes`` mark): line 0 is the heading, line k + 1 the matrix's row k."""
+    changed = {k + 1 for k in range(1, len(r.matrix)) if r.matrix[k][1] != r.matrix[k - 1][1]}
+    return [(i in changed, x) for i, x in enumerate(render(r, colour))]

@@ -6,21 +6,18 @@ The scenario is replayed on its kernel while it is written, so the script knows 
 did: a step that blocked there runs in the background (``&``) in the script, as a shell user
 would have to, and each mapping's model address is handed to the helper, which maps it at its
 own address.  Lines no shell command expresses (``start``, ``step``, ``why``, ``poison``...)
-become comments that say so.  Exit status: 0 written, 2 invalid input.
+become comments that say so.  ``daxsh export`` prints or writes them.
 """
 
 from __future__ import annotations
 
-import argparse
 import shlex
-import sys
 from importlib import resources
 from pathlib import Path
 
-from ..kernel.config import ConfigError, KernelConfig
 from ..lang import BLOCKED, Session
 from ..lang.lexer import LexError, parse_number, split
-from .load import Scenario, ScenarioError, load
+from .load import Scenario
 
 HELPER = "daxsh-pin.c"
 MEMORY = ("mmap", "munmap", "touch", "pin", "dma", "unpin")
@@ -46,20 +43,6 @@ NO_SHELL = {
     "help": "daxsh's own help",
     "trace": "on a real machine: trace-cmd record -p function_graph",
 }
-
-
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="daxsh export", description="Write a scenario as a shell "
-                                "script for a real machine (and the C helper it builds for "
-                                "mappings and pins).")
-    p.add_argument("file", metavar="FILE", help="scenario (TOML) or script of command lines")
-    p.add_argument("--sh", action="store_true", required=True, help="a shell script (the one "
-                   "format there is)")
-    p.add_argument("-o", "--out", metavar="OUT.sh", help="write the script there, and "
-                   f"{HELPER} beside it (default: print the script)")
-    p.add_argument("--kernel", metavar="SPEC", help="replay on this kernel to decide what blocks "
-                   "(default the scenario's first)")
-    return p
 
 
 class _Writer:
@@ -203,8 +186,11 @@ def _var(name: str) -> str:
 
 def script(sc: Scenario, kernel: str) -> tuple[str, bool]:
     """The shell script, and whether it needs the helper."""
-    s = Session(kernel, pmem=sc.pmem, seed=sc.seed)
-    w = _Writer(s)
+    with Session(kernel, pmem=sc.pmem, seed=sc.seed) as s:
+        return _script(sc, kernel, _Writer(s))
+
+
+def _script(sc: Scenario, kernel: str, w: _Writer) -> tuple[str, bool]:
     steps = [st.line for st in (sc.steps or sc.setup)]
     for text in steps:
         w.line(text)
@@ -233,31 +219,3 @@ def script(sc: Scenario, kernel: str) -> tuple[str, bool]:
 
 def helper_source() -> str:
     return resources.files(__package__).joinpath(HELPER).read_text(encoding="utf-8")
-
-
-def export_main(argv: list[str]) -> int:
-    args = parser().parse_args(argv)
-    try:
-        sc = load(args.file)
-        kernel = KernelConfig.parse(args.kernel).spec if args.kernel else sc.kernels()[0]
-    except (ScenarioError, ConfigError) as e:
-        print(f"daxsh export: {e}", file=sys.stderr)
-        return 2
-    text, needs_helper = script(sc, kernel)
-    if not args.out:
-        sys.stdout.write(text)
-        if needs_helper:
-            print(f"# (the script builds {HELPER}: -o OUT.sh writes it beside the script)",
-                  file=sys.stderr)
-        return 0
-    out = Path(args.out)
-    try:
-        out.write_text(text, encoding="utf-8")
-        out.chmod(0o755)
-        if needs_helper:
-            (out.parent / HELPER).write_text(helper_source(), encoding="utf-8")
-    except OSError as e:
-        print(f"daxsh export: cannot write {out}: {e.strerror}", file=sys.stderr)
-        return 2
-    print(f"written to {out}" + (f" and {out.parent / HELPER}" if needs_helper else ""))
-    return 0

@@ -8,13 +8,15 @@ from pathlib import Path
 
 from ..lang import Session
 from ..lang.traceout import write_trace
-from .bisect import bisect, render
+from .bisect import bisect, render_lines
 from .load import ScenarioError, from_script
 
 
-def bisect_session(lines: list[str], words: str, colour: bool = False) -> list[str]:
-    """``bisect [--kernel-from A] [--kernel-to B]`` of the session's state-changing lines;
-    ValueError says what is wrong with the words."""
+def bisect_session(lines: list[str], words: str, colour: bool = False
+                   ) -> list[tuple[bool, str]]:
+    """``bisect [--kernel-from A] [--kernel-to B]`` of the session's state-changing lines, each
+    with whether the outcome changes there (:func:`.bisect.render_lines`); ValueError says what
+    is wrong with the words."""
     args = shlex.split(words)
     opts: dict[str, str] = {}
     for i in range(0, len(args), 2):
@@ -30,7 +32,7 @@ def bisect_session(lines: list[str], words: str, colour: bool = False) -> list[s
         r = bisect(sc, opts.get("--kernel-from"), opts.get("--kernel-to"))
     except ScenarioError as e:
         raise ValueError(str(e)) from None
-    return render(r, colour)
+    return render_lines(r, colour)
 
 
 def trace_save(s: Session, words: str) -> str:

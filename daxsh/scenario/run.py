@@ -129,6 +129,8 @@ def run(sc: Scenario, kernel: str, keep_session: bool = False,
     rep = RunReport(sc, kernel, o.outcome, o.found, o.details, o.killed, reports, [], ex,
                     s if keep_session else None)
     _compare(rep, ex, s, steps)
+    if not keep_session:
+        s.close()
     return rep
 
 

@@ -6,14 +6,15 @@ own commands (:data:`SHELL_COMMANDS`, :func:`help_lines`) and completion.  Nothi
 imports a UI library; the front-ends import this package and never each other.
 """
 
+from ._commands import help_lines  # (defining the commands fills SHELL_COMMANDS)
 from ._complete import complete_line, current_word
-from ._core import SHELL_COMMANDS, Core, ShellCommand, help_lines
+from ._core import SHELL_COMMANDS, Core, ShellCommand
 from ._journal import Journal, JournalBusy, last_journal, read_journal, state_dir
 from ._reply import Item, Kind, Reply, Status
-from ._start import open_session, quiet_dropped_machines
+from ._start import open_session
 from ._timeline import DIFF_VIEWS, Branch, Point, Timeline, TimelineError
 
 __all__ = ["DIFF_VIEWS", "SHELL_COMMANDS", "Branch", "Core", "Item", "Journal", "JournalBusy",
            "Kind", "Point", "Reply", "ShellCommand", "Status", "Timeline", "TimelineError",
            "complete_line", "current_word", "help_lines", "last_journal", "open_session",
-           "quiet_dropped_machines", "read_journal", "state_dir"]
+           "read_journal", "state_dir"]

@@ -1,4 +1,5 @@
-"""The shell's own commands, each filling a :class:`Reply` (registered in :mod:`._registry`)."""
+"""The shell's own commands, each filling a :class:`Reply` (registered in the registry of
+:mod:`._core`, which this module imports and which never imports it)."""
 
 from __future__ import annotations
 
@@ -6,19 +7,18 @@ import os
 import shlex
 import textwrap
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from ..kernel import outcomes
 from ..kernel.config import ConfigError
 from ..lang import REGISTRY, render
 from ..lang.registry import GROUPS, unknown_command
-from ._registry import SHELL_COMMANDS
-from ._registry import shell_command as _shell
+from ..scenario.bad import FLAGS, Bad
+from ..scenario.load import ScenarioError, load
+from ..scenario.prompt_tools import bisect_session, trace_save
+from ._core import SHELL_COMMANDS, Core
+from ._core import shell_command as _shell
 from ._reply import Kind, Reply, Status
 from ._timeline import TimelineError
-
-if TYPE_CHECKING:
-    from ._core import Core
 
 
 @_shell("help", "help [CMD]", "commands by group, or one command in detail", "help truncate",
@@ -47,9 +47,9 @@ def help_lines(name: str = "", width: int = 80) -> list[tuple[Kind, str]]:
     out: list[tuple[Kind, str]] = []
     if name:
         if name in REGISTRY:
-            for x in render.command_help(REGISTRY[name]):
-                out += [(Kind.HEADING if x.startswith("usage:") else Kind.OUTPUT, y)
-                        for y in _wrap(x, width)]
+            usage, *rest = render.command_help(REGISTRY[name])  # the usage line, then the rest
+            out += [(Kind.HEADING, y) for y in _wrap(usage, width)]
+            out += [(Kind.OUTPUT, y) for x in rest for y in _wrap(x, width)]
             if name in SHELL_COMMANDS:  # `trace save FILE`: the shell's, on top of the language's
                 c = SHELL_COMMANDS[name]
                 out += [(Kind.HEADING, y) for y in _wrap(f"usage: {c.usage}", width)]
@@ -91,13 +91,13 @@ def _wrap(line: str, width: int) -> list[str]:
 @_shell("history", "history", "the numbered state-changing commands of this branch (> marks "
         "where you are)", "history")
 def _history(core: Core, args: list[str], reply: Reply) -> None:
-    _listing(reply, core.tl.history(), ">")
+    _listing(reply, core.tl.history_lines())
 
 
-def _listing(reply: Reply, lines: list[str], here: str) -> None:
-    """A listing whose line starting with ``here`` is where the session is."""
-    for x in lines:
-        reply.add(Kind.CURRENT if x.startswith(here) else Kind.OUTPUT, x)
+def _listing(reply: Reply, lines: list[tuple[bool, str]]) -> None:
+    """A listing, its lines marked where the session is."""
+    for here, x in lines:
+        reply.add(Kind.CURRENT if here else Kind.OUTPUT, x)
 
 
 @_shell("back", "back [K]", "go back K state-changing commands (default 1), by replaying from a "
@@ -135,7 +135,7 @@ def _travel(core: Core, reply: Reply, move: Callable[[], None]) -> None:
 @_shell("branches", "branches", "the branches made by typing a new command after going back "
         "(and by `replay`)", "branches")
 def _branches(core: Core, args: list[str], reply: Reply) -> None:
-    _listing(reply, core.tl.branch_list(), "*")
+    _listing(reply, core.tl.branch_lines())
 
 
 @_shell("diff", "diff N [M]", "what changed between two points (pages, ptes, inodes, waiters, "
@@ -146,14 +146,14 @@ def _diff(core: Core, args: list[str], reply: Reply) -> None:
         return
     here = f"{core.tl.branch}:{core.tl.pos}"
     try:
-        lines = core.tl.diff(args[0], args[1] if len(args) > 1 else here)
+        lines = core.tl.diff_lines(args[0], args[1] if len(args) > 1 else here)
     except TimelineError as e:
         reply.status = Status.ERROR
         reply.add(Kind.ERROR, f"error: {e}")
         return
-    for x in lines:
-        reply.add(Kind.REMOVED if x.startswith("  -") else Kind.ADDED if x.startswith("  +")
-                  else Kind.OUTPUT, x)
+    kinds = {"-": Kind.REMOVED, "+": Kind.ADDED, "": Kind.OUTPUT}
+    for sign, x in lines:
+        reply.add(kinds[sign], x)
 
 
 @_shell("record", "record FILE.toml [--title T] [--ref URL] | record stop",
@@ -223,7 +223,6 @@ def _replay(core: Core, args: list[str], reply: Reply) -> None:
             return
         reply.add(Kind.OUTPUT, f"going on with {core.queue_path}: {len(core.queue)} step(s) left")
     else:
-        from ..scenario.load import ScenarioError, load
         path = os.path.expanduser(args[0])
         try:
             sc = load(path)
@@ -279,7 +278,6 @@ def _next(core: Core, args: list[str], reply: Reply) -> None:
 def _explore(core: Core, words: list[str], reply: Reply) -> None:
     """The conditions are those of a scenario's ``[expect.bad]`` table (daxsh-scenario(5));
     ``--bad`` is its outcome."""
-    from ..scenario.bad import FLAGS, Bad
     conds: dict[str, str] = {}
     threads: dict[str, list[str]] = {}
     for i in range(0, len(words), 2):
@@ -306,7 +304,7 @@ def _explore(core: Core, words: list[str], reply: Reply) -> None:
         reply.add(Kind.ERROR, "explore: nothing to interleave: `start` or `&` some commands "
                               "first, or give --thread 'LINE; LINE'")
         return
-    try:
+    try:  # imported here: a build may leave the explorer out (and it is not needed to start)
         from ..explore.live import explore_session
         from ..explore.report import verdict_line
     except ImportError as e:
@@ -342,14 +340,13 @@ def _explore(core: Core, words: list[str], reply: Reply) -> None:
         "this session's commands on every kernel preset, and the behaviours (commits) that "
         "change the outcome", "bisect --kernel-from v4.16 --kernel-to v4.19")
 def _bisect(core: Core, words: list[str], reply: Reply) -> None:
-    from ..scenario.prompt_tools import bisect_session
     try:
         lines = bisect_session(core.tl.lines, shlex.join(words), colour=False)
     except ValueError as e:
         core._usage(reply, "bisect", str(e))
         return
-    for x in lines:
-        reply.add(Kind.CURRENT if "<- changes" in x else Kind.OUTPUT, x)
+    for changes, x in lines:
+        reply.add(Kind.CURRENT if changes else Kind.OUTPUT, x)
 
 
 @_shell("trace", "trace save FILE.json|FILE.txt", "write the trace as Chrome/Perfetto trace "
@@ -357,7 +354,6 @@ def _bisect(core: Core, words: list[str], reply: Reply) -> None:
         "last K events", "trace save race.json")
 def _trace_save(core: Core, words: list[str], reply: Reply) -> None:
     """Only ``trace save FILE``: every other ``trace`` line is the language's (Core.run)."""
-    from ..scenario.prompt_tools import trace_save
     try:
         reply.add(Kind.OUTPUT, trace_save(core.tl.session, shlex.join(words)))
     except ValueError as e:

@@ -8,6 +8,7 @@ the candidates for the word under the cursor: command names, then each parameter
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Callable, Mapping
 
@@ -92,7 +93,6 @@ def _safe(fn: Callable[[Session, str], list[str]], s: Session, prefix: str) -> l
 
 def complete_toml(s: Session, args: list[str], prefix: str) -> list[str]:
     """Scenario files and directories on the host (``record``, ``replay``), and ``stop``."""
-    import glob
     extra = ["stop"] if not args and "stop".startswith(prefix) else []
     found = [p + ("/" if os.path.isdir(p) else "") for p in glob.glob(glob.escape(prefix) + "*")]
     return extra + sorted(p for p in found if p.endswith((".toml", "/")))

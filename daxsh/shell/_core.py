@@ -15,6 +15,7 @@ from __future__ import annotations
 import shlex
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from ..kernel import outcomes
@@ -23,11 +24,40 @@ from ..lang.lexer import LexError, split
 from ..lang.registry import unknown_command
 from ..lang.session import DONE, ERROR, Result
 from ..lang.shell_import import Translator, is_daxsh, looks_like_shell
-from ._commands import help_lines  # (defining the commands fills SHELL_COMMANDS)
 from ._complete import ShellCompleter, complete_line, complete_toml, current_word
-from ._registry import SHELL_COMMANDS, ShellCommand
 from ._reply import Kind, Reply, Status, from_result
 from ._timeline import Timeline
+
+# -- the shell's own commands: their registry ------------------------------------------------
+# Each is defined in :mod:`._commands` with :func:`shell_command` (that module imports this
+# one, never the other way; the package imports both); :class:`Core` dispatches to them, the
+# help and completion read them.  Scenario files cannot use them.
+
+Handler = Callable[["Core", list[str], Reply], None]
+
+
+@dataclass(frozen=True)
+class ShellCommand:
+    """A command of the interactive front-ends (scenario files cannot use it)."""
+
+    name: str
+    usage: str
+    summary: str
+    example: str
+    run: Handler
+    complete: str = ""  # "points", "tomls", "names" or "" (nothing)
+
+
+SHELL_COMMANDS: dict[str, ShellCommand] = {}
+
+
+def shell_command(name: str, usage: str, summary: str, example: str, complete: str = ""
+                  ) -> Callable[[Handler], Handler]:
+    """Define a shell command: ``fn(core, words, reply)`` fills the reply."""
+    def deco(fn: Handler) -> Handler:
+        SHELL_COMMANDS[name] = ShellCommand(name, usage, summary, example, fn, complete)
+        return fn
+    return deco
 
 
 class Core:
@@ -51,6 +81,13 @@ class Core:
         self._machine_events = 0
         self.translator: Translator | None = None  # pasted shell lines: their jobs and mappings
         self._paste_reply: Reply | None = None  # the reply a pasted line's translation fills
+
+    def close(self) -> None:
+        """The front-end is done with this core: the journal is closed and the machine
+        retired (its tasks still in the kernel end now, not when the interpreter exits)."""
+        if self.tl.journal is not None:
+            self.tl.journal.close()
+        self.tl.close()
 
     # -- where we are ----------------------------------------------------------------------------
     @property
@@ -284,4 +321,4 @@ def _unknown(line: str) -> bool:
     return bool(words) and words[0].text not in REGISTRY
 
 
-__all__ = ["SHELL_COMMANDS", "Core", "ShellCommand", "current_word", "help_lines"]
+__all__ = ["SHELL_COMMANDS", "Core", "ShellCommand", "current_word", "shell_command"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ..lang.session import BLOCKED, DONE, ERROR, SKIPPED, STOPPED, Result
+from ..lang.session import BLOCKED, DONE, ERROR, SKIPPED, STOPPED, NoticeKind, Result
 
 
 class Status(enum.StrEnum):
@@ -70,38 +70,35 @@ class Reply:
         return [i.text for i in self.items]
 
 
-def classify_notice(n: str) -> Kind:
-    """The kind of one of the language's job notices (``Session`` reports them as lines)."""
-    if "+ Done" in n:
-        return Kind.JOB_DONE
-    if n.startswith("daxsh: ") or "+ Exit" in n or "killed" in n:
-        return Kind.JOB_EXIT
-    if " blocked: " in n:
-        return Kind.BLOCKED
-    if " stopped" in n:
-        return Kind.STOPPED
-    return Kind.OUTPUT
+# the kind of a line the language typed (a notice, or an output line that is more than output)
+NOTICE_KINDS: dict[NoticeKind, Kind] = {
+    NoticeKind.JOB_DONE: Kind.JOB_DONE,
+    NoticeKind.JOB_OUTPUT: Kind.OUTPUT,
+    NoticeKind.JOB_EXIT: Kind.JOB_EXIT,
+    NoticeKind.JOB_BLOCKED: Kind.BLOCKED,
+    NoticeKind.JOB_STOPPED: Kind.STOPPED,
+    NoticeKind.JOB_ENDED: Kind.OUTPUT,
+    NoticeKind.CORRUPTION: Kind.ALARM,
+    NoticeKind.OOPS: Kind.ALARM,
+    NoticeKind.KILLED: Kind.JOB_EXIT,
+    NoticeKind.WARN: Kind.JOB_EXIT,
+    NoticeKind.HUNG_TASK: Kind.JOB_EXIT,
+}
 
 
 def from_result(res: Result, reply: Reply) -> None:
-    """Add a language result's lines to ``reply`` with their kinds."""
-    for x in res.output:
-        kind = Kind.BLOCKED if res.status == BLOCKED and x.startswith("[") and " blocked: " in x \
-            else Kind.ALARM if _alarm(x) else Kind.OUTPUT
-        reply.add(kind, x)
+    """Add a language result's lines to ``reply`` with their kinds (by the language's types,
+    never by their text)."""
+    for i, x in enumerate(res.output):
+        kind = res.output_kinds.get(i)
+        reply.add(Kind.OUTPUT if kind is None else NOTICE_KINDS[kind], x)
     if res.error:
         if res.caret:
             reply.add(Kind.CARET, res.caret)
         reply.add(Kind.ERROR if res.status == ERROR else Kind.WARNING, res.error)
     for n in res.notices:
-        reply.add(Kind.ALARM if _alarm(n) else classify_notice(n), n)
+        reply.add(NOTICE_KINDS[n.kind], n.text)
 
 
-def _alarm(line: str) -> bool:
-    """The words the model reports data corruption and an oops with (Kernel.corruption in
-    kernel/machine.py, the job notices of lang/session.py)."""
-    return "CORRUPTION" in line or "OOPS" in line
-
-
-__all__ = ["BLOCKED", "DONE", "ERROR", "SKIPPED", "STOPPED", "Item", "Kind", "Reply", "Status",
-           "classify_notice", "from_result"]
+__all__ = ["BLOCKED", "DONE", "ERROR", "NOTICE_KINDS", "SKIPPED", "STOPPED", "Item", "Kind",
+           "Reply", "Status", "from_result"]

@@ -4,7 +4,6 @@ resumed.  Both front-ends start here, so they journal and resume alike."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from ..kernel.machine import DEFAULT_PMEM
 from ..lang.lexer import parse_number
@@ -95,26 +94,3 @@ def _resume(state: Path, notes: list[str]) -> tuple[Timeline | None, Journal | N
     notes.append(f"resumed {path}: at {tl.branch}:{tl.pos} of {len(tl.current.lines)} "
                  f"({len(tl.branches)} branch(es))")
     return tl, j
-
-
-def quiet_dropped_machines() -> None:
-    """Time travel throws machines away with their tasks still suspended in the model's
-    kernel code; when the garbage collector finalizes those generators, their ``finally``
-    blocks (an unlock, an iput, an oops on a removed memmap) fail and Python prints each as
-    "Exception ignored in: <generator ...>" over the prompt.  Those machines are never used
-    again, so the interactive front-ends drop exactly these reports; every other unraisable
-    exception still reaches the previous hook."""
-    import sys
-    import types
-
-    kernel_dir = str(Path(__file__).resolve().parent.parent / "kernel")
-    previous = sys.unraisablehook
-
-    def hook(u: Any) -> None:
-        obj = getattr(u, "object", None)
-        if isinstance(obj, types.GeneratorType) and \
-                obj.gi_code.co_filename.startswith(kernel_dir):
-            return
-        previous(u)
-
-    sys.unraisablehook = hook

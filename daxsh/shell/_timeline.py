@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import difflib
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from ..kernel import outcomes
 from ..kernel.machine import DEFAULT_PMEM
@@ -80,6 +83,24 @@ class Timeline:
             journal.header(self.kernel_spec, pmem, seed)
 
     # -- where we are ----------------------------------------------------------------------------
+    @property
+    def session(self) -> Session:
+        """The machine at the point being viewed."""
+        return self._session
+
+    @session.setter
+    def session(self, s: Session) -> None:
+        """Replace the machine; the one replaced is retired (:meth:`Session.close`) at once,
+        never left for the garbage collector with its tasks suspended in the kernel."""
+        old = getattr(self, "_session", None)
+        self._session = s
+        if old is not None and old is not s:
+            old.close()
+
+    def close(self) -> None:
+        """Retire the machine (the timeline is not used afterwards)."""
+        self._session.close()
+
     @property
     def current(self) -> Branch:
         return self.branches[self.branch]
@@ -235,7 +256,11 @@ class Timeline:
         """A fresh session replayed to point ``p`` (the current one is not touched)."""
         kernel, pmem, seed = self.branches[p.branch].machine
         s = Session(kernel, pmem, seed)
-        self._replay(s, self.replay_lines(p))
+        try:
+            self._replay(s, self.replay_lines(p))
+        except BaseException:
+            s.close()
+            raise
         return s
 
     def replay_lines(self, p: Point) -> list[str]:
@@ -254,54 +279,90 @@ class Timeline:
 
     # -- looking at it ---------------------------------------------------------------------------
     def history(self) -> list[str]:
+        return [x for _here, x in self.history_lines()]
+
+    def history_lines(self) -> list[tuple[bool, str]]:
+        """The numbered lines of this branch, each with whether it is where we are (``>``)."""
         br = self.current
         out = []
         if br.parent is not None:
-            out.append(f"branch {br.name} (from {br.parent} after {br.fork})")
+            out.append((False, f"branch {br.name} (from {br.parent} after {br.fork})"))
         for i, x in enumerate(br.lines, 1):
             mark = ">" if i == self.pos else " "
-            out.append(f"{mark}{i:>4}  {x}")
+            out.append((i == self.pos, f"{mark}{i:>4}  {x}"))
         if self.pos == 0:
-            out.append(">   0  (fresh machine: kernel " + self.kernel_spec + ")")
+            out.append((True, ">   0  (fresh machine: kernel " + self.kernel_spec + ")"))
         elif not self.at_tip:
-            out.append(f"at {self.pos} of {len(br.lines)}: a new command starts a new branch")
-        return out or ["(nothing has changed the machine yet)"]
+            out.append((False, f"at {self.pos} of {len(br.lines)}: a new command starts a new "
+                               "branch"))
+        return out or [(False, "(nothing has changed the machine yet)")]
 
     def branch_list(self) -> list[str]:
+        return [x for _here, x in self.branch_lines()]
+
+    def branch_lines(self) -> list[tuple[bool, str]]:
+        """One line per branch, each with whether it is the one being viewed (``*``)."""
         out = []
         for b in self.branches.values():
-            mark = "*" if b.name == self.branch else " "
+            here = b.name == self.branch
             where = f"from {b.parent} after {b.fork}" if b.parent else \
                 f"a fresh machine ({b.machine[0].split()[0] if b.machine[0] else '?'})"
             last = b.lines[-1] if b.lines else "(empty)"
-            at = f"  (at {self.pos})" if b.name == self.branch and not self.at_tip else ""
-            out.append(f"{mark} {b.name:<6} {len(b.lines):>4} commands, {where}; last: {last}{at}")
+            at = f"  (at {self.pos})" if here and not self.at_tip else ""
+            out.append((here, f"{'*' if here else ' '} {b.name:<6} {len(b.lines):>4} commands, "
+                              f"{where}; last: {last}{at}"))
         return out
 
     def diff(self, a: Point | str, b: Point | str,
              views: tuple[str, ...] = DIFF_VIEWS) -> list[str]:
         """What changed between two points, view by view (pages, ptes, inodes, waiters)."""
+        return [x for _sign, x in self.diff_lines(a, b, views)]
+
+    def diff_lines(self, a: Point | str, b: Point | str,
+                   views: tuple[str, ...] = DIFF_VIEWS) -> list[tuple[str, str]]:
+        """:meth:`diff`'s lines, each with its sign: "-" only at ``a``, "+" only at ``b``, ""
+        for a heading."""
         pa = self.parse_point(a) if isinstance(a, str) else a
         pb = self.parse_point(b) if isinstance(b, str) else b
-        sa, sb = self._session_at(pa), self._session_at(pb)
-        out = [f"diff {pa} {pb}"]
+        sa = self._session_at(pa)
+        try:
+            sb = self._session_at(pb)
+            try:
+                return self._diff(pa, pb, sa, sb, views)
+            finally:
+                if sb is not self.session:
+                    sb.close()
+        finally:
+            if sa is not self.session:
+                sa.close()
+
+    @staticmethod
+    def _diff(pa: Point, pb: Point, sa: Session, sb: Session, views: Iterable[str]
+              ) -> list[tuple[str, str]]:
+        out = [("", f"diff {pa} {pb}")]
         for what in views:
             la, lb = _view(sa, what), _view(sb, what)
             if la == lb:
                 continue
-            out.append(f"{what}:")
-            for d in difflib.unified_diff(la, lb, lineterm="", n=0):
-                if d.startswith(("---", "+++", "@@")):
-                    continue
-                out.append(f"  {d}")
+            out.append(("", f"{what}:"))
+            # the lines difflib.unified_diff(la, lb, n=0) gives, without its headers
+            for group in difflib.SequenceMatcher(None, la, lb).get_grouped_opcodes(0):
+                for tag, i1, i2, j1, j2 in group:
+                    if tag == "equal":
+                        out += [("", f"   {x}") for x in la[i1:i2]]
+                        continue
+                    if tag in ("replace", "delete"):
+                        out += [("-", f"  -{x}") for x in la[i1:i2]]
+                    if tag in ("replace", "insert"):
+                        out += [("+", f"  +{x}") for x in lb[j1:j2]]
         jobs_a = [sa.describe_job(j) for j in sa.jobs.values()]
         jobs_b = [sb.describe_job(j) for j in sb.jobs.values()]
         if jobs_a != jobs_b:
-            out.append("jobs:")
-            out += [f"  -{x}" for x in jobs_a if x not in jobs_b]
-            out += [f"  +{x}" for x in jobs_b if x not in jobs_a]
+            out.append(("", "jobs:"))
+            out += [("-", f"  -{x}") for x in jobs_a if x not in jobs_b]
+            out += [("+", f"  +{x}") for x in jobs_b if x not in jobs_a]
         if len(out) == 1:
-            out.append("  (no difference in " + ", ".join(views) + ")")
+            out.append(("", "  (no difference in " + ", ".join(views) + ")"))
         return out
 
     def _session_at(self, p: Point) -> Session:
@@ -325,9 +386,6 @@ class Timeline:
 
     def write_scenario(self, path: str | Path, title: str = "",
                        refs: list[str] | None = None) -> dict[str, Any]:
-        import tempfile
-
-        import tomli_w
         data = self.scenario(title, refs)
         p = Path(path)
         # a new file of our own (O_EXCL, random name) beside the target, then rename: nothing

@@ -45,8 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     from ..kernel.config import ConfigError
-    from ..shell import open_session, quiet_dropped_machines
-    quiet_dropped_machines()
+    from ..shell import open_session
     lines: list[str] = []
     if args.script and args.script.endswith(".toml"):
         from ..scenario.load import ScenarioError, load
@@ -80,8 +79,9 @@ def main(argv: list[str]) -> int:
     try:
         rc = app.run()
     finally:
-        if core.tl.journal is not None:
-            core.tl.journal.close()
+        journaled = core.tl.journal is not None
+        core.close()
+        if journaled:
             print(f"daxsh: session journal: {core.journal_path}", file=sys.stderr)
     if app.return_code:  # the screen itself failed (Textual printed why)
         return 3

@@ -105,14 +105,14 @@ def test_v4_17_truncate_of_a_busy_page_warns_in_dax_disassociate_entry(shell) ->
     sh = shell("v4.17").pinned("xfs")
     r = sh("truncate /mnt/a 0")
     assert any(n.startswith("daxsh: WARN: WARNING at fs/dax.c dax_disassociate_entry")
-               for n in r.notices)
+               for n in r.notice_lines())
     d = sh.dmesg()
     assert "------------[ cut here ]------------" in d
     # no line number: none was read in the v4.17 source (kernel/messages.py WARN_LINES)
     assert re.search(r"WARNING: CPU: 0 PID: \d+ at fs/dax\.c dax_disassociate_entry", d), d
     # a WARN_ON_ONCE prints no condition: the notice and the trace event carry it
     assert "WARN_ON_ONCE(trunc && page_ref_count(page) > 1)" not in d
-    assert any("WARN_ON_ONCE(trunc && page_ref_count(page) > 1)" in n for n in r.notices)
+    assert any("WARN_ON_ONCE(trunc && page_ref_count(page) > 1)" in n for n in r.notice_lines())
     assert "Modules linked in:" in d
     assert re.search(r"Comm: truncate Not tainted 4\.17", d)
     assert " truncate_inode_pages_range" in d and " xfs_setattr_size" in d
@@ -222,7 +222,7 @@ def test_v6_8_unbind_with_rmapbt_kills_mappers_and_umount_is_clean(shell) -> Non
     sh = shell("v6.8").mounted("xfs", "-m rmapbt=1")
     sh.script(UNBIND)
     r = sh("unbind pfn0.1")
-    assert any("mapper" in n and "SIGBUS (BUS_MCEERR_AO)" in n for n in r.notices), r.notices
+    assert any("mapper" in n and "SIGBUS (BUS_MCEERR_AO)" in n for n in r.notice_lines()), r.notice_lines()
     d = sh.dmesg()
     assert "XFS (pmem0): Device is about to be removed!" in d
     assert re.search(r"Memory failure: 0x[0-9a-f]+: Sending SIGBUS to mapper:\d+ due to hardware "
@@ -338,7 +338,7 @@ def test_hung_task_message_after_120_seconds_in_d_state(shell) -> None:
     sh("sleep 119")
     assert "INFO: task" not in sh.dmesg()
     r = sh("sleep 2")
-    assert r.notices == [f"daxsh: hung task: task umount:{t.tid} blocked for more than 120 seconds"]
+    assert r.notice_lines() == [f"daxsh: hung task: task umount:{t.tid} blocked for more than 120 seconds"]
     d = sh.dmesg()
     assert f"INFO: task umount:{t.tid} blocked for more than 120 seconds." in d
     assert '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.' in d
@@ -363,7 +363,7 @@ def test_sleep_121_reports_a_d_state_umount(shell, fs) -> None:
     sh("umount /mnt &", "blocked")
     t = sh.task(1)
     r = sh("sleep 121")
-    assert any(f"task umount:{t.tid} blocked for more than 120 seconds" in n for n in r.notices)
+    assert any(f"task umount:{t.tid} blocked for more than 120 seconds" in n for n in r.notice_lines())
     assert f"INFO: task umount:{t.tid} blocked for more than 120 seconds." in sh.dmesg()
     assert sh.events("hung-task") == [f"task umount:{t.tid} blocked for more than 120 seconds"]
 
@@ -473,5 +473,5 @@ def test_an_allocation_in_reclaim_evicts_unused_inodes_up_to_v5_12(shell) -> Non
     t = sh.task(1)
     assert "__alloc_pages_direct_reclaim" in t.stack and "prune_icache_sb" in t.stack
     r = sh("unpin pin1")
-    assert any("Done  alloc 4K" in n for n in r.notices)
+    assert any("Done  alloc 4K" in n for n in r.notice_lines())
     assert sh.outcome().outcome == "clean"

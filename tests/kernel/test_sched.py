@@ -83,6 +83,7 @@ def test_throwing_away_a_machine_with_sleeping_tasks_raises_nothing(shell, name,
         assert sh.k.sched.tasks, "the script should leave a task sleeping"
         if how != "end of session":
             sh(how)
+        sh.s.close()  # whoever drops a machine retires it
 
     assert drop_and_collect(make) == []
 

@@ -556,7 +556,7 @@ def test_blocked_command_becomes_a_job_and_prints_one_line(shell) -> None:
                         r"in xfs_break_dax_layouts .*holds i_rwsem \(W\)", r.output[0]), r.output
     assert r.job == 1 and sh.s.last == "%1"
     r = sh("unpin pin1")
-    assert "[1]+ Done  truncate /mnt/a 0" in r.notices
+    assert "[1]+ Done  truncate /mnt/a 0" in r.notice_lines()
 
 
 def test_mmap_addresses_are_deterministic(shell) -> None:

@@ -92,7 +92,7 @@ def test_background_command_that_completes_reports_done(shell) -> None:
     sh = shell("v6.15").mounted("xfs")
     r = sh("create /mnt/a 4K &")
     assert r.output[0].startswith("[1] ")
-    assert any(n.startswith("[1]+ Done  create /mnt/a 4K") for n in r.notices)
+    assert any(n.startswith("[1]+ Done  create /mnt/a 4K") for n in r.notice_lines())
     assert sh.s.jobs == {}
     assert "a" in sh.text("ls /mnt")
 
@@ -106,8 +106,8 @@ def test_background_command_that_blocks_is_a_job(shell) -> None:
     r = sh("punch /mnt/a 0 4K&", "blocked")
     assert r.job == 2
     r = sh("unpin pin1")
-    assert "[1]+ Done  truncate /mnt/a 0" in r.notices
-    assert "[2]+ Done  punch /mnt/a 0 4K" in r.notices
+    assert "[1]+ Done  truncate /mnt/a 0" in r.notice_lines()
+    assert "[2]+ Done  punch /mnt/a 0 4K" in r.notice_lines()
 
 
 def test_dollar_underscore_holds_the_last_printed_value(shell) -> None:
@@ -123,7 +123,7 @@ def test_dollar_underscore_holds_the_last_printed_value(shell) -> None:
     r = sh("truncate /mnt/a 0", "blocked")  # v6.15 waits for the unmapped pin
     assert sh.s.last == "%1"
     r = sh("kill -INT $_")  # task
-    assert any("EINTR" in n for n in r.notices)
+    assert any("EINTR" in n for n in r.notice_lines())
 
 
 def test_relative_paths_resolve_against_the_cwd(shell) -> None:

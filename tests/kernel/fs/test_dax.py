@@ -63,8 +63,8 @@ def test_v4_18_a_read_fault_from_another_process_proceeds_while_truncate_waits(s
     # the device lets go: truncate rescans (zapping p2's new PTEs), finishes, then write runs
     sh("proc sh")
     r = sh("unpin pin1")
-    assert any("[1]+ Done  truncate /mnt/a 0" in n for n in r.notices)
-    assert any("[2]+ Done  write /mnt/a 0 4K" in n for n in r.notices)
+    assert any("[1]+ Done  truncate /mnt/a 0" in n for n in r.notice_lines())
+    assert any("[2]+ Done  write /mnt/a 0 4K" in n for n in r.notice_lines())
     assert p2.mm.ptes == {}
     assert sh.inode("/mnt/a").size == 4096
     assert sh.outcome().outcome == "clean"
@@ -87,7 +87,7 @@ def test_v4_18_mmaplock_excludes_faults_until_truncate_sleeps(shell) -> None:
     sh("proc sh")
     sh("unbreak")
     r = sh("continue %1")
-    assert any("[2]+ Done  touch" in n for n in r.notices)
+    assert any("[2]+ Done  touch" in n for n in r.notice_lines())
     assert "wait_var_event(page pfn" in "\n".join(r.output)
     assert not sh.task(1).done
 
@@ -96,7 +96,7 @@ def test_v4_18_unpin_wakes_truncate_which_then_frees_the_blocks(shell) -> None:
     sh = shell("v4.18").pinned("xfs")
     sh("truncate /mnt/a 0", "blocked")
     r = sh("unpin pin1")
-    assert r.notices[0] == "[1]+ Done  truncate /mnt/a 0"
+    assert r.notice_lines()[0] == "[1]+ Done  truncate /mnt/a 0"
     inode = sh.inode("/mnt/a")
     assert inode.size == 0 and inode.di.extents.total() == 0
     assert not inode.i_rwsem.is_locked() and not inode.mmaplock.is_locked()
@@ -127,7 +127,7 @@ def test_interruptible_wait_ended_by_a_signal_gives_eintr_and_changes_nothing(sh
     assert sh.task(1).state == TASK_INTERRUPTIBLE
     inode = sh.inode("/mnt/a")
     r = sh(f"kill {sig} %1")
-    assert any("[1]+ Exit  truncate /mnt/a 0" in n and "EINTR" in n for n in r.notices), r.notices
+    assert any("[1]+ Exit  truncate /mnt/a 0" in n and "EINTR" in n for n in r.notice_lines()), r.notice_lines()
     assert sh.s.jobs == {}
     assert inode.size == 64 * 1024 and inode.di.extents.total() == 16
     assert not inode.i_rwsem.is_locked() and not inode.mmaplock.is_locked()
@@ -148,8 +148,8 @@ def test_a_signal_to_a_d_state_job_stays_pending_until_its_interruptible_wait(sh
     r = sh("kill -INT %1")
     # %1 ends with EINTR; %2 gets i_rwsem, finds the page busy and, with SIGINT pending,
     # ___wait_var_event returns -ERESTARTSYS at once
-    assert any("[1]+ Exit" in n and "EINTR" in n for n in r.notices), r.notices
-    assert any("[2]+ Exit" in n and "EINTR" in n for n in r.notices), r.notices
+    assert any("[1]+ Exit" in n and "EINTR" in n for n in r.notice_lines()), r.notice_lines()
+    assert any("[2]+ Exit" in n and "EINTR" in n for n in r.notice_lines()), r.notice_lines()
     assert sh.inode("/mnt/a").di.extents.total() == 16
 
 
@@ -193,10 +193,10 @@ def test_ext4_v4_19_waits_holding_i_rwsem_with_i_mmap_sem_dropped(shell, cmd) ->
     sh(f"touch {MAP}")  # read fault proceeds
     sh("proc sh")
     r = sh("kill -INT %1")
-    assert any("EINTR" in n for n in r.notices)
+    assert any("EINTR" in n for n in r.notice_lines())
     sh(cmd, "blocked")
     r = sh("unpin pin1")
-    assert any("Done" in n for n in r.notices)
+    assert any("Done" in n for n in r.notice_lines())
     assert sh.outcome().outcome == "clean"
 
 
@@ -252,7 +252,7 @@ def test_v6_15_busy_scan_of_an_unmapped_file_still_waits(shell) -> None:
     r = sh("dma pin1")
     assert "CORRUPTION" not in r.output[0] and "its own" in r.output[0]
     r = sh("unpin pin1")
-    assert any("Done" in n for n in r.notices)
+    assert any("Done" in n for n in r.notice_lines())
     assert sh.outcome().outcome == "clean"
     assert "WARNING" not in sh.dmesg()  # dax_break_layout deleted the entries itself
 
@@ -278,7 +278,7 @@ def test_v6_15_umount_blocks_uninterruptibly_until_unpin(shell) -> None:
         assert not t.done
     assert sh.outcome().outcome == "hung"
     r = sh("unpin pin1")
-    assert r.notices[0] == "[1]+ Done  umount /mnt"
+    assert r.notice_lines()[0] == "[1]+ Done  umount /mnt"
     assert "/mnt" not in sh.k.mounts
     assert sh.outcome().outcome == "clean"
 
@@ -308,4 +308,4 @@ def test_v6_15_rm_of_a_pinned_unmapped_file_waits_in_eviction(shell) -> None:
     assert "dax_break_layout_final" in r.output[-1]
     assert sh.task(1).state == TASK_UNINTERRUPTIBLE
     r = sh("unpin pin1")
-    assert any("Done  rm /mnt/a" in n for n in r.notices)
+    assert any("Done  rm /mnt/a" in n for n in r.notice_lines())

@@ -14,7 +14,7 @@ def test_layout_recall_fences_after_two_lease_periods(shell) -> None:
     sh("sleep 179.9")
     assert "blocked: truncate /mnt/a 4K" in sh.text("jobs") and FENCE not in sh.dmesg()
     r = sh("sleep 0.2")
-    assert any("Done  truncate /mnt/a 4K" in n for n in r.notices)
+    assert any("Done  truncate /mnt/a 4K" in n for n in r.notice_lines())
     assert f"[  180.000000] {FENCE}" in sh.dmesg()
     assert sh.inode("/mnt/a").lease is None
     assert "nfsd4_layout_lm_break" in sh.text("trace 200")
@@ -26,5 +26,5 @@ def test_a_returned_layout_needs_no_fence(shell) -> None:
     sh("lease /mnt/a")
     sh("truncate /mnt/a 4K", "blocked")
     r = sh("lease /mnt/a --return")
-    assert any("Done  truncate /mnt/a 4K" in n for n in r.notices)
+    assert any("Done  truncate /mnt/a 4K" in n for n in r.notice_lines())
     assert "Fencing" not in sh.dmesg()

@@ -38,7 +38,7 @@ def test_v6_8_unbind_freeze_waits_for_the_truncate_then_completes(shell) -> None
     assert sb.frozen == 1  # SB_FREEZE_WRITE: waiting for the writers
     assert sh.k.nvdimm.pgmap is not None  # the memmap is still there
     r = sh("unpin pin1")
-    done = " ".join(r.notices)
+    done = " ".join(r.notice_lines())
     assert "Done  truncate /mnt/a 0" in done and "Done  unbind pfn0.1" in done
     assert sb.frozen == 0 and not any(s.is_locked() for s in sb.s_writers)
     d = sh.dmesg()
@@ -51,7 +51,7 @@ def test_a_writer_that_comes_after_the_freezer_waits_behind_it(shell) -> None:
     r = sh("write /mnt/b 0 4K", "blocked")
     assert "percpu_down_read" in r.output[-1]
     r = sh("unpin pin1")
-    notes = " ".join(r.notices)
+    notes = " ".join(r.notice_lines())
     assert "Done  truncate" in notes and "Done  unbind" in notes
     assert "Exit  write /mnt/b 0 4K: write: /mnt/b: Input/output error (EIO)" in notes  # shut down
 

@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 
 
 def daxsh(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -1,4 +1,4 @@
-"""``daxsh`` on the command line.
+"""``daxsh`` on the command line: every entry point, one module per subcommand.
 
     daxsh                      the interactive shell (cmd2; imported only here)
     daxsh run FILE [...]       replay a scenario (TOML) or a script of command lines
@@ -13,7 +13,10 @@
     daxsh completion SHELL     the completion script for bash, zsh, tcsh or fish
     daxsh --version
 
-The replay path (``run``, a piped script) imports neither cmd2, prompt_toolkit nor Textual.
+Each subcommand's parser and ``main`` are in the module named for it (``run``, ``kernels``,
+``bisect``, ``import_sh``, ``export``, ``explore``, ``real``, ``completion``; ``tui`` is the
+screen's own), imported only when that subcommand runs: the replay path (``run``, a piped
+script) imports neither cmd2, prompt_toolkit nor Textual.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ import argparse
 import sys
 from typing import Any
 
-from . import __version__
+from .. import __version__
 
 
 def _top_parser() -> argparse.ArgumentParser:
@@ -44,7 +47,7 @@ def _judge() -> Any:
     """The explorer's judge of [threads] races, for the scenario runner (None when the
     explorer is not part of this build: such a race is then undecided)."""
     try:
-        from .explore.judge import judge
+        from ..explore.judge import judge
     except ImportError:
         return None
     return judge
@@ -65,46 +68,46 @@ def main(argv: list[str] | None = None) -> int:
 def _main(argv: list[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "run":
-        from .scenario.cli import main as run_main
+        from .run import main as run_main
         return run_main(argv[1:], judge=_judge())
     if argv and argv[0] == "kernels":
-        from .scenario.subcommands import kernels_main
+        from .kernels import main as kernels_main
         return kernels_main(argv[1:])
     if argv and argv[0] == "bisect":
-        from .scenario.subcommands import bisect_main
+        from .bisect import main as bisect_main
         return bisect_main(argv[1:], judge=_judge())
     if argv and argv[0] == "import":
-        from .scenario.shell_cli import import_main
+        from .import_sh import main as import_main
         return import_main(argv[1:])
     if argv and argv[0] == "export":
-        from .scenario.export_sh import export_main
+        from .export import main as export_main
         return export_main(argv[1:])
     if argv and argv[0] == "completion":
         from .completion import main as completion_main
         return completion_main(argv[1:])
     if argv and argv[0] == "explore":
         try:
-            from .explore.cli import main as explore_main
+            from .explore import main as explore_main
         except ImportError:
             print("daxsh: the explorer is not part of this build", file=sys.stderr)
             return 2
         return explore_main(argv[1:])
     if argv and argv[0] == "real":
-        from .real.cli import main as real_main
+        from .real import main as real_main
         return real_main(argv[1:])
     if argv and argv[0] == "tui":
         try:
-            from .tui import main as tui_main
+            from ..tui import main as tui_main
         except ImportError as e:
             print(f"daxsh: the screen needs Textual ({e}); pip install 'daxsh[tui]'", file=sys.stderr)
             return 2
         return tui_main(argv[1:])
     args = _top_parser().parse_args(argv[1:] if argv and argv[0] == "shell" else argv)
     if not sys.stdin.isatty() and not args.resume:
-        from .scenario.cli import run_stream
+        from .run import run_stream
         return run_stream(sys.stdin, kernel=args.kernel, pmem=args.pmem, seed=args.seed)
     try:
-        from .repl import main as repl_main
+        from ..repl import main as repl_main
     except ImportError as e:
         print(f"daxsh: the interactive shell needs cmd2 ({e}); "
               "`daxsh run FILE` replays without it", file=sys.stderr)
@@ -115,12 +118,9 @@ def _main(argv: list[str] | None) -> int:
 def _screen(core: object) -> None:
     """The shell's ``tui`` command: the screen over the shell's core (imported only then)."""
     try:
-        from .tui import run_on
+        from ..tui import run_on
     except ImportError as e:
         print(f"daxsh: the screen needs Textual ({e})", file=sys.stderr)
         return
     run_on(core)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -6,9 +6,9 @@ the one the scenario expects.  Exit status: 0 every verdict matches, 1 a decided
 contradicts what is expected, 2 invalid input, 3 a search ended undecided (budget, time limit,
 Ctrl-C, preemption bound, sampling) and nothing contradicted.
 
-A search that looks too big for this machine (:func:`.search.estimate_traces`, an upper estimate
-from one execution) gets a note on standard error with the estimate and what to try instead
-(``--preemptions``, ``--mode random``...).  The note comes once the search has run
+A search that looks too big for this machine (:func:`daxsh.explore.search.estimate_traces`, an
+upper estimate from one execution) gets a note on standard error with the estimate and what to
+try instead (``--preemptions``, ``--mode random``...).  The note comes once the search has run
 ``WARN_AFTER_S`` seconds, not before it starts: the estimate counts every order of conflicting
 events, and the search often decides such a race in milliseconds (one bad and one good
 execution), where a warning would only mislead.
@@ -31,12 +31,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .cluster import ClusterError
-from .report import expectation_line, search_line, verdict_line, verdict_matches
-from .runner import Machine, Problem, ProblemError
-from .scenarios import Invalid as _Invalid
-from .scenarios import problems
-from .search import MODES, Execution, Result, estimate_traces, explore
+from ..explore.cluster import ClusterError
+from ..explore.report import expectation_line, search_line, verdict_line, verdict_matches
+from ..explore.runner import Machine, Problem, ProblemError
+from ..explore.scenarios import Invalid as _Invalid
+from ..explore.scenarios import problems
+from ..explore.search import MODES, Execution, Result, estimate_traces, explore
 
 EXIT_OK, EXIT_MISMATCH, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 TOO_BIG = 200_000  # estimated traces past which the search is said to be too big
@@ -294,7 +294,7 @@ def _summary(prob: Problem, res: Result, expected: str | None) -> list[str]:
 def _counterexample(prob: Problem, machine: Machine, ex: Execution, res: Result,
                     args: argparse.Namespace, shrink_it: bool, full: bool
                     ) -> tuple[dict[str, Any], list[str]]:
-    from .shrink import itf, pin_schedule, scenario_text, shrink, trace_lines, verify, write_trace_file
+    from ..explore.shrink import itf, pin_schedule, scenario_text, shrink, trace_lines, verify, write_trace_file
     out: list[str] = []
     cprob, cmachine, cex = prob, machine, ex
     shrunk_note = ""  # written into the scenario: no time in it, the file is deterministic

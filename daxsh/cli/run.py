@@ -19,9 +19,9 @@ from typing import Any, TextIO
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang import Session
 from ..lang.lexer import parse_number
-from .junit import junit_xml
-from .load import ScenarioError, from_script, load, read_text
-from .run import Judge, RunReport, run, search_limits_error
+from ..scenario.junit import junit_xml
+from ..scenario.load import ScenarioError, from_script, load, read_text
+from ..scenario.run import Judge, RunReport, run, search_limits_error
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 
@@ -29,7 +29,7 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_UNDECIDED = 0, 1, 2, 3
 RUN_GC_THRESHOLDS = (20_000, 50, 1_000)  # gc.set_threshold for `daxsh run`; see main()
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="daxsh run", description="Replay scenarios (TOML) or "
                                 "scripts of command lines and check their expectations; "
                                 "a scenario's [threads] race is explored and its verdict judged.")
@@ -66,7 +66,7 @@ def selected(pattern: str | None, path: str, kernel: str, title: str) -> bool:
 def main(argv: list[str], judge: Judge | None = None) -> int:
     """``daxsh run``; ``judge`` decides the [threads] races (the explorer's, given by the
     entry point)."""
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     # The model keeps many small long-lived objects (the trace buffer's arguments, up to its
     # bound, the page tables, the pins): with the default thresholds the cyclic collector's
     # full passes grow with them and a long script runs slower per line as it goes.  Rarer
@@ -179,6 +179,7 @@ def _write_traces(out: str, reports: list[RunReport]) -> None:
                                     f"{target.suffix}")
         assert r.session is not None
         n = write_trace(r.session.k, path)
+        r.session.close()
         print(f"trace: {n} events written to {path}", file=sys.stderr)
 
 
@@ -251,12 +252,13 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
         if not line.strip() or line.strip().startswith("#"):
             continue
         r = s.execute(line)
-        for x in r.output + r.notices:
+        for x in [*r.output, *(n.text for n in r.notices)]:
             print(x)
         if r.error:
             if r.caret:
                 print(r.caret, file=sys.stderr)
             print(r.error, file=sys.stderr)
             status = max(status, 1)
+    s.close()
     sys.stdout.flush()
     return status

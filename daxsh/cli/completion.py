@@ -14,25 +14,22 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .kernel.config import BY_NAME, PRESETS
+from ..kernel.config import BY_NAME, PRESETS
 
 SHELLS = ("bash", "zsh", "tcsh", "fish")
 
 
 def subparsers() -> dict[str, argparse.ArgumentParser]:
-    from .scenario.cli import _parser as run_parser
-    from .scenario.export_sh import parser as export_parser
-    from .scenario.shell_cli import import_parser
-    from .scenario.subcommands import bisect_parser, kernels_parser
-    out = {"run": run_parser(), "kernels": kernels_parser(), "bisect": bisect_parser(),
-           "import": import_parser(), "export": export_parser()}
+    from . import bisect, export, import_sh, kernels, real, run
+    out = {"run": run.parser(), "kernels": kernels.parser(), "bisect": bisect.parser(),
+           "import": import_sh.parser(), "export": export.parser(), "real": real.parser()}
     try:
-        from .explore.cli import parser as explore_parser
+        from .explore import parser as explore_parser
         out["explore"] = explore_parser()
     except ImportError:  # a build without the explorer
         pass
     try:
-        from .tui import _parser as tui_parser
+        from ..tui import _parser as tui_parser
         out["tui"] = tui_parser()
     except ImportError:
         pass
@@ -41,7 +38,7 @@ def subparsers() -> dict[str, argparse.ArgumentParser]:
 
 def full_parser() -> argparse.ArgumentParser:
     """The top parser with every subcommand under it (for shtab)."""
-    from .cli import _top_parser
+    from . import _top_parser
     top = _top_parser()
     kernels = [*PRESETS, *BY_NAME]
     for a in top._actions:

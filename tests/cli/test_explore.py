@@ -83,7 +83,7 @@ def test_modes_from_the_command_line(example_file: Path, capsys: pytest.CaptureF
 
 
 def test_no_ui_library_is_imported() -> None:
-    code = ("import sys, daxsh.explore, daxsh.explore.cli, daxsh.explore.shrink, "
+    code = ("import sys, daxsh.explore, daxsh.cli.explore, daxsh.explore.shrink, "
             "daxsh.explore.parallel\n"
             "bad = [m for m in sys.modules if m.split('.')[0] in "
             "('cmd2', 'prompt_toolkit', 'textual', 'rich')]\n"

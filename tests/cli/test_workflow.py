@@ -15,7 +15,7 @@ from typing import Any
 
 from daxsh.kernel.config import PRESETS
 
-ROOT = Path(__file__).parent.parent
+ROOT = Path(__file__).parents[2]
 RACE = "scenarios/threads/dma-vs-truncate-xfs.toml"
 SEQ = "scenarios/2018-dma-vs-truncate-xfs.toml"
 
@@ -274,6 +274,7 @@ def test_completion_scripts(tmp_path: Path) -> None:
     assert out[0] == "bisect" and out[1] == "--kernel-from", out
     fish = daxsh("completion", "fish").stdout
     assert "-a bisect" in fish and "-l kernel-from -r -a 'v4.13" in fish
+    assert "-a real" in fish and "-l setup" in fish  # every subcommand, `daxsh real` too
     assert daxsh("completion", "zsh").stdout.startswith("#compdef daxsh")
     r = daxsh("completion", "powershell")
     assert r.returncode == 2 and "bash, zsh, tcsh, fish" in r.stderr

@@ -14,10 +14,9 @@ import os
 import sys
 
 from ..kernel.config import ConfigError, KernelConfig
-from ..scenario import ScenarioError, load
-from .compare import PRESETS, Comparison, booted, compare, prepare, preset_for
-from .plan import PlanError
-from .provision import (
+from ..real.compare import PRESETS, Comparison, booted, compare, prepare, preset_for
+from ..real.plan import PlanError
+from ..real.provision import (
     SETUP_COMMAND,
     KernelImage,
     SetupError,
@@ -26,9 +25,10 @@ from .provision import (
     kernel_from_path,
     setup,
 )
+from ..scenario import ScenarioError, load
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh real",
         description="Run a scenario's steps on a real kernel under QEMU (TCG, an emulated labelled "
@@ -60,7 +60,7 @@ def _err(msg: str, code: int, as_json: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
     if args.setup:
         try:
             setup(lambda s: print(s, flush=True))

@@ -1,6 +1,6 @@
-"""``daxsh kernels`` and ``daxsh bisect`` on the command line (no UI library).
+"""``daxsh bisect FILE`` on the command line (no UI library).
 
-Exit status: 0 done, 2 invalid input, 3 (bisect) a race's verdict was undecided on some kernel,
+Exit status: 0 done, 2 invalid input, 3 a race's verdict was undecided on some kernel,
 so the answer may be incomplete.
 """
 
@@ -11,33 +11,14 @@ import json
 import os
 import sys
 
-from ..lang import Session
-from .bisect import bisect, render
-from .load import ScenarioError, load
-from .run import Judge, search_limits_error
+from ..scenario.bisect import bisect, render
+from ..scenario.load import ScenarioError, load
+from ..scenario.run import Judge, search_limits_error
 
 EXIT_OK, EXIT_INVALID, EXIT_UNDECIDED = 0, 2, 3
 
 
-def kernels_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="daxsh kernels", description="The kernel presets, what "
-                                "each changes, and every behaviour with its commit and release.")
-    p.add_argument("name", nargs="?", metavar="PRESET|BEHAVIOUR",
-                   help="one preset (what it changes) or one behaviour")
-    return p
-
-
-def kernels_main(argv: list[str]) -> int:
-    args = kernels_parser().parse_args(argv)
-    r = Session("").execute("kernels" + (f" {args.name}" if args.name else ""))
-    if r.error:
-        print(f"daxsh kernels: {r.error.split(': ', 1)[-1]}", file=sys.stderr)
-        return EXIT_INVALID
-    print("\n".join(r.output))
-    return EXIT_OK
-
-
-def bisect_parser() -> argparse.ArgumentParser:
+def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="daxsh bisect",
         description="The outcome of a scenario on every kernel preset (a [threads] race: its "
@@ -54,8 +35,8 @@ def bisect_parser() -> argparse.ArgumentParser:
     return p
 
 
-def bisect_main(argv: list[str], judge: Judge | None = None) -> int:
-    args = bisect_parser().parse_args(argv)
+def main(argv: list[str], judge: Judge | None = None) -> int:
+    args = parser().parse_args(argv)
     wrong = search_limits_error("daxsh bisect", args.budget, args.time_limit)
     if wrong:
         print(wrong, file=sys.stderr)
