@@ -90,8 +90,8 @@ class Shell:
         return [e.text for e in self.k.events if e.kind == kind]
 
     def outcome(self) -> Any:
-        from daxsh.kernel import checks
-        return checks.outcome(self.k)
+        from daxsh.kernel import outcomes
+        return outcomes.outcome(self.k)
 
 
 @pytest.fixture

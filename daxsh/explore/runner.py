@@ -37,10 +37,11 @@ import pickle
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..kernel import checks
+from ..kernel import outcomes
+from ..kernel.errno import Ret, strerror
 from ..kernel.footprint import CRASH, EVERYTHING, Footprint, R, W
+from ..kernel.hung_task import check_hung
 from ..kernel.sched import LivelockError, Task
-from ..kernel.syscalls import Ret, strerror
 from ..lang.lexer import LexError, Line, split
 from ..lang.registry import REGISTRY, ArgError, thread_refusal
 from ..lang.session import DONE, ERROR, Session, Syscall
@@ -88,7 +89,7 @@ class Problem:
         return [f"thread {name}, line {i}: {why}" for name, lines in self.threads.items()
                 for i, text in enumerate(lines, 1) if (why := thread_refusal(text))]
 
-    def is_bad(self, s: Session, o: checks.Outcome) -> bool:
+    def is_bad(self, s: Session, o: outcomes.Outcome) -> bool:
         """Is the execution that ended in ``s`` with outcome ``o`` bad?"""
         if self.bad is None:
             return o.outcome != "clean"
@@ -356,7 +357,7 @@ class Run:
         if nxt is not None:
             k.clock.now = max(k.clock.now, nxt)
             self.sched.fire_timers(k.clock.now)
-        k.check_hung()
+        check_hung(k)
 
     def _run_kernel_tasks(self, fp: dict[Any, int]) -> bool:
         """Run the tasks the kernel started (not threads) until they sleep or end."""
@@ -486,10 +487,10 @@ class Run:
         self.k.pid_alloc = None
         close_tasks(self.sched)
 
-    def outcome(self) -> checks.Outcome:
-        return checks.outcome(self.k)
+    def outcome(self) -> outcomes.Outcome:
+        return outcomes.outcome(self.k)
 
-    def is_bad(self, o: checks.Outcome) -> bool:
+    def is_bad(self, o: outcomes.Outcome) -> bool:
         """Is this execution, ended with outcome ``o``, bad (see :class:`Problem`)?"""
         return self.problem.is_bad(self.s, o)
 

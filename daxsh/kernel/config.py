@@ -21,6 +21,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 from functools import lru_cache
+from urllib.parse import quote_plus
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,6 @@ class Behaviour:
 
 def lore(subject: str) -> str:
     """A lore.kernel.org search for a thread by its subject (no message-id is invented)."""
-    from urllib.parse import quote_plus
-
     return "https://lore.kernel.org/all/?q=" + quote_plus(f's:"{subject}"')
 
 

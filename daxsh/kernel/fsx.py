@@ -10,12 +10,20 @@ a fault that cannot be served kills it with SIGBUS.
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
-from .fs import File
-from .mm import Process, do_mmap, do_munmap, do_user_access, find_vma
-from .nvdimm import PAGE_SIZE
-from .sched import KGen, Task, TaskExit
-from .syscalls import ERRNO_NAMES, Ret, do_truncate, lookup_file, msleep_interruptible
+from .errno import ERRNO_NAMES, Ret
+from .fs.file_table import File
+from .fs.namei import lookup_file
+from .fs.open import do_truncate
+from .mm.fault import do_user_access
+from .mm.mmap import do_mmap, do_munmap, find_vma
+from .mm.types import PAGE_SIZE
+from .sched import TaskExit, msleep_interruptible
+
+if TYPE_CHECKING:
+    from .mm.mmap import Process
+    from .sched import KGen, Task
 
 OP_NS = 10_000_000  # one operation per 10 ms of model time (100 per second)
 OPS = ("mapread", "mapwrite", "truncate", "punch", "write", "read")

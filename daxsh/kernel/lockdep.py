@@ -1,4 +1,4 @@
-"""kernel/locking/lockdep.c: lock classes, the order they are taken in, and the report of a
+"""Models kernel/locking/lockdep.c: lock classes, the order they are taken in, and the report of a
 possible circular locking dependency (CONFIG_PROVE_LOCKING).
 
 Every sleeping lock the model takes (``locks.RwSem``: ``i_rwsem``, ``invalidate_lock``,
@@ -31,9 +31,11 @@ What the model simplifies, said here once:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .locks import RwSem
     from .machine import Kernel
     from .sched import Task

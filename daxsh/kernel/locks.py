@@ -1,4 +1,5 @@
-"""Sleeping locks: ``struct rw_semaphore`` with recorded holders and a FIFO of waiters.
+"""Models kernel/locking/rwsem.c and percpu-rwsem.c: sleeping locks, ``struct rw_semaphore``
+with recorded holders and a FIFO of waiters.
 
 Acquisition is a preemption point.  A contended acquisition sleeps in TASK_UNINTERRUPTIBLE; the
 releaser hands the lock to the waiters at the head of the queue (one writer, or every reader up to
@@ -15,18 +16,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .footprint import C, R
-from .sched import (
-    SCHEDULE,
-    TASK_RUNNING,
-    TASK_UNINTERRUPTIBLE,
-    KGen,
-    Point,
-    Task,
-    Wait,
-)
+from .sched import SCHEDULE, TASK_RUNNING, TASK_UNINTERRUPTIBLE, Point, Wait
 
 if TYPE_CHECKING:
     from .machine import Kernel
+    from .sched import KGen, Task
 
 READ = "R"
 WRITE = "W"

@@ -1,5 +1,7 @@
 """The machine: one kernel configuration, one nvdimm, processes, tasks, the clock, trace and
-dmesg, and the detectors that turn what happens into outcomes.
+dmesg (daxsh's own; the kernel parts it stands for are init/main.c's boot lines, kernel/panic.c's
+WARN and oops, kernel/printk and kernel/fork.c's pids).  The detectors that turn what happens
+into outcomes are in ``outcomes`` and ``hung_task``.
 
 Nothing here does I/O, reads a clock or uses global randomness: the same calls give the same
 trace and dmesg, byte for byte.
@@ -7,28 +9,34 @@ trace and dmesg, byte for byte.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .config import DAX_REFCOUNT_0, KernelConfig
+from .drivers.nvdimm import Nvdimm
+from .exit import do_exit
 from .footprint import CRASH, C, R
-from .fs import DiskFs, File, Inode, Mount, SuperBlock, dput
+from .fs.dcache import dput
+from .hung_task import check_hung, next_hung_check
 from .lockdep import Lockdep
 from .locks import release_all
 from .messages import call_trace, dump_stack_header, warn_site
-from .mm import VMA, Pin, Process, insert_pmd, insert_pte
+from .mm.mmap import Process
+from .mm.types import STRUCT_PAGE_SIZE, VMEMMAP_START
 from .names import absent, kname, names_map, render
-from .nvdimm import STRUCT_PAGE_SIZE, VMEMMAP_START, Nvdimm, Page
-from .sched import (
-    HUNG_TASK_TIMEOUT_NS,
-    TASK_UNINTERRUPTIBLE,
-    KGen,
-    Oops,
-    Scheduler,
-    Task,
-    WaitQueue,
-)
+from .sched import Oops, Scheduler, Task, WaitQueue
 from .trace import Dmesg, Trace
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+    from .fs.disk import DiskFs
+    from .fs.file_table import File
+    from .fs.namespace import Mount
+    from .fs.super import SuperBlock
+    from .mm.gup import Pin
+    from .mm.types import Page
+    from .sched import KGen
 
 NS = 1_000_000_000
 DRAM_FIRST_PFN = 0x10000
@@ -244,26 +252,7 @@ class Kernel:
         self.sched.note(("i_pages", mapping.host.ino), C)
         mapping.i_pages.pop(index, None)
 
-    def mm_insert_pte(self, t: Task, vma: VMA, addr: int, pfn: int, write: bool,
-                      special: bool = False) -> None:
-        insert_pte(t, vma, addr, pfn, write, special)
-
-    def mm_insert_pmd(self, t: Task, vma: VMA, haddr: int, pfn: int, write: bool,
-                      special: bool = False) -> None:
-        insert_pmd(t, vma, haddr, pfn, write, special)
-
     # -- the media and the corruption detector -------------------------------------------------
-    def block_origin(self, vma: VMA, vaddr: int, pfn: int) -> tuple[int, int, int, str] | None:
-        fs = self.media_fs
-        disk = self.nvdimm.disk
-        if fs is None or disk is None:
-            return None
-        block = pfn - self.nvdimm.ns.data_pfn
-        self.sched.note(("block", block), R)
-        owner = fs.owner(block)
-        if owner is None:
-            return None
-        return fs.uuid, owner[0], owner[1], self.ino_path(fs, owner[0])
 
     def ino_path(self, fs: DiskFs, ino: int) -> str:
         """The path of ``ino`` (reads the mount table and the directories on the way)."""
@@ -276,99 +265,6 @@ class Kernel:
                 di = fs.inodes.get(di.parent)
         mp = next((m.path for m in self.mounts.values() if m.sb.disk is fs), "")
         return (mp.rstrip("/") + fs.path_of(ino)) if mp else f"{fs.path_of(ino)} (ino {ino})"
-
-    def media_write(self, t: Task, fs: DiskFs, block: int, who: str) -> None:
-        self.sched.note(("block", block))
-        fs.foreign.pop(block, None)
-
-    def media_read(self, t: Task, inode: Inode, fblock: int, block: int) -> None:
-        self.sched.note(("block", block), R)
-        bad = inode.sb.disk.foreign.get(block)
-        if bad is not None:
-            self.trace(t, "read_foreign_data", inode, fblock=fblock, block=block, data=bad)
-            t.note = f"block {block} holds {bad}"
-
-    def stray_write(self, t: Task, pfn: int, writer: str,
-                    origin: tuple[int, int, int, str] | None) -> str:
-        """A device or a stale mapping writes ``pfn``: corruption if its block now belongs to
-        another file than the one it was pinned or mapped from."""
-        fs = self.media_fs
-        ns = self.nvdimm.ns
-        block = pfn - ns.data_pfn
-        self.sched.note(("block", block))  # the device's data lands in it
-        self.sched.note(("nvdimm",), R)
-        if fs is None or not 0 <= block < ns.npfns:
-            return f"{writer} wrote pfn {pfn:#x} (not a filesystem block)"
-        owner = fs.owner(block)
-        if origin is not None and owner is not None and (fs.uuid, owner[0], owner[1]) == origin[:3]:
-            return f"{writer} wrote block {block} (pfn {pfn:#x}) of {origin[3]}, its own"
-        was = origin[3] + f" index {origin[2]}" if origin else "no file"
-        if owner is None:
-            self.trace(t, "dma_to_free_block", block=block, pfn=pfn)
-            return f"{writer} wrote block {block} (pfn {pfn:#x}), now free; it was pinned from {was}"
-        if block < 16:
-            now = f"{fs.fstype} metadata"
-        else:
-            now = f"{self.ino_path(fs, owner[0])} (ino {owner[0]}) index {owner[1]}"
-        fs.foreign[block] = f"data from {writer}"
-        text = (f"{writer} wrote block {block} (pfn {pfn:#x}), which now belongs to {now}; "
-                f"it was pinned from {was}")
-        self.trace(t, "CORRUPTION", text)
-        self.event("corruption", text)
-        return "CORRUPTION: " + text
-
-    def blocks_freed(self, t: Task, inode: Inode, block: int, n: int) -> None:
-        """Note pinned pages whose blocks were just freed: the danger the threads are about."""
-        self.sched.note(("nvdimm",), R)
-        pg = self.nvdimm.pgmap
-        if pg is None or not pg.present:
-            return
-        first = self.nvdimm.ns.data_pfn + block
-        sched = self.sched
-        if sched.footprint is not None:  # the pin counts of the freed range's pages
-            for pfn in range(first, first + n):
-                sched.note(("ref", pfn), R)
-        for pfn, page in sorted(pg.pages.items()):
-            if first <= pfn < first + n and page.pincount > 0:
-                self.freed_busy[pfn] = f"freed from ino {inode.ino} by {t.comm}:{t.tid}"
-                self.trace(t, "block_freed_while_pinned", page, block=pfn - self.nvdimm.ns.data_pfn)
-        for pfn in [p for p in self.freed_busy if first <= p < first + n and
-                    (p not in pg.pages or pg.pages[p].pincount == 0)]:
-            self.freed_busy.pop(pfn, None)
-
-    def user_touch(self, t: Task, proc: Process, vma: VMA, addr: int, pfn: int,
-                   write: bool) -> tuple[str, str] | None:
-        """A load/store through a present PTE; consuming bad media raises a machine check.
-
-        What is bad is the memory (the pmem's badblocks), not PG_hwpoison: a page poisoned by
-        an injection (madvise(MADV_HWPOISON), MF_SW_SIMULATED) is still good memory, and a
-        mapper that faults it in again reads it (real 6.1 and 6.12)."""
-        if not self.is_pmem_pfn(pfn):
-            return None
-        self.sched.note(("nvdimm",), R)
-        self.sched.note(("page", pfn), R)  # badblocks
-        disk = self.nvdimm.disk
-        if disk is not None and pfn in disk.badblocks:
-            self.trace(t, "do_machine_check", f"pfn {pfn:#x}", addr=f"{addr:#x}")
-            self.printk(t, f"Memory failure: {pfn:#x}: already hardware poisoned")
-            self.printk(t, f"Memory failure: {pfn:#x}: Sending SIGBUS to {proc.name}:{proc.pid} "
-                           "due to hardware memory corruption")
-            return ("SIGBUS", "BUS_MCEERR_AR")
-        if write:
-            origin = (self.media_fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr),
-                      vma.file.inode.sb.mountpoint) if self.media_fs else None
-            fs = self.media_fs
-            if fs is not None:
-                block = pfn - self.nvdimm.ns.data_pfn
-                self.sched.note(("block", block))  # the store lands in it
-                owner = fs.owner(block)
-                if owner is not None and origin is not None and (owner[0], owner[1]) != origin[1:3]:
-                    path = self.ino_path(fs, vma.file.inode.ino)
-                    self.stray_write(t, pfn, f"a store by {proc.name} through a stale PTE",
-                                     (fs.uuid, vma.file.inode.ino, vma.pgoff_of(addr), path))
-                else:
-                    fs.foreign.pop(block, None)
-        return None
 
     # -- files --------------------------------------------------------------------------------
     def fput(self, t: Task, file: File) -> KGen:
@@ -420,7 +316,6 @@ class Kernel:
                 self.start_exit(p)
 
     def start_exit(self, p: Process) -> None:
-        from .syscalls import do_exit
         p.exit_task = self.spawn(p.name, p, lambda t: do_exit(t, p), f"exit {p.name}")
 
     def kill_process(self, p: Process, sig: str, code: str = "", why: str = "") -> None:
@@ -448,34 +343,15 @@ class Kernel:
         target = self.clock.now + ns
         while not self.crashed:
             nxt = self.sched.next_timer()
-            hung = self.next_hung_check()
+            hung = next_hung_check(self)
             cands = [x for x in (nxt, hung) if x is not None and x <= target]
             if not cands:
                 break
             when = min(cands)
             self.clock.now = max(self.clock.now, when)
             self.sched.fire_timers(self.clock.now)
-            self.check_hung()
+            check_hung(self)
             self.run()
         if not self.crashed:
             self.clock.now = target
-            self.check_hung()
-
-    def next_hung_check(self) -> int | None:
-        due = [t.blocked_since + HUNG_TASK_TIMEOUT_NS for t in self.sched.blocked()
-               if t.state == TASK_UNINTERRUPTIBLE and not t.hung_reported]
-        return min(due) if due else None
-
-    def check_hung(self) -> None:
-        for t in self.sched.blocked():
-            if t.state == TASK_UNINTERRUPTIBLE and not t.hung_reported and \
-                    self.clock.now - t.blocked_since >= HUNG_TASK_TIMEOUT_NS:
-                t.hung_reported = True
-                secs = HUNG_TASK_TIMEOUT_NS // NS
-                lines = [f"INFO: task {t.comm}:{t.tid} blocked for more than {secs} seconds.",
-                         f"      Not tainted {self.config.base[1:]} #1",
-                         '"echo 0 > /proc/sys/kernel/hung_task_timeout_secs" disables this message.',
-                         f"task:{t.comm:<15} state:D stack:0     pid:{t.tid}  ppid:1      flags:0x00004000"]
-                lines += self.call_trace(t)
-                self.printk(t, "\n".join(lines))
-                self.event("hung-task", f"task {t.comm}:{t.tid} blocked for more than {secs} seconds")
+            check_hung(self)

@@ -1,4 +1,5 @@
-"""Tasks as generators, wait queues and the deterministic scheduler.
+"""Models kernel/sched (core.c, wait.c) and kernel/time/timer.c's ``msleep_interruptible``:
+tasks as generators, wait queues and the deterministic scheduler.
 
 Every kernel path that can sleep is a generator.  It yields at each point where the real kernel
 can sleep or be preempted:
@@ -22,13 +23,12 @@ from .footprint import C, R, W
 
 if TYPE_CHECKING:
     from .machine import Kernel
-    from .mm import Process
+    from .mm.mmap import Process
 
 TASK_RUNNING = "R"
 TASK_INTERRUPTIBLE = "S"
 TASK_UNINTERRUPTIBLE = "D"
 
-ERESTARTSYS = 512
 HUNG_TASK_TIMEOUT_NS = 120 * 1_000_000_000
 
 KGen = Generator[Any, None, Any]
@@ -449,6 +449,7 @@ def kfunc(fn: Callable[..., KGen]) -> Callable[..., KGen]:
 
     wrapper.__name__ = name
     wrapper.__qualname__ = fn.__qualname__
+    wrapper.__module__ = fn.__module__  # pickled by reference (an operations table holds it)
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     KFUNCS.append(name)
@@ -478,6 +479,7 @@ def traced(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     wrapper.__name__ = name
     wrapper.__qualname__ = fn.__qualname__
+    wrapper.__module__ = fn.__module__  # pickled by reference (an operations table holds it)
     wrapper.__doc__ = fn.__doc__
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     TRACED.append(name)
@@ -485,3 +487,15 @@ def traced(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 TRACED: list[str] = []
+
+
+@kfunc
+def msleep_interruptible(t: Task, ns: int) -> KGen:
+    t.timer = t.k.clock.now + ns
+    wq = WaitQueue(f"timer {t.tid}")
+    prepare_to_wait(t, wq, TASK_INTERRUPTIBLE, Wait("timer", None, "timer", "schedule_timeout",
+                                                    f"time >= {t.timer}"))
+    yield from schedule(t)
+    finish_wait(t, wq)
+    t.timer = None
+    return 0

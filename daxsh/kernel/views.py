@@ -6,16 +6,19 @@ screen draws as a pane.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from . import checks
+from . import outcomes
 from .config import BY_NAME, DAX_REFCOUNT_0
-from .dax import DaxEntry, page_busy
-from .fs import META_BLOCKS
-from .nvdimm import PAGE_SIZE, PMD_SIZE
+from .fs.dax import DaxEntry
+from .fs.disk import META_BLOCKS
+from .mm.memremap import page_busy
+from .mm.types import PAGE_SIZE, PMD_SIZE
 from .trace import fmt_time
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .machine import Kernel
 
 
@@ -90,7 +93,7 @@ def ptes(k: Kernel) -> list[dict[str, Any]]:
 
 def waiters(k: Kernel) -> list[dict[str, Any]]:
     out = []
-    cycle = {t.tid for t in checks.find_cycle(k)}
+    cycle = {t.tid for t in outcomes.find_cycle(k)}
     r = k.render  # the version's names (kernel/names.py)
     for t in k.sched.tasks:
         if t.done or (t in k.sched.runq and not t.stopped):
@@ -99,11 +102,11 @@ def waiters(k: Kernel) -> list[dict[str, Any]]:
             "tid": t.tid, "comm": t.comm, "cmdline": t.cmdline, "job": t.job,
             "state": "stopped" if t.stopped and t in k.sched.runq else t.state,
             "func": r(t.wait.func if t.wait else (t.stack[-1] if t.stack else "")),
-            "waits_for": r(checks.describe_wait(t)),
+            "waits_for": r(outcomes.describe_wait(t)),
             "holds": [r(f"{s.name} {s.label} ({m})") for s, m in t.held],
             "since": fmt_time(t.blocked_since).strip(),
             "blocked_ns": k.clock.now - t.blocked_since,
-            "chain": [r(x) for x in checks.chain(k, t)],
+            "chain": [r(x) for x in outcomes.chain(k, t)],
             "deadlock": t.tid in cycle,
             "hung": t.hung_reported,
             "stack": [r(f) for f in t.stack],

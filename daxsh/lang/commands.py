@@ -10,15 +10,29 @@ import json
 import posixpath
 from typing import Any
 
-from ..kernel import checks, views
-from ..kernel import failure as kfail
-from ..kernel import syscalls as sc
+from ..kernel import outcomes, views
 from ..kernel.config import BEHAVIOURS, BY_NAME, PRESETS, ConfigError, KernelConfig, changes
-from ..kernel.mm import find_vma
-from ..kernel.nvdimm import PAGE_SIZE
-from ..kernel.reclaim import kmalloc
-from ..kernel.sched import KFUNCS, TRACED
-from ..kernel.syscalls import Ret, strerror
+from ..kernel.drivers.nvdimm import bind_store, unbind_store
+from ..kernel.errno import ENOSPC, ENOTDIR, Ret, strerror
+from ..kernel.fs.disk import mkfs
+from ..kernel.fs.drop_caches import drop_caches
+from ..kernel.fs.ioctl import do_chattr
+from ..kernel.fs.namei import do_create, do_unlinkat, path_lookup, path_put
+from ..kernel.fs.namespace import sys_mount, sys_umount
+from ..kernel.fs.nfsd import nfsd4_layoutget, nfsd4_layoutreturn
+from ..kernel.fs.open import do_sys_truncate, vfs_fallocate
+from ..kernel.fs.read_write import do_rw
+from ..kernel.fs.readdir import iterate_dir
+from ..kernel.fs.stat import do_stat
+from ..kernel.fs.sync import ksys_sync
+from ..kernel.mm.fault import user_access
+from ..kernel.mm.gup import device_dma, device_unpin, gup_pin
+from ..kernel.mm.madvise import madvise_inject_error
+from ..kernel.mm.memory_failure import MF_ACTION_REQUIRED, memory_failure
+from ..kernel.mm.mmap import find_vma, ksys_mmap, ksys_munmap
+from ..kernel.mm.types import PAGE_SIZE
+from ..kernel.mm.vmscan import kmalloc
+from ..kernel.sched import KFUNCS, TRACED, msleep_interruptible
 from . import render
 from .lexer import Line, fmt_size, parse_number
 from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command, lookup
@@ -81,14 +95,14 @@ def _ndctl(s: Session, a: A, line: Line) -> list[str]:
                  "xfs_dax_notify_failure", "mf_dax_kill_procs", "memunmap_pages"),
          needs_process=True, task=True)
 def _unbind(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("unbind", lambda t: kfail.unbind_store(t, a["dev"]))
+    return Syscall("unbind", lambda t: unbind_store(t, a["dev"]))
 
 
 @command("bind", group=G_DEV, summary="bind pfn0.1 to nd_pmem again (new memmap, new dax_device)",
          params=[Param("dev", PFNDEV)], example="bind pfn0.1", kfuncs=("pmem_attach_disk",),
          needs_process=True, task=True)
 def _bind(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("bind", lambda t: kfail.bind_store(t, a["dev"]))
+    return Syscall("bind", lambda t: bind_store(t, a["dev"]))
 
 
 @command("poison", group=G_DEV, summary="memory_failure() on that pfn",
@@ -98,8 +112,8 @@ def _bind(s: Session, a: A, line: Line) -> Syscall:
          kfuncs=("memory_failure", "xfs_dax_notify_failure", "mf_dax_kill_procs",
                  "mf_generic_kill_procs"), needs_process=True, task=True)
 def _poison(s: Session, a: A, line: Line) -> Syscall:
-    flags = kfail.MF_ACTION_REQUIRED if a["ar"] else 0
-    return Syscall("poison", lambda t: kfail.memory_failure(t, a["pfn"], flags))
+    flags = MF_ACTION_REQUIRED if a["ar"] else 0
+    return Syscall("poison", lambda t: memory_failure(t, a["pfn"], flags))
 
 
 @command("hwpoison", group=G_DEV,
@@ -109,7 +123,7 @@ def _poison(s: Session, a: A, line: Line) -> Syscall:
                  "mf_generic_kill_procs"), needs_process=True, task=True)
 def _hwpoison(s: Session, a: A, line: Line) -> Syscall:
     proc = _check_mapped(s, a["addr"], 1, 1)
-    return Syscall("hwpoison", lambda t: kfail.madvise_inject_error(t, proc, a["addr"]))
+    return Syscall("hwpoison", lambda t: madvise_inject_error(t, proc, a["addr"]))
 
 
 # -- filesystems ------------------------------------------------------------------------------------
@@ -146,7 +160,7 @@ def _mkfs(s: Session, a: A, line: Line) -> Syscall:
             su = parse_number(a["E"][7:])
         except ValueError as e:
             raise ArgError(str(e), _word(line, "-E") + 1) from None
-    return Syscall("mkfs." + a["type"], lambda t: sc.mkfs(t, a["type"], a["dev"], rmapbt, su))
+    return Syscall("mkfs." + a["type"], lambda t: mkfs(t, a["type"], a["dev"], rmapbt, su))
 
 
 def _blocks(text: str, line: Line, flag: str) -> int:
@@ -170,7 +184,7 @@ def _word(line: Line, text: str) -> int:
          example="mount /dev/pmem0 /mnt -o dax",
          kfuncs=("fs_dax_get_by_bdev", "xfs_setup_inode"), needs_process=True, task=True)
 def _mount(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("mount", lambda t: sc.sys_mount(t, a["dev"], a["dir"], a["o"]))
+    return Syscall("mount", lambda t: sys_mount(t, a["dev"], a["dir"], a["o"]))
 
 
 @command("umount", group=G_FS, summary="unmount; EBUSY while a file is open or mapped",
@@ -178,13 +192,13 @@ def _mount(s: Session, a: A, line: Line) -> Syscall:
          kfuncs=("generic_shutdown_super", "evict_inodes", "evict", "dax_break_layout_final",
                  "truncate_inode_pages_final", "dax_disassociate_entry"), needs_process=True, task=True)
 def _umount(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("umount", lambda t: sc.sys_umount(t, a["dir"]))
+    return Syscall("umount", lambda t: sys_umount(t, a["dir"]))
 
 
 @command("mkdir", group=G_FS, summary="make a directory", params=[Param("dir", FILE)],
          example="mkdir /mnt/d", kfuncs=("vfs_mkdir",), needs_process=True, task=True)
 def _mkdir(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("mkdir", lambda t: sc.do_create(t, a["dir"], 0, True))
+    return Syscall("mkdir", lambda t: do_create(t, a["dir"], 0, True))
 
 
 @command("cd", group=G_FS, summary="change the current process's directory",
@@ -202,14 +216,14 @@ def _cd(s: Session, a: A, line: Line) -> Syscall:
 
 
 def _chdir(t: Any, path: str) -> Any:
-    err, mnt, d = yield from sc.path_lookup(t, path)
+    err, mnt, d = yield from path_lookup(t, path)
     if err:
         return Ret(err)
     if mnt is not None:
         isdir = d.inode.is_dir
-        yield from sc.path_put(t, mnt, d)
+        yield from path_put(t, mnt, d)
         if not isdir:
-            return Ret(sc.ENOTDIR)
+            return Ret(ENOTDIR)
     return Ret(0)
 
 
@@ -217,7 +231,7 @@ def _chdir(t: Any, path: str) -> Any:
          example="ls /mnt", kfuncs=("iterate_dir",), changes_state=False, needs_process=True, task=True)
 def _ls(s: Session, a: A, line: Line) -> Syscall:
     path = a["dir"] or s.cwd
-    return Syscall("ls", lambda t: sc.iterate_dir(t, path),
+    return Syscall("ls", lambda t: iterate_dir(t, path),
                    fmt=lambda r: [f"{n:<24} {fmt_size(sz) if sz else ''}".rstrip() for n, sz in r.value])
 
 
@@ -231,11 +245,11 @@ def _create(s: Session, a: A, line: Line) -> Syscall:
     path, size = a["file"], a["size"]
 
     def gen(t: Any) -> Any:
-        ret = yield from sc.do_create(t, path, size)
-        if isinstance(ret, Ret) and ret.err == sc.ENOSPC and size:
+        ret = yield from do_create(t, path, size)
+        if isinstance(ret, Ret) and ret.err == ENOSPC and size:
             # the write ran out of blocks after open(O_CREAT) made the file: the file stays, as
             # on the real kernels (scenarios/real/enospc.toml: `rm` of it succeeds on 6.1, 6.12)
-            return Ret(sc.ENOSPC, None, [f"{fmt_size(size)} does not fit in the free blocks; "
+            return Ret(ENOSPC, None, [f"{fmt_size(size)} does not fit in the free blocks; "
                                          f"{path} stays with the blocks it got (`rm {path}` "
                                          "frees them)"])
         return ret
@@ -247,7 +261,7 @@ def _create(s: Session, a: A, line: Line) -> Syscall:
          example="write /mnt/a 0 4K", kfuncs=("dax_iomap_rw", "xfs_break_layouts"),
          needs_process=True, task=True)
 def _write(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("write", lambda t: sc.do_rw(t, a["file"], a["off"], a["len"], True))
+    return Syscall("write", lambda t: do_rw(t, a["file"], a["off"], a["len"], True))
 
 
 @command("read", group=G_FILE, summary="read LEN bytes at OFF (reports data that is not the file's)",
@@ -255,7 +269,7 @@ def _write(s: Session, a: A, line: Line) -> Syscall:
          example="read /mnt/b 0 4K", kfuncs=("dax_iomap_rw",), changes_state=False,
          needs_process=True, task=True)
 def _read(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("read", lambda t: sc.do_rw(t, a["file"], a["off"], a["len"], False))
+    return Syscall("read", lambda t: do_rw(t, a["file"], a["off"], a["len"], False))
 
 
 @command("truncate", group=G_FILE, summary="truncate(2) FILE to SIZE",
@@ -265,7 +279,7 @@ def _read(s: Session, a: A, line: Line) -> Syscall:
                  "truncate_inode_pages_range", "dax_disassociate_entry", "xfs_itruncate_extents",
                  "ext4_setattr", "ext4_break_layouts"), needs_process=True, task=True)
 def _truncate(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("truncate", lambda t: sc.do_sys_truncate(t, a["file"], a["size"]))
+    return Syscall("truncate", lambda t: do_sys_truncate(t, a["file"], a["size"]))
 
 
 @command("punch", group=G_FILE, summary="fallocate(FALLOC_FL_PUNCH_HOLE) LEN bytes at OFF",
@@ -274,14 +288,14 @@ def _truncate(s: Session, a: A, line: Line) -> Syscall:
          kfuncs=("vfs_fallocate", "xfs_file_fallocate", "xfs_break_layouts", "xfs_free_file_space",
                  "ext4_punch_hole", "ext4_break_layouts"), needs_process=True, task=True)
 def _punch(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("punch", lambda t: sc.vfs_fallocate(t, a["file"], a["off"], a["len"]))
+    return Syscall("punch", lambda t: vfs_fallocate(t, a["file"], a["off"], a["len"]))
 
 
 @command("rm", group=G_FILE, summary="unlink FILE (blocks go when the last user does)",
          params=[Param("file", FILE)], example="rm /mnt/a",
          kfuncs=("do_unlinkat", "vfs_unlink", "iput_final", "evict"), needs_process=True, task=True)
 def _rm(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("rm", lambda t: sc.do_unlinkat(t, a["file"]))
+    return Syscall("rm", lambda t: do_unlinkat(t, a["file"]))
 
 
 @command("lease", group=G_FILE, summary="a pNFS client takes (or --return's) a layout lease on FILE",
@@ -292,8 +306,8 @@ def _rm(s: Session, a: A, line: Line) -> Syscall:
          needs_process=True, task=True)
 def _lease(s: Session, a: A, line: Line) -> Syscall:
     if a["ret"]:
-        return Syscall("nfsd", lambda t: sc.nfsd4_layoutreturn(t, a["file"]), kthread=True)
-    return Syscall("nfsd", lambda t: sc.nfsd4_layoutget(t, a["file"]), kthread=True)
+        return Syscall("nfsd", lambda t: nfsd4_layoutreturn(t, a["file"]), kthread=True)
+    return Syscall("nfsd", lambda t: nfsd4_layoutget(t, a["file"]), kthread=True)
 
 
 @command("chattr", group=G_FILE, summary="set (+x) or clear (-x) FS_XFLAG_DAX",
@@ -302,7 +316,7 @@ def _lease(s: Session, a: A, line: Line) -> Syscall:
          kfuncs=("xfs_ioctl_setattr", "xfs_ioctl_setattr_dax_invalidate", "d_mark_dontcache",
                  "ext4_fileattr_set"), needs_process=True, task=True)
 def _chattr(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("chattr", lambda t: sc.do_chattr(t, a["file"], a["flag"] == "+x"))
+    return Syscall("chattr", lambda t: do_chattr(t, a["file"], a["flag"] == "+x"))
 
 
 
@@ -310,20 +324,20 @@ def _chattr(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("file", FILE)], example="stat /mnt/a", changes_state=False,
          needs_process=True, task=True)
 def _stat(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("stat", lambda t: sc.do_stat(t, a["file"]), fmt=lambda r: render.stat(r.value))
+    return Syscall("stat", lambda t: do_stat(t, a["file"]), fmt=lambda r: render.stat(r.value))
 
 
 @command("sync", group=G_FILE, summary="write back dirty DAX entries (PTEs become read-only)",
          example="sync", kfuncs=("dax_writeback_mapping_range",), needs_process=True, task=True)
 def _sync(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("sync", sc.ksys_sync)
+    return Syscall("sync", ksys_sync)
 
 
 @command("drop_caches", group=G_FILE, summary="echo 3 > /proc/sys/vm/drop_caches: evict unused inodes",
          example="drop_caches", kfuncs=("shrink_dcache_sb", "prune_icache_sb", "evict"),
          needs_process=True, task=True)
 def _drop_caches(s: Session, a: A, line: Line) -> Syscall:
-    return Syscall("drop_caches", sc.drop_caches)
+    return Syscall("drop_caches", drop_caches)
 
 
 # -- memory -----------------------------------------------------------------------------------------
@@ -338,7 +352,7 @@ def _drop_caches(s: Session, a: A, line: Line) -> Syscall:
 def _mmap(s: Session, a: A, line: Line) -> Syscall:
     proc = _need_proc(s)
     length = -(-a["len"] // PAGE_SIZE) * PAGE_SIZE
-    return Syscall("mmap", lambda t: sc.ksys_mmap(t, proc, a["file"], length, a["off"] or 0,
+    return Syscall("mmap", lambda t: ksys_mmap(t, proc, a["file"], length, a["off"] or 0,
                                                   a["private"], a["sync"]),
                    fmt=lambda r: [hex(r.value)])
 
@@ -363,7 +377,7 @@ def _munmap(s: Session, a: A, line: Line) -> Syscall:
         starts = ", ".join(hex(v.start) for v in proc.mm.vmas) or "none"
         raise ArgError(f"no mapping of process {proc.name} starts at {a['addr']:#x} "
                        f"(mappings start at: {starts})", 1)
-    return Syscall("munmap", lambda t: sc.ksys_munmap(t, proc, a["addr"]))
+    return Syscall("munmap", lambda t: ksys_munmap(t, proc, a["addr"]))
 
 
 @command("touch", group=G_MEM, summary="load (or --write store) each page: page faults",
@@ -376,7 +390,7 @@ def _munmap(s: Session, a: A, line: Line) -> Syscall:
 def _touch(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or 1
     proc = _check_mapped(s, a["addr"], length, 1)
-    return Syscall("touch", lambda t: sc.user_access(t, proc, a["addr"], length, a["write"]))
+    return Syscall("touch", lambda t: user_access(t, proc, a["addr"], length, a["write"]))
 
 
 @command("pin", group=G_MEM, summary="a device pins the current process's pages for DMA -> pinN",
@@ -388,7 +402,7 @@ def _touch(s: Session, a: A, line: Line) -> Syscall:
 def _pin(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or PAGE_SIZE
     proc = _check_mapped(s, a["addr"], length, 1)
-    return Syscall("pin", lambda t: sc.gup_pin(t, proc, a["addr"], length, a["longterm"]),
+    return Syscall("pin", lambda t: gup_pin(t, proc, a["addr"], length, a["longterm"]),
                    fmt=lambda r: r.lines, value=lambda r: str(r.value))
 
 
@@ -403,7 +417,7 @@ def _pin_of(s: Session, name: str) -> Any:
          params=[Param("pin", PIN)], example="dma pin1", kfuncs=("device_dma",), task=True)
 def _dma(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
-    return Syscall("dma", lambda t: sc.device_dma(t, pin), kthread=True,
+    return Syscall("dma", lambda t: device_dma(t, pin), kthread=True,
                    fmt=lambda r: r.lines)
 
 
@@ -416,7 +430,7 @@ def _unpin(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     if pin.releasing is not None:
         raise ArgError(f"{pin.name} is already being released by job %{pin.releasing.job}", 1)
-    return Syscall("unpin", lambda t: sc.device_unpin(t, pin, a["alloc"]), kthread=True)
+    return Syscall("unpin", lambda t: device_unpin(t, pin, a["alloc"]), kthread=True)
 
 
 @command("fsx", group=G_PROC, summary="run fsx on FILE as a background process (random mapped I/O, "
@@ -443,7 +457,7 @@ def _fsx(s: Session, a: A, line: Line) -> Result:
     nops = a["ops"] or 10000
     if not _exists(s, path):  # create it first, as fsx -O would; the path is not re-parsed
         r = Result(line.text)
-        t0 = s.spawn(Syscall("create", lambda t: sc.do_create(t, path, 0)), f"create {path} 0")
+        t0 = s.spawn(Syscall("create", lambda t: do_create(t, path, 0)), f"create {path} 0")
         s.k.run(t0)
         ret = t0.result
         if not t0.done or (isinstance(ret, Ret) and ret.err):
@@ -582,7 +596,7 @@ def _sleep(s: Session, a: A, line: Line) -> list[str] | Syscall:
     time passes when every thread sleeps."""
     if s.thread is not None:
         secs = a["secs"]
-        return Syscall("sleep", lambda t: sc.msleep_interruptible(t, secs))
+        return Syscall("sleep", lambda t: msleep_interruptible(t, secs))
     s.k.advance(a["secs"])
     return []
 
@@ -665,7 +679,7 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
     for j in jobs:
         if not j.task.done:
             out.append(f"{s.describe_job(j)} (nothing running can wake it: "
-                       f"{'; '.join(x.strip() for x in checks.chain(s.k, j.task)[:1])})")
+                       f"{'; '.join(x.strip() for x in outcomes.chain(s.k, j.task)[:1])})")
     return out
 
 
@@ -772,9 +786,9 @@ def _why(s: Session, a: A, line: Line) -> list[str]:
         return ["nothing is blocked"]
     out = []
     for t in tasks:
-        out.append(f"{t.comm}:{t.tid} ({t.cmdline}) — {checks.describe_wait(t)}")
-        out += checks.chain(s.k, t)
-    cyc = checks.find_cycle(s.k)
+        out.append(f"{t.comm}:{t.tid} ({t.cmdline}) — {outcomes.describe_wait(t)}")
+        out += outcomes.chain(s.k, t)
+    cyc = outcomes.find_cycle(s.k)
     if cyc:
         out.append("DEADLOCK: " + " -> ".join(f"{t.comm}:{t.tid}" for t in cyc + cyc[:1]))
     return out
@@ -804,7 +818,7 @@ def _trace(s: Session, a: A, line: Line) -> Result:
 @command("check", group=G_INSPECT, summary="the outcome so far: clean, corruption, oops, deadlock, hung, lockdep",
          example="check", changes_state=False, after_crash=True)
 def _check(s: Session, a: A, line: Line) -> list[str]:
-    o = checks.outcome(s.k)
+    o = outcomes.outcome(s.k)
     out = [f"outcome: {o.outcome}"] + [f"  {d}" for d in o.details]
     out += [f"  killed: {x}" for x in o.killed]
     return out

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..kernel.config import KernelConfig
+from ..kernel.errno import Ret, strerror
 from ..kernel.machine import DEFAULT_PMEM, Kernel
 from ..kernel.sched import KGen, Task
-from ..kernel.syscalls import Ret, strerror
 from .lexer import LexError, Line, Word, split
 from .registry import REGISTRY, ArgError, Command, lookup
 
@@ -374,7 +374,7 @@ class Session:
         if t.done:
             return f"[{job.id}] done: {job.cmdline}"
         state = "stopped" if t.stopped else "blocked"
-        return f"[{job.id}] {state}: {job.cmdline} — {checks.describe_wait(t)}"
+        return f"[{job.id}] {state}: {job.cmdline} — {outcomes.describe_wait(t)}"
 
     @staticmethod
     def job_kind(job: Job) -> NoticeKind:

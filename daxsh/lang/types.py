@@ -7,8 +7,8 @@ import posixpath
 from typing import TYPE_CHECKING, ClassVar
 
 from ..kernel.config import BY_NAME, PRESETS
+from ..kernel.fs.namespace import find_mount
 from ..kernel.sched import KFUNCS, TRACED
-from ..kernel.syscalls import find_mount
 from .registry import ArgError, ArgType, Choice, Number, Text
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """What a run did, as plain data, on either side: the real kernel's (parsed from the guest
 helper's serial lines and the console) and the model's (from ``daxsh.scenario.run``).
 
-Outcomes use the model's words (``daxsh.kernel.checks``): oops > corruption > hung > clean, with
+Outcomes use the model's words (``daxsh.kernel.outcomes``): oops > corruption > hung > clean, with
 ``killed`` listing the processes a signal ended.  On a real kernel: *oops* is a ``BUG:``,
 ``Oops:``, ``kernel BUG at`` or ``general protection fault`` line in the log (a WARNING is not);
 *corruption* is a file holding bytes it was never written (each file is written with a byte of
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..kernel.checks import SEVERITY
+from ..kernel.outcomes import SEVERITY
 
 OOPS = re.compile(r"\bBUG: |\bOops: |kernel BUG at|general protection fault|Kernel panic")
 RELEVANT = re.compile(r"XFS|EXT4|[Dd][Aa][Xx]|Memory failure|MCE|BUG|Oops|WARNING|RIP:|pmem|nbd|"

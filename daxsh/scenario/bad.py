@@ -24,12 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..kernel.checks import OUTCOMES
+from ..kernel.outcomes import OUTCOMES
 from ..lang.lexer import LexError, split
 from ..lang.registry import REGISTRY
 
 if TYPE_CHECKING:
-    from ..kernel.checks import Outcome
+    from ..kernel.outcomes import Outcome
     from ..lang.session import Session
 
 KEYS = ("outcome", "dmesg", "query", "contains", "lacks")

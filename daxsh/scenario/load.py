@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..kernel.checks import OUTCOMES
 from ..kernel.config import ConfigError, KernelConfig
+from ..kernel.outcomes import OUTCOMES
 from ..lang.lexer import LexError, Line, parse_number, split
 from ..lang.registry import REGISTRY, thread_refusal
 from .bad import Bad

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..lang import ERROR, Session
 from .load import Expect, Scenario, ScenarioError, Step
 
@@ -124,7 +124,7 @@ def run(sc: Scenario, kernel: str, keep_session: bool = False,
     for st in steps:
         r = s.execute(st.lexed or st.line)
         reports.append(StepReport(st.number, st.line, st.lineno, r.status, r.text(), r.usage))
-    o = checks.outcome(s.k)
+    o = outcomes.outcome(s.k)
     ex = sc.expect_for(kernel)
     rep = RunReport(sc, kernel, o.outcome, o.found, o.details, o.killed, reports, [], ex,
                     s if keep_session else None)

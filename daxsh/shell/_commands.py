@@ -8,7 +8,7 @@ import shlex
 import textwrap
 from collections.abc import Callable
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..kernel.config import ConfigError
 from ..lang import REGISTRY, render
 from ..lang.registry import GROUPS, unknown_command
@@ -205,7 +205,7 @@ def _record(core: Core, words: list[str], reply: Reply) -> None:
     if not core._rerecord(reply):
         reply.status = Status.ERROR
         return
-    outcome = checks.outcome(tl.session.k).outcome
+    outcome = outcomes.outcome(tl.session.k).outcome
     reply.add(Kind.OUTPUT, f"recorded {len(tl.lines)} steps to {path} (kernel {tl.kernel_spec}, "
                            f"expect outcome = \"{outcome}\"); `daxsh run {path}` replays it")
 

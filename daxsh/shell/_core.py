@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..lang import REGISTRY
 from ..lang.lexer import LexError, Line, split
 from ..lang.registry import unknown_command
@@ -311,7 +311,7 @@ class Core:
                     self.queue_path = ""
                 return
         reply.add(Kind.OUTPUT, f"replayed {self.queue_path}: outcome "
-                               f"{checks.outcome(self.tl.session.k).outcome}")
+                               f"{outcomes.outcome(self.tl.session.k).outcome}")
         self.queue_path = ""
 
 

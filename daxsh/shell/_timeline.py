@@ -29,7 +29,7 @@ from typing import Any
 
 import tomli_w
 
-from ..kernel import checks
+from ..kernel import outcomes
 from ..kernel.machine import DEFAULT_PMEM
 from ..lang import Result, Session, render
 from ..lang.lexer import Line, fmt_size
@@ -376,7 +376,7 @@ class Timeline:
     def scenario(self, title: str = "", refs: list[str] | None = None) -> dict[str, Any]:
         """The lines that led here, as a scenario (``daxsh run`` replays it), expecting the
         outcome reached now."""
-        o = checks.outcome(self.session.k).outcome
+        o = outcomes.outcome(self.session.k).outcome
         return {
             "title": title or f"daxsh session ({len(self.lines)} steps, {o})",
             "refs": list(refs or []),

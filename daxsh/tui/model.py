@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..kernel import checks, views
+from ..kernel import outcomes, views
 from ..lang.lexer import fmt_size
 
 if TYPE_CHECKING:
@@ -330,7 +330,7 @@ def block_detail(k: Kernel, block: int) -> list[Line]:
 def waiter_lines(k: Kernel) -> list[Line]:
     out: list[Line] = []
     ws = views.waiters(k)
-    cyc = checks.find_cycle(k)
+    cyc = outcomes.find_cycle(k)
     if cyc:
         out.append(L(("w", "cycle"), ("DEADLOCK: " + " → ".join(
             f"{t.comm}:{t.tid}" for t in [*cyc, cyc[0]]), BAD)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from daxsh.cli import main
-from daxsh.kernel.checks import outcome
+from daxsh.kernel.outcomes import outcome
 from daxsh.lang import Session
 from daxsh.scenario.bad import Bad
 

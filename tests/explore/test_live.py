@@ -5,7 +5,7 @@ from __future__ import annotations
 from conftest import EXAMPLE_SETUP
 
 from daxsh.explore.live import explore_session
-from daxsh.kernel import checks
+from daxsh.kernel import outcomes
 from daxsh.lang.session import Session
 
 
@@ -26,7 +26,7 @@ def test_explore_from_here_finds_and_branches() -> None:
     assert any(x.startswith("step %1") for x in fh.lines)
     assert any(x.startswith("step %2") for x in fh.lines)
     b = fh.branch(s)
-    assert checks.outcome(b.k).outcome == "corruption"
+    assert outcomes.outcome(b.k).outcome == "corruption"
 
 
 def test_explore_from_here_on_a_fixed_kernel() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 from hypothesis import HealthCheck, currently_in_test_context, given, note, settings
 from hypothesis import strategies as st
 
-from daxsh.kernel import checks
+from daxsh.kernel import outcomes
 from daxsh.kernel.config import BY_NAME, PRESETS
 from daxsh.lang import render
 from daxsh.lang.registry import REGISTRY, Choice, Command, Number, Text
@@ -252,8 +252,8 @@ def _sequence(kernel: str, fs: str, rmapbt: bool, setup: int, n: int,
     k = s.k
     for what in ("pages", "ptes", "waiters", "inodes", "blocks"):
         render.show(k, what)
-    o = checks.outcome(k)
-    assert o.outcome in checks.OUTCOMES
+    o = outcomes.outcome(k)
+    assert o.outcome in outcomes.OUTCOMES
     stats["outcome:" + o.outcome] = 1
     for line in ("jobs", "why", "check", "dmesg", "trace 5", "ndctl list"):
         run_line(s, line, log)

@@ -29,7 +29,7 @@ def test_explore_finds_the_2018_race_and_opens_it_as_a_branch() -> None:
     text = out.getvalue()
     assert "Sometimes  (Positive:" in text
     assert sh.tl.branch == "b1" and sh.tl.lines[:len(main_lines)] == main_lines
-    from daxsh.kernel.checks import outcome
+    from daxsh.kernel.outcomes import outcome
     assert outcome(sh.tl.session.k).outcome == "corruption"
     sh.onecmd_plus_hooks("goto main")
     assert outcome(sh.tl.session.k).outcome == "clean"

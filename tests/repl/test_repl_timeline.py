@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from repl_helpers import RACE_2018
 
-from daxsh.kernel import checks, views
+from daxsh.kernel import outcomes, views
 from daxsh.lang import Session
 from daxsh.shell import Journal, Timeline, TimelineError, last_journal, read_journal
 
@@ -125,11 +125,11 @@ def test_scenario_round_trip(tmp_path: Path) -> None:
     assert list(data)[:4] == ["title", "refs", "kernel", "steps"]
     assert data["kernel"] == "v4.18" and data["steps"] == RACE_2018[:7]
     assert data["machine"] == {"pmem": "1G", "seed": 0}
-    assert data["expect"]["outcome"] == checks.outcome(tl.session.k).outcome
+    assert data["expect"]["outcome"] == outcomes.outcome(tl.session.k).outcome
     s = Session(data["kernel"])
     for line in data["steps"]:
         s.execute(line)
-    assert checks.outcome(s.k).outcome == data["expect"]["outcome"]
+    assert outcomes.outcome(s.k).outcome == data["expect"]["outcome"]
 
 
 def test_record_uses_the_point_being_viewed(tmp_path: Path) -> None:

@@ -286,8 +286,8 @@ def test_record_after_a_kernel_switch_and_after_replay_replays_to_the_same_state
 
 
 def checks_outcome(s: object) -> str:
-    from daxsh.kernel import checks
-    return checks.outcome(s.k).outcome  # type: ignore[attr-defined]
+    from daxsh.kernel import outcomes
+    return outcomes.outcome(s.k).outcome  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("line", ["reboot", "kernel v6.1", "fsx /mnt/a 10"])

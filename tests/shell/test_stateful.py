@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from daxsh.kernel import checks, views
+from daxsh.kernel import outcomes, views
 from daxsh.lang import Session, render
 from daxsh.scenario.load import load
 from daxsh.shell import Core, Journal, Status, Timeline
@@ -36,7 +36,7 @@ LINES = [
 def state_of(s: Session) -> tuple[object, ...]:
     k = s.k
     return (k.config.spec, views.pages(k), views.ptes(k), views.inodes(k), views.waiters(k),
-            checks.outcome(k).outcome, sorted(s.jobs))
+            outcomes.outcome(k).outcome, sorted(s.jobs))
 
 
 class CoreMachine(RuleBasedStateMachine):
@@ -96,7 +96,7 @@ class CoreMachine(RuleBasedStateMachine):
         for step in sc.steps:
             s.execute(step.line)
         here = self.core.tl.session
-        assert checks.outcome(s.k).outcome == checks.outcome(here.k).outcome
+        assert outcomes.outcome(s.k).outcome == outcomes.outcome(here.k).outcome
         assert render.show(s.k, "blocks") == render.show(here.k, "blocks")
         assert len(s.jobs) == len(here.jobs)
 

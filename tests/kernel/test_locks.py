@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daxsh.kernel import checks
+from daxsh.kernel import outcomes
 from daxsh.kernel.config import KernelConfig
 from daxsh.kernel.locks import READ, WRITE, RwSem, down_read, down_write, up_read, up_write
 from daxsh.kernel.machine import Kernel
@@ -115,12 +115,12 @@ def test_contended_writer_sleeps_uninterruptibly_and_names_the_holder() -> None:
     assert b.held == []
     assert b.wait is not None and b.wait.kind == "lock" and b.wait.obj is sem
     assert f"held by a:{a.tid} (R)" in b.wait.cond
-    line = checks.describe_wait(b)
+    line = outcomes.describe_wait(b)
     assert line.startswith("down_write(i_rwsem ino 7 (W))")
     assert f"held by a:{a.tid} (R)" in line
     assert "[D]" in line and line.endswith("holds nothing")
     # the waits-for graph points from the waiter to the holder
-    edges = [e for e in checks.waits_for(k) if e.waiter is b]
+    edges = [e for e in outcomes.waits_for(k) if e.waiter is b]
     assert [e.task for e in edges] == [a]
     assert any(ev.func == "down_write" and "contended=1" in ev.args
                for ev in k.trace_buf.events)
@@ -146,7 +146,7 @@ def test_waiting_writer_blocks_later_readers() -> None:
     assert sem.waiting == [(w, WRITE), (r2, READ)]
     assert r2.state == TASK_UNINTERRUPTIBLE
     # r2 waits for the lock; the chain goes through the holder r1
-    assert [e.task for e in checks.waits_for(k) if e.waiter is r2] == [r1]
+    assert [e.task for e in outcomes.waits_for(k) if e.waiter is r2] == [r1]
     g_r1.release(k)
     assert sem.holders() == [(w, WRITE)]
     assert sem.waiting == [(r2, READ)]
@@ -227,12 +227,12 @@ def test_abba_lock_order_is_a_deadlock_cycle() -> None:
     assert not a.done and not b.done
     assert s1.holders() == [(a, WRITE)] and s2.holders() == [(b, WRITE)]
     assert a.state == b.state == TASK_UNINTERRUPTIBLE
-    cycle = checks.find_cycle(k)
+    cycle = outcomes.find_cycle(k)
     assert {t.tid for t in cycle} == {a.tid, b.tid}
-    o = checks.outcome(k)
+    o = outcomes.outcome(k)
     assert o.outcome == "deadlock"
     assert any(f"a:{a.tid}" in d and f"b:{b.tid}" in d for d in o.details if d.startswith("deadlock"))
-    chain = checks.chain(k, a)
+    chain = outcomes.chain(k, a)
     assert any("DEADLOCK" in line for line in chain)
 
 
@@ -243,6 +243,6 @@ def test_a_plain_wait_chain_is_not_a_deadlock() -> None:
     g = Gate("g")
     spawn(k, "a", holder(sem, WRITE, g, log, "a"))
     spawn(k, "b", holder(sem, WRITE, Gate("g2"), log, "b"))
-    assert checks.find_cycle(k) == []
-    o = checks.outcome(k)
+    assert outcomes.find_cycle(k) == []
+    o = outcomes.outcome(k)
     assert o.outcome != "deadlock"

@@ -1,4 +1,5 @@
-"""pNFS layout leases (FL_LAYOUT) and ``break_layout`` (shared/KERNEL.md 2.6, 10).
+"""Models fs/locks.c: layout leases (FL_LAYOUT) and ``break_layout``
+(shared/KERNEL.md 2.6, 10), with nfsd's side of the lease break (fs/nfsd/nfs4layouts.c).
 
 ``lease FILE`` stands for a pNFS client holding a block layout of FILE (nfsd keeps the file
 open).  A local truncate, punch or write on XFS recalls it in ``xfs_break_leased_layouts``:
@@ -22,16 +23,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .footprint import R
-from .sched import TASK_INTERRUPTIBLE, KGen, Task, Wait, WaitQueue, finish_wait, kfunc, prepare_to_wait, schedule
+from ..errno import ERESTARTSYS, EWOULDBLOCK
+from ..footprint import R
+from ..sched import TASK_INTERRUPTIBLE, Wait, WaitQueue, finish_wait, kfunc, prepare_to_wait, schedule
 
 if TYPE_CHECKING:
-    from .fs import File, Inode
+    from ..sched import KGen, Task
+    from .file_table import File
+    from .inode import Inode
 
 NFSD4_LEASE_S = 90  # nn->nfsd4_lease, the default lease time
 LAYOUT_RECALL_CUTOFF_NS = NFSD4_LEASE_S * 2 * 1_000_000_000
 CLIENT_ADDR = "192.0.2.1"
-EWOULDBLOCK = 11
 
 
 class Lease:
@@ -74,7 +77,7 @@ def break_layout(t: Task, inode: Inode, wait: bool) -> KGen:
             break
         if t.signal_pending():
             finish_wait(t, lease.wq)
-            return -512
+            return -ERESTARTSYS
         t.timer = lease.deadline
         prepare_to_wait(t, lease.wq, TASK_INTERRUPTIBLE,
                         Wait("lease", lease, lease.tr(), "break_layout", "layout returned"))

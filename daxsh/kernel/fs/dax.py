@@ -1,4 +1,6 @@
-"""fs/dax.c and the DAX parts of mm/truncate.c (shared/KERNEL.md 1.2, 1.5, 2.3, 2.5, 2.7).
+"""Models fs/dax.c (v4.13-v6.15) and the DAX parts of mm/truncate.c
+(shared/KERNEL.md 1.2, 1.5, 2.3, 2.5, 2.7), and ``struct dax_holder_operations``
+(include/linux/dax.h).
 
 ``i_pages`` holds value entries (``DaxEntry``): EMPTY (a locked placeholder during a fault),
 ZERO (a hole mapped to the zero page) and NORMAL (maps a real block).  A PMD entry covers 512
@@ -7,10 +9,9 @@ indices and is stored at its aligned first index.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from .config import (
+from ..config import (
     DAX_BREAK_LAYOUT,
     DAX_BUSY_SCAN_UNMAPPED,
     DAX_PAGE_MAPPING,
@@ -18,14 +19,26 @@ from .config import (
     PFN_MKCLEAN_RANGE,
     UNMAP_NO_EVEN_COWS,
 )
-from .footprint import C, R
-from .nvdimm import LLONG_MAX, PAGE_SIZE, PMD_ORDER, PMD_PAGES, Page
-from .sched import (
-    ERESTARTSYS,
+from ..errno import ERESTARTSYS
+from ..footprint import C, R
+from ..mm.memory import insert_pmd, insert_pte, unmap_mapping_pages, wrprotect_mapping_pages
+from ..mm.memremap import folio_head, page_busy, page_is_idle
+from ..mm.types import (
+    LLONG_MAX,
+    PAGE_SIZE,
+    PMD_ORDER,
+    PMD_PAGES,
+    VM_FAULT_FALLBACK,
+    VM_FAULT_HWPOISON,
+    VM_FAULT_NEEDDSYNC,
+    VM_FAULT_NOPAGE,
+    VM_FAULT_SIGBUS,
+    ZERO_PFN,
+)
+from ..outcomes import media_write
+from ..sched import (
     TASK_INTERRUPTIBLE,
     TASK_UNINTERRUPTIBLE,
-    KGen,
-    Task,
     Wait,
     finish_wait,
     kfunc,
@@ -36,20 +49,17 @@ from .sched import (
 )
 
 if TYPE_CHECKING:
-    from .fs import AddressSpace, Inode
-    from .machine import Kernel
+    from collections.abc import Callable
+    from typing import Any
+
+    from ..machine import Kernel
+    from ..mm.types import Page, Vmf
+    from ..sched import KGen, Task
+    from .inode import AddressSpace, Inode
 
 EMPTY = "empty"
 ZERO = "zero"
 NORMAL = "normal"
-
-VM_FAULT_NOPAGE = "NOPAGE"
-VM_FAULT_SIGBUS = "SIGBUS"
-VM_FAULT_FALLBACK = "FALLBACK"
-VM_FAULT_HWPOISON = "HWPOISON"
-VM_FAULT_NEEDDSYNC = "NEEDDSYNC"
-
-ZERO_PFN = 0x1000  # the shared zero page (in DRAM)
 
 
 class DaxEntry:
@@ -119,36 +129,6 @@ def dax_entries(mapping: AddressSpace, k: Kernel | None = None) -> list[tuple[in
     if k is not None:
         k.sched.note(("i_pages", mapping.host.ino), R)
     return sorted((i, e) for i, e in mapping.i_pages.items() if isinstance(e, DaxEntry))
-
-
-# -- struct page helpers ------------------------------------------------------------------------
-
-
-def page_is_idle(k: Kernel, page: Page) -> bool:
-    """``dax_page_is_idle``: refcount 1 (<= v6.14, 1-based) or 0 (v6.15, 0-based)."""
-    k.sched.note(("ref", page.pfn), R)
-    return page.refcount == (0 if k.has(DAX_REFCOUNT_0) else 1)
-
-
-def page_busy(k: Kernel, page: Page) -> bool:
-    """``dax_busy_page``: a reference not explained by page-table mappings."""
-    k.sched.note(("ref", page.pfn), R)
-    if k.has(DAX_REFCOUNT_0):
-        return page.refcount - page.mapcount > 0
-    return page.refcount > 1
-
-
-def folio_head(k: Kernel, t: Task, mapping: Any, pfn: int) -> Page:
-    """The page that holds the reference count for ``pfn`` (the folio head in v6.15)."""
-    page = k.pfn_to_page(t, pfn)
-    if k.has(DAX_REFCOUNT_0):
-        base = pfn - pfn % PMD_PAGES
-        k.sched.note(("page", base), R)  # its order
-        if base != pfn and base in k.nvdimm.pgmap.pages:  # type: ignore[union-attr]
-            head = k.nvdimm.pgmap.pages[base]  # type: ignore[union-attr]
-            if head.order == PMD_ORDER:
-                return head
-    return page
 
 
 def entry_pages(k: Kernel, t: Task, e: DaxEntry) -> list[Page]:
@@ -248,7 +228,7 @@ def grab_mapping_entry(t: Task, mapping: AddressSpace, index: int, order: int) -
             if order == 0 and e.pmd and e.kind in (ZERO, EMPTY):
                 # downgrade: unmap the huge zero page, delete the PMD entry, insert PTE entries
                 dax_lock_entry(t, e)
-                _mm.unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
+                unmap_mapping_pages(t, mapping, base, PMD_PAGES, False)
                 note_entry_change(k, mapping, base, e)
                 del mapping.i_pages[base]
                 wake_entry_all(k, mapping, base, e)
@@ -281,7 +261,7 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
     if e.kind != EMPTY and (e.kind != kind or e.pfn != pfn):
         if e.kind == NORMAL:
             dax_disassociate_entry(t, e, mapping, False)
-        _mm.unmap_mapping_pages(t, mapping, index, e.npages(), False)
+        unmap_mapping_pages(t, mapping, index, e.npages(), False)
     if e.kind != NORMAL or e.pfn != pfn:
         e.kind = kind
         e.pfn = pfn
@@ -290,24 +270,6 @@ def dax_insert_entry(t: Task, mapping: AddressSpace, index: int, e: DaxEntry, pf
     if dirty:
         e.dirty = True
     return e
-
-
-# -- faults -------------------------------------------------------------------------------------
-
-
-class Vmf:
-    """``struct vm_fault`` (never changed once made, so traces may format it late)."""
-
-    __slots__ = ("addr", "pgoff", "vma", "write")
-
-    def __init__(self, vma: Any, addr: int, write: bool) -> None:
-        self.vma = vma
-        self.addr = addr
-        self.pgoff = vma.pgoff + (addr - vma.start) // PAGE_SIZE
-        self.write = write
-
-    def tr(self) -> str:
-        return f"addr {self.addr:#x} pgoff {self.pgoff}{' write' if self.write else ''}"
 
 
 @kfunc
@@ -352,7 +314,7 @@ def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
         sync = vma.sync and vmf.write
         if e.pmd and e.kind == NORMAL:
             pfn = e.pfn + (vmf.pgoff - base)
-            k.mm_insert_pte(t, vma, vmf.addr, pfn, vmf.write)
+            insert_pte(t, vma, vmf.addr, pfn, vmf.write)
             return VM_FAULT_NOPAGE
         block, new, err = yield from ops.iomap_begin(t, inode, vmf.pgoff, vmf.write)
         if err:
@@ -361,7 +323,7 @@ def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
             # a read of a hole: dax_load_hole maps the zero page
             k.trace(t, "dax_load_hole", inode, index=vmf.pgoff)
             dax_insert_entry(t, mapping, base, e, ZERO_PFN, ZERO, False)
-            k.mm_insert_pte(t, vma, vmf.addr, ZERO_PFN, False, special=True)
+            insert_pte(t, vma, vmf.addr, ZERO_PFN, False, special=True)
             return VM_FAULT_NOPAGE
         pfn, derr = _direct_access(t, inode, block)
         if derr == "EHWPOISON":
@@ -369,13 +331,13 @@ def dax_iomap_pte_fault(t: Task, vmf: Vmf) -> KGen:
         if pfn is None:
             return VM_FAULT_SIGBUS
         if new:
-            k.media_write(t, inode.sb.disk, block, f"zeroing for {inode.ino}")
+            media_write(t, inode.sb.disk, block, f"zeroing for {inode.ino}")
         dax_insert_entry(t, mapping, base, e, pfn, NORMAL, vmf.write and not sync)
         if sync and new:
             k.trace(t, "dax_fault_iter", ret=VM_FAULT_NEEDDSYNC)
             yield from ops.fsync(t, inode)
             k.trace(t, "dax_finish_sync_fault", inode, index=vmf.pgoff)
-        k.mm_insert_pte(t, vma, vmf.addr, pfn, vmf.write)
+        insert_pte(t, vma, vmf.addr, pfn, vmf.write)
         return VM_FAULT_NOPAGE
     finally:
         if e.locked:
@@ -418,7 +380,7 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
                 return _pmd_fallback(t, "extent shorter than 2 MiB")
             # a hole read maps the huge zero page
             dax_insert_entry(t, mapping, base, e, ZERO_PFN, ZERO, False)
-            k.mm_insert_pmd(t, vma, haddr, ZERO_PFN, False, special=True)
+            insert_pmd(t, vma, haddr, ZERO_PFN, False, special=True)
             return VM_FAULT_NOPAGE
         block, new = blocks
         pfn, derr = _direct_access(t, inode, block)
@@ -430,9 +392,9 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
             return _pmd_fallback(t, "pfn range not 2 MiB aligned")
         if new:
             for i in range(PMD_PAGES):
-                k.media_write(t, inode.sb.disk, block + i, f"zeroing for {inode.ino}")
+                media_write(t, inode.sb.disk, block + i, f"zeroing for {inode.ino}")
         dax_insert_entry(t, mapping, base, e, pfn, NORMAL, vmf.write and not vma.sync)
-        k.mm_insert_pmd(t, vma, haddr, pfn, vmf.write)
+        insert_pmd(t, vma, haddr, pfn, vmf.write)
         return VM_FAULT_NOPAGE
     finally:
         if e.locked:
@@ -461,7 +423,7 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
         k.trace(t, "dax_layout_busy_page_range", "!mapping_mapped: scan skipped")
         return None
     even_cows = not k.has(UNMAP_NO_EVEN_COWS)
-    _mm.unmap_mapping_pages(t, mapping, start, end - start, even_cows)
+    unmap_mapping_pages(t, mapping, start, end - start, even_cows)
     yield from preempt(t, "dax_layout_busy_page_range after unmap")
     for index, e in dax_entries(mapping, k):
         if index >= end or index + e.npages() <= start:
@@ -632,7 +594,7 @@ def truncate_inode_pages_final(t: Task, mapping: AddressSpace) -> KGen:
 
 @kfunc
 def invalidate_inode_pages2_range(t: Task, mapping: AddressSpace, start: int, end: int) -> KGen:
-    _mm.unmap_mapping_pages(t, mapping, start, end - start, False)
+    unmap_mapping_pages(t, mapping, start, end - start, False)
     t.k.sched.note(("i_pages", mapping.host.ino), R)
     for index, e in list(sorted(mapping.i_pages.items())):
         if start <= index < end:
@@ -670,7 +632,7 @@ def dax_writeback_one(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -
         return
     base = found[0]
     dax_lock_entry(t, e)
-    _mm.wrprotect_mapping_pages(t, mapping, base, e.npages(),
+    wrprotect_mapping_pages(t, mapping, base, e.npages(),
                                 "pfn_mkclean_range" if k.has(PFN_MKCLEAN_RANGE)
                                 else "dax_entry_mkclean")
     if e.kind == NORMAL:
@@ -679,5 +641,13 @@ def dax_writeback_one(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -
     dax_unlock_entry(t, mapping, base, e)
 
 
-# mm.py imports this module, so mm is bound last (its functions are looked up when called)
-from . import mm as _mm  # noqa: E402
+class DaxHolderOperations:
+    """``struct dax_holder_operations`` (include/linux/dax.h): how the dax device tells its
+    holder (the filesystem that claimed it with ``fs_dax_get_by_bdev``) about a failure."""
+
+    def __init__(self, name: str, notify_failure: Callable[..., KGen]) -> None:
+        self.name = name
+        self.notify_failure = notify_failure
+
+    def __repr__(self) -> str:
+        return self.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from daxsh.kernel.mm import lookup_pte
+from daxsh.kernel.mm.memory import lookup_pte
 
 MAP = 0x7f0000000000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from daxsh.kernel import failure
+from daxsh.kernel.mm import memory_failure
 
 MAP = "0x7f0000000000"
 
@@ -52,6 +52,6 @@ def test_map_sync_is_xfs_and_ext4_only(shell, fs, ok) -> None:
 
 
 def test_mf_flags_values_are_the_kernels() -> None:
-    assert failure.MF_ACTION_REQUIRED == 1 << 1
-    assert failure.MF_MUST_KILL == 1 << 2
-    assert failure.MF_MEM_PRE_REMOVE_FLAG == 1 << 7
+    assert memory_failure.MF_ACTION_REQUIRED == 1 << 1
+    assert memory_failure.MF_MUST_KILL == 1 << 2
+    assert memory_failure.MF_MEM_PRE_REMOVE_FLAG == 1 << 7

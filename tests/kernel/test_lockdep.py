@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from daxsh.kernel import checks
+from daxsh.kernel import outcomes
 from daxsh.kernel.config import KernelConfig
 from daxsh.kernel.locks import RwSem, down_read, down_write, up_read, up_write
 from daxsh.kernel.machine import Kernel
@@ -44,7 +44,7 @@ def test_abba_in_two_tasks_that_never_overlap_is_reported() -> None:
     mmap_lock = RwSem("mmap_lock", "sh")
     run(k, "truncate", nest(i_rwsem, mmap_lock))
     assert "circular" not in "\n".join(dmesg(k))
-    assert checks.outcome(k).outcome == "clean"
+    assert outcomes.outcome(k).outcome == "clean"
     t2 = run(k, "fault", nest(mmap_lock, i_rwsem))
     log = dmesg(k)
     i = log.index("WARNING: possible circular locking dependency detected")
@@ -65,7 +65,7 @@ def test_abba_in_two_tasks_that_never_overlap_is_reported() -> None:
     assert " *** DEADLOCK ***" in log
     assert f"1 lock held by fault/{t2.tid}:" in log
     assert "Chain exists of:" not in log
-    o = checks.outcome(k)
+    o = outcomes.outcome(k)
     assert o.outcome == "lockdep" and "lockdep" in o.found
     assert Bad.parse("lockdep").outcome == "lockdep"
 
@@ -78,7 +78,7 @@ def test_one_order_everywhere_is_not_reported() -> None:
     c = RwSem("i_rwsem", "ino 130")  # another instance of the same class: same order
     run(k, "t3", nest(c, RwSem("invalidate_lock", "ino 130")))
     assert not any("circular" in x for x in dmesg(k))
-    assert checks.outcome(k).outcome == "clean"
+    assert outcomes.outcome(k).outcome == "clean"
 
 
 def test_a_three_class_cycle_shows_the_chain() -> None:
@@ -117,17 +117,17 @@ def test_the_freezer_does_not_carry_the_freeze_levels_into_its_later_locks(shell
     sh("unbind pfn0.1")
     assert "Device is about to be removed!" in sh.dmesg()
     assert not any("circular" in x for x in dmesg(sh.k))
-    assert checks.outcome(sh.k).outcome == "clean"
+    assert outcomes.outcome(sh.k).outcome == "clean"
 
 
 def test_bad_lockdep_holds_for_the_explorer(shell) -> None:
     """`[expect] bad = "lockdep"`: an execution is bad when lockdep reported, deadlock or not."""
     sh = shell("v6.12")
     bad = Bad.parse("lockdep")
-    assert not bad.holds(sh.s, checks.outcome(sh.k))
+    assert not bad.holds(sh.s, outcomes.outcome(sh.k))
     a, b = RwSem("i_rwsem", "ino 1"), RwSem("mmap_lock", "x")
     run(sh.k, "t1", nest(a, b))
     run(sh.k, "t2", nest(b, a))
-    assert bad.holds(sh.s, checks.outcome(sh.k))
+    assert bad.holds(sh.s, outcomes.outcome(sh.k))
     assert "WARNING: possible circular locking dependency detected" in sh.text("dmesg")
     assert "outcome: lockdep" in sh.text("check")

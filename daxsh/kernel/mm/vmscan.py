@@ -1,5 +1,6 @@
-"""Memory pressure and direct reclaim: an allocation that finds memory low runs the shrinkers,
-and the inode shrinker evicts (shared/KERNEL.md 2.7 item 3, 3.3).
+"""Models mm/vmscan.c and mm/page_alloc.c's slow path: an allocation that finds memory low
+runs the shrinkers (``sb.s_shrink``: ``super_cache_scan``), and the inode shrinker evicts
+(shared/KERNEL.md 2.7 item 3, 3.3).
 
 ``mem low`` makes every GFP_KERNEL allocation enter direct reclaim until ``mem normal``; the
 eviction it runs is the eviction the 2022 thread argues about.
@@ -7,7 +8,12 @@ eviction it runs is the eviction the 2022 thread argues about.
 
 from __future__ import annotations
 
-from .sched import KGen, Task, kfunc
+from typing import TYPE_CHECKING
+
+from ..sched import kfunc
+
+if TYPE_CHECKING:
+    from ..sched import KGen, Task
 
 
 @kfunc
@@ -35,15 +41,6 @@ def __alloc_pages_direct_reclaim(t: Task) -> KGen:
     try:
         k.sched.note(("mounts",), 1)  # R
         for mnt in list(k.mounts.values()):
-            yield from super_cache_scan(t, mnt.sb)
+            yield from mnt.sb.s_shrink(t, mnt.sb)
     finally:
         t.memalloc = False
-
-
-@kfunc
-def super_cache_scan(t: Task, sb: object) -> KGen:
-    from .fs import shrink_dcache_sb
-    from .syscalls import prune_icache_sb
-
-    yield from shrink_dcache_sb(t, sb)
-    yield from prune_icache_sb(t, sb)

@@ -1,5 +1,8 @@
-"""Detectors over the whole machine: who waits for whom, deadlock cycles, hung tasks, and the
-outcome of a run (oops > deadlock > corruption > hung > clean).
+"""Detectors over the whole machine (daxsh's own, no kernel file): who waits for whom,
+deadlock cycles, corruption (``stray_write``: a device or a stale mapping writes a block that
+now belongs to another file; ``blocks_freed``, ``media_write``, ``media_read``), and the
+outcome of a run (oops > deadlock > corruption > hung > clean).  Hung tasks are reported by
+``hung_task`` (kernel/hung_task.c).
 """
 
 from __future__ import annotations
@@ -7,11 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .footprint import R
 from .locks import RwSem
 from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
 
 if TYPE_CHECKING:
+    from .fs.disk import DiskFs
+    from .fs.inode import Inode
     from .machine import Kernel
+    from .mm.mmap import VMA
 
 OUTCOMES = ("clean", "corruption", "oops", "deadlock", "hung", "lockdep")
 # lockdep: "possible circular locking dependency detected" (a WARNING; lockdep.py)
@@ -194,3 +201,81 @@ def outcome(k: Kernel) -> Outcome:
     killed = [ev.text for ev in k.events if ev.kind == "killed"]
     return Outcome(kind, [s for s in SEVERITY if s in found], details, killed)
 
+def block_origin(k: Kernel, vma: VMA, vaddr: int, pfn: int) -> tuple[int, int, int, str] | None:
+    fs = k.media_fs
+    disk = k.nvdimm.disk
+    if fs is None or disk is None:
+        return None
+    block = pfn - k.nvdimm.ns.data_pfn
+    k.sched.note(("block", block), R)
+    owner = fs.owner(block)
+    if owner is None:
+        return None
+    return fs.uuid, owner[0], owner[1], k.ino_path(fs, owner[0])
+
+
+def media_write(t: Task, fs: DiskFs, block: int, who: str) -> None:
+    k = t.k
+    k.sched.note(("block", block))
+    fs.foreign.pop(block, None)
+
+
+def media_read(t: Task, inode: Inode, fblock: int, block: int) -> None:
+    k = t.k
+    k.sched.note(("block", block), R)
+    bad = inode.sb.disk.foreign.get(block)
+    if bad is not None:
+        k.trace(t, "read_foreign_data", inode, fblock=fblock, block=block, data=bad)
+        t.note = f"block {block} holds {bad}"
+
+
+def stray_write(t: Task, pfn: int, writer: str,
+                origin: tuple[int, int, int, str] | None) -> str:
+    """A device or a stale mapping writes ``pfn``: corruption if its block now belongs to
+    another file than the one it was pinned or mapped from."""
+    k = t.k
+    fs = k.media_fs
+    ns = k.nvdimm.ns
+    block = pfn - ns.data_pfn
+    k.sched.note(("block", block))  # the device's data lands in it
+    k.sched.note(("nvdimm",), R)
+    if fs is None or not 0 <= block < ns.npfns:
+        return f"{writer} wrote pfn {pfn:#x} (not a filesystem block)"
+    owner = fs.owner(block)
+    if origin is not None and owner is not None and (fs.uuid, owner[0], owner[1]) == origin[:3]:
+        return f"{writer} wrote block {block} (pfn {pfn:#x}) of {origin[3]}, its own"
+    was = origin[3] + f" index {origin[2]}" if origin else "no file"
+    if owner is None:
+        k.trace(t, "dma_to_free_block", block=block, pfn=pfn)
+        return f"{writer} wrote block {block} (pfn {pfn:#x}), now free; it was pinned from {was}"
+    if block < 16:
+        now = f"{fs.fstype} metadata"
+    else:
+        now = f"{k.ino_path(fs, owner[0])} (ino {owner[0]}) index {owner[1]}"
+    fs.foreign[block] = f"data from {writer}"
+    text = (f"{writer} wrote block {block} (pfn {pfn:#x}), which now belongs to {now}; "
+            f"it was pinned from {was}")
+    k.trace(t, "CORRUPTION", text)
+    k.event("corruption", text)
+    return "CORRUPTION: " + text
+
+
+def blocks_freed(t: Task, inode: Inode, block: int, n: int) -> None:
+    """Note pinned pages whose blocks were just freed: the danger the threads are about."""
+    k = t.k
+    k.sched.note(("nvdimm",), R)
+    pg = k.nvdimm.pgmap
+    if pg is None or not pg.present:
+        return
+    first = k.nvdimm.ns.data_pfn + block
+    sched = k.sched
+    if sched.footprint is not None:  # the pin counts of the freed range's pages
+        for pfn in range(first, first + n):
+            sched.note(("ref", pfn), R)
+    for pfn, page in sorted(pg.pages.items()):
+        if first <= pfn < first + n and page.pincount > 0:
+            k.freed_busy[pfn] = f"freed from ino {inode.ino} by {t.comm}:{t.tid}"
+            k.trace(t, "block_freed_while_pinned", page, block=pfn - k.nvdimm.ns.data_pfn)
+    for pfn in [p for p in k.freed_busy if first <= p < first + n and
+                (p not in pg.pages or pg.pages[p].pincount == 0)]:
+        k.freed_busy.pop(pfn, None)
