@@ -15,6 +15,7 @@ class HintKind(Enum):
     """An action that would help; the arguments each kind takes are in brackets."""
 
     MKFS = "mkfs"  # (dev): make a filesystem on the block device
+    UMOUNT = "umount"  # (path): unmount the filesystem mounted there
     CHECK_BOUND = "check_bound"  # (dev): see whether the pfn device is bound (its disk exists)
     BIND = "bind"  # (dev): bind the pfn device to its driver
     CHDIR_ROOT = "chdir_root"  # (): move the process's cwd out of the mount

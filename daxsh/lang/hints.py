@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 # kind -> (what joins it to the kernel's text, the hint in command syntax: str.format of its args)
 HINTS: dict[HintKind, tuple[str, str]] = {
     HintKind.MKFS: (": ", "run `mkfs xfs {dev}` first"),
+    HintKind.UMOUNT: ("; ", "umount it first"),
     HintKind.CHECK_BOUND: (" ", "(is {dev} bound? `ndctl list`)"),
     HintKind.BIND: ("; ", "`bind {dev}`"),
     HintKind.CHDIR_ROOT: ("; ", "`cd /` first"),

@@ -87,3 +87,13 @@ def test_config_error_renders_its_hint() -> None:
     assert hints.error_text(ValueError("plain")) == "plain"
     r = session().execute("kernel v6.15 +dax-refcount0")
     assert "(`kernels` lists them)" in "\n".join(r.text())
+
+
+def test_mkfs_of_a_mounted_device_says_umount() -> None:
+    r = session("mkfs xfs /dev/pmem0", "mount /dev/pmem0 /mnt").execute("mkfs ext4 /dev/pmem0")
+    assert "/dev/pmem0 is mounted on /mnt; umount it first" in "\n".join(r.text())
+
+
+def test_poison_outside_the_data_area_says_show_blocks() -> None:
+    r = session().execute("poison 0x1")
+    assert "pfn 0x1 is not in pfn0.1's data area (`show blocks`)" in "\n".join(r.text())
