@@ -71,14 +71,17 @@ PF_OOPS_REWORDED = "v5.1"
 
 def page_fault_oops(version: str, addr: int, write: bool, present: bool) -> tuple[str, tuple[str, ...]]:
     """The headline and the lines after it of a kernel-mode page fault at ``addr``."""
+    null = addr < 4096
     if vkey(version) < vkey(PF_OOPS_REWORDED):
-        what = "NULL pointer dereference" if addr < 4096 else "paging request"
+        what = "NULL pointer dereference" if null else "paging request"
         return f"BUG: unable to handle kernel {what} at {addr:016x}", ()
     error_code = (2 if write else 0) | (1 if present else 0)
-    return (f"BUG: unable to handle page fault for address: {addr:016x}",
-            (f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
-             f"#PF: error_code(0x{error_code:04x}) - "
-             f"{'permissions violation' if present else 'not-present page'}"))
+    # read 6.1.192 arch/x86/mm/fault.c:553-570 (show_fault_oops)
+    headline = (f"BUG: kernel NULL pointer dereference, address: {addr:016x}" if null
+                else f"BUG: unable to handle page fault for address: {addr:016x}")
+    return headline, (f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
+                      f"#PF: error_code(0x{error_code:04x}) - "
+                      f"{'permissions violation' if present else 'not-present page'}")
 
 
 # arch/x86/kernel/dumpstack.c __die_header: "%s: %04lx [#%d]%s%s%s%s%s" with str "Oops" (read
@@ -91,12 +94,13 @@ DIE_OOPS_PREFIX_SINCE = "v6.10"
 DIE_PTI_SINCE = "v4.15"
 
 
-def die_header(version: str, error_code: int) -> str:
-    """The ``Oops:`` line of die("Oops", regs, error_code)."""
+def die_header(version: str, error_code: int, what: str = "Oops") -> str:
+    """The line die(what, regs, error_code) prints: ``Oops`` for a kernel-mode page fault,
+    ``invalid opcode`` for a BUG() (x86's ud2)."""
     v = vkey(version)
     prefix = "Oops: " if v >= vkey(DIE_OOPS_PREFIX_SINCE) else ""
     pti = " NOPTI" if v >= vkey(DIE_PTI_SINCE) else ""
-    return f"{prefix}Oops: {error_code & 0xffff:04x} [#1] PREEMPT SMP{pti}"
+    return f"{prefix}{what}: {error_code & 0xffff:04x} [#1] PREEMPT SMP{pti}"
 
 
 # -- mount messages ---------------------------------------------------------------------------------
