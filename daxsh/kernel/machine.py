@@ -307,6 +307,7 @@ class Kernel:
         """Called by the scheduler when a task ends: finish a dying process."""
         if t.held and not self.crashed:
             release_all(t)
+        self.lockdep.task_exit(t)
         p = t.proc
         if p is None:
             return
