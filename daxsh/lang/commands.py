@@ -745,8 +745,11 @@ def _break(s: Session, a: A, line: Line) -> list[str]:
 
 def _model_funcs(s: Session, func: str) -> set[str]:
     """The model functions a kernel function name stands for on this kernel (the version's
-    name, kernel/names.py, or the model's own)."""
-    return {f for f in set(KFUNCS) | set(TRACED) if f == func or s.k.kname(f) == func}
+    name, kernel/names.py, or the model's own): a model name stands for the function this
+    version calls by its name too (`break dax_layout_busy_page_range` on v4.18 stops in
+    dax_layout_busy_page, the only form that release has)."""
+    name = s.k.kname(func)
+    return {f for f in set(KFUNCS) | set(TRACED) if f == func or s.k.kname(f) == name}
 
 
 @command("unbreak", group=G_JOBS, summary="remove a breakpoint (or all)",
