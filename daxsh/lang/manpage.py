@@ -273,8 +273,9 @@ def render() -> str:
         out.extend(body.splitlines())
     w(".SH KERNELS")
     w("A kernel is a preset plus behaviours.  Each behaviour is one upstream change (or a "
-      "reviewed proposal that never merged, named proposed\\-...) with its commit and first "
-      "release; a preset vX.Y holds every merged behaviour of X.Y and before.  "
+      "reviewed proposal that never merged, named proposed\\-..., or a change only a stable "
+      "series carries, named stable\\-...) with its commit and first release; a preset vX.Y "
+      "holds every merged mainline behaviour of X.Y and before.  "
       "\\fBkernel v6.14 +NAME \\-NAME\\fR composes them; \\fBkernels\\fR explains each.  "
       "A behaviour that needs another brings it in, saying so; removing a behaviour that a "
       "present one needs is refused, naming both.  Traces and the kernel log use the names "
@@ -292,6 +293,9 @@ def render() -> str:
     w(".TP")
     w("Proposals")
     w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
+    w(".TP")
+    w("Stable series only")
+    w(esc("; ".join(f"{b.name} ({b.stable})" for b in BEHAVIOURS if b.stable)) + ".")
     for real_heading, paragraphs in REAL_KERNELS:
         w(f".SH {real_heading}")
         out.extend(paragraphs)
