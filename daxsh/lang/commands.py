@@ -397,7 +397,8 @@ def _touch(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("addr", ADDR), Param("len", LEN, optional=True)],
          options=[Option(("--longterm",), "longterm", help="FOLL_LONGTERM (RDMA registration)")],
          example="pin 0x7f0000000000 4K",
-         kfuncs=("pin_user_pages", "check_vma_flags", "try_grab_folio", "handle_mm_fault"),
+         kfuncs=("pin_user_pages", "check_vma_flags", "try_grab_folio", "handle_mm_fault",
+                 "iov_iter_get_pages2"),
          needs_process=True, task=True)
 def _pin(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or PAGE_SIZE
@@ -425,7 +426,8 @@ def _dma(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("pin", PIN)],
          options=[Option(("--alloc",), "alloc", help="the completion allocates with GFP_KERNEL "
                          "first (direct reclaim when memory is low)")],
-         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc"), task=True)
+         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc", "folio_put_refs"),
+         task=True)
 def _unpin(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     if pin.releasing is not None:
