@@ -1,5 +1,4 @@
-"""Models fs/dax.c (v4.13-v6.15) and the DAX parts of mm/truncate.c
-(shared/KERNEL.md 1.2, 1.5, 2.3, 2.5, 2.7), and ``struct dax_holder_operations``
+"""Models fs/dax.c (v4.13-v6.15) and the DAX parts of mm/truncate.c, and ``struct dax_holder_operations``
 (include/linux/dax.h).
 
 ``i_pages`` holds value entries (``DaxEntry``): EMPTY (a locked placeholder during a fault),
@@ -634,7 +633,7 @@ def dax_writeback_one(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -
     the CPU cache (``dax_flush(dax_dev, page_address(pfn_to_page(pfn)), ...)``: address
     arithmetic under SPARSEMEM_VMEMMAP, no struct page is read, so a removed memmap does not
     fault here; real 6.1 synced at umount after unbind and oopsed only later, in eviction,
-    shared/KERNEL.md 9), clear the dirty mark, unlock (tl:fs/dax.c@v6.1 lines 912-1004)."""
+    the real-kernel runs), clear the dirty mark, unlock (tl:fs/dax.c@v6.1 lines 912-1004)."""
     k = t.k
     yield from preempt(t, "dax_writeback_one")
     found = yield from get_unlocked_entry(t, mapping, index)

@@ -5,7 +5,7 @@ generic code they default to (fs/iomap, mm/filemap.c, mm/truncate.c).
 
 The VFS calls the same methods on each filesystem (``setattr_size``, ``punch``, ``fault``,
 ``huge_fault``, ``mmap``, ``evict_inode``, ``shutdown``, ...); fs/xfs.py, fs/ext4.py and
-fs/ext2.py override them (shared/KERNEL.md 2.3, 2.5, 2.7, 2.11, section 5).
+fs/ext2.py override them.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""Models mm/gup.c: ``pin_user_pages`` (FOLL_PIN, FOLL_LONGTERM) and ``unpin_user_page``
-(shared/KERNEL.md 1.7), and the device that holds a pin (``gup_pin``, ``device_dma``,
+"""Models mm/gup.c: ``pin_user_pages`` (FOLL_PIN, FOLL_LONGTERM) and ``unpin_user_page``,
+and the device that holds a pin (``gup_pin``, ``device_dma``,
 ``device_unpin``: what an RDMA or VFIO driver does with the pages, or an O_DIRECT bio).
 
 With ``stable-bio-put-refs`` (a 6.1.y stable backport) a pin that is not long-term is the

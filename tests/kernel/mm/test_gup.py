@@ -1,5 +1,5 @@
 """GUP against fsdax VMAs: the fault under mmap_lock, the order of the long-term refusal and
-the fault by version, MAP_SYNC per filesystem, the mf_flags values (shared/KERNEL.md 10)."""
+the fault by version, MAP_SYNC per filesystem, the mf_flags values."""
 
 from __future__ import annotations
 
