@@ -18,6 +18,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,8 +59,16 @@ def random_line(rng: random.Random) -> str:
 
 def session(rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, float, str]:
     import daxsh.lang.commands  # noqa: F401
-    from daxsh.shell import Core, Status, Timeline
+    from daxsh.shell import Core, Timeline
     core = Core(Timeline(rng.choice(["v4.16", "v4.18", "v6.6", "v6.14", "v6.15"])))
+    try:
+        return _lines(core, rng, n, tmp)
+    finally:
+        core.close()  # as the prompt and the screen do when the person leaves
+
+
+def _lines(core: Any, rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, float, str]:
+    from daxsh.shell import Status
     lines: list[str] = []
     slow, slow_line = 0.0, ""
     for _ in range(n):
