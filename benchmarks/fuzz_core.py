@@ -118,9 +118,14 @@ def main() -> int:
               for f in range(a.first, a.first + a.sessions, chunk)]
     worst, worst_line = 0.0, ""
     with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+        done = a.first
         for i, bug, lines, slow, slow_line in pool.map(run_range, *zip(*ranges, strict=True)):
             if slow > worst:
                 worst, worst_line = slow, slow_line
+            if i < 0:  # the range is clean: say so, so a stopped run can go on with --first
+                done = min(done + chunk, a.first + a.sessions)
+                print(f"  {done - a.first} sessions clean ({a.first}..{done - 1}) at "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
             if i >= 0:
                 print(f"session {i} (seed {a.seed}): {bug}")
                 for x in lines:
