@@ -18,6 +18,7 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -58,8 +59,16 @@ def random_line(rng: random.Random) -> str:
 
 def session(rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, float, str]:
     import daxsh.lang.commands  # noqa: F401
-    from daxsh.shell import Core, Status, Timeline
+    from daxsh.shell import Core, Timeline
     core = Core(Timeline(rng.choice(["v4.16", "v4.18", "v6.6", "v6.14", "v6.15"])))
+    try:
+        return _lines(core, rng, n, tmp)
+    finally:
+        core.close()  # as the prompt and the screen do when the person leaves
+
+
+def _lines(core: Any, rng: random.Random, n: int, tmp: Path) -> tuple[list[str], str, float, str]:
+    from daxsh.shell import Status
     lines: list[str] = []
     slow, slow_line = 0.0, ""
     for _ in range(n):
@@ -109,9 +118,14 @@ def main() -> int:
               for f in range(a.first, a.first + a.sessions, chunk)]
     worst, worst_line = 0.0, ""
     with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+        done = a.first
         for i, bug, lines, slow, slow_line in pool.map(run_range, *zip(*ranges, strict=True)):
             if slow > worst:
                 worst, worst_line = slow, slow_line
+            if i < 0:  # the range is clean: say so, so a stopped run can go on with --first
+                done = min(done + chunk, a.first + a.sessions)
+                print(f"  {done - a.first} sessions clean ({a.first}..{done - 1}) at "
+                      f"{time.perf_counter() - t0:.0f} s", flush=True)
             if i >= 0:
                 print(f"session {i} (seed {a.seed}): {bug}")
                 for x in lines:

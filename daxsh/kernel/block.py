@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 @kfunc
 def del_gendisk(t: Task) -> KGen:
     """The disk goes away; the filesystem on it is told, and its unused inodes are evicted
-    while the memmap still exists (shared/KERNEL.md 9.3 [R] on 6.1 and 6.12).
+    while the memmap still exists (the real-kernel runs, scenarios/real, on 6.1 and 6.12).
 
     Up to v6.5: ``fsync_bdev``, ``__invalidate_device(bdev, true)`` -> ``get_super``
     (``down_read(&sb->s_umount)``, skipped unless ``s_root`` and SB_BORN) ->

@@ -1,10 +1,12 @@
 """Kernel versions as data: named behaviours, one per upstream change, and presets.
 
-Each :class:`Behaviour` is one change to mainline (or a reviewed proposal that never merged),
-with the commit(s) that made it and the first release that had it.  A preset ``vX.Y`` is the set
-of merged behaviours whose version is at most X.Y.  Kernel code asks ``k.has(NAME)``, never a
-version number.  Sources are shared/KERNEL.md section 4 (rows named in ``row``); where that page
-tags a fact [I] or [U], ``reading`` says which reading the model took.
+Each :class:`Behaviour` is one change to mainline (or a reviewed proposal that never merged, or
+a change only a stable series carries), with the commit(s) that made it and the first release
+that had it.  A preset ``vX.Y`` is the set of merged mainline behaviours whose version is at most
+X.Y; proposals and stable-only changes are in no preset (``kernel v6.1 +NAME`` adds one).
+Kernel code asks ``k.has(NAME)``, never a version number.  Sources are shared/KERNEL.md
+section 4 (rows named in ``row``); where that page tags a fact [I] or [U], ``reading`` says
+which reading the model took.
 
 A behaviour that needs another (``needs``: the code it changes or calls came with that one)
 brings it in when added with ``+NAME`` (``KernelConfig.notes`` says so), and removing a
@@ -35,12 +37,20 @@ class Behaviour:
     row: str = ""  # shared/KERNEL.md section 4 row(s)
     reading: str = ""  # the reading chosen where the fact is [I]/[U]
     proposed: str = ""  # for proposals never merged: the thread
+    # for a change only a stable series carries (a backport shaped for that series, never in a
+    # mainline release): the series and the releases read, e.g. "6.1.y (read in 6.1.192)"
+    stable: str = ""
     # behaviours this one cannot work without (the code it changes or calls), each with why
     needs: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_proposal(self) -> bool:
         return bool(self.proposed)
+
+    @property
+    def in_mainline(self) -> bool:
+        """In the mainline release ``version`` and every later one (so in those presets)."""
+        return not self.proposed and not self.stable
 
 
 def lore(subject: str) -> str:
@@ -360,6 +370,23 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         proposed=lore("xfs: Add xfs_break_layouts() to the inode eviction path"),
     ),
     Behaviour(
+        "stable-bio-put-refs", "",
+        ("38b43539d64b block: Fix page refcounts for unaligned buffers in __bio_release_pages() "
+         "(mainline v6.9-rc1, where bio pins are FOLL_PIN and go through unpin_user_page; its 6.1.y "
+         "backport releases the FOLL_GET references of 6.1's bios with folio_put_refs)",),
+        "an O_DIRECT bio's pages are FOLL_GET references (iov_iter_get_pages2, as in every 6.1) "
+        "and __bio_release_pages drops them with folio_put_refs(), which never calls "
+        "put_devmap_managed_page(): an fsdax page going from 2 to 1 references wakes nobody, so "
+        "a truncate or punch waiting in *_break_layouts for that page sleeps on (a lost wake-up); "
+        "`pin` (without --longterm: a bio is never FOLL_LONGTERM) is that bio's reference and "
+        "`unpin` its release",
+        reading="read in 6.1.192 block/bio.c __bio_release_pages (folio_put_refs) and "
+        "mm/memremap.c __put_devmap_managed_page_refs (the only wake_up_var of a fsdax page's "
+        "refcount); real 6.1.192 hangs exactly there.  6.12.117 takes the bio's pages with "
+        "iov_iter_extract_pages (FOLL_PIN) and releases them with unpin_user_folio, which wakes",
+        stable="6.1.y, read in 6.1.192 (the Debian 6.1 kernel daxsh real boots)",
+    ),
+    Behaviour(
         "proposed-dax-break-mapping-uninterruptible", "",
         ("[PATCH v6 07/26] fs/dax: Ensure all pages are idle prior to filesystem unmount",),
         "PROPOSED, NOT MERGED in this form (2025 v6): eviction takes IOLOCK_EXCL|MMAPLOCK_EXCL "
@@ -388,7 +415,7 @@ NEWEST = PRESETS[-1]
 @lru_cache(maxsize=64)
 def preset(version: str) -> frozenset[str]:
     v = vkey(version)
-    return frozenset(b.name for b in BEHAVIOURS if not b.is_proposal and vkey(b.version) <= v)
+    return frozenset(b.name for b in BEHAVIOURS if b.in_mainline and vkey(b.version) <= v)
 
 
 class ConfigError(ValueError):
@@ -528,6 +555,7 @@ FSDAX_NOT_LONGTERM_PINNABLE = "fsdax-not-longterm-pinnable"
 PROPOSED_DAX_AOPS_SWITCH = "proposed-dax-aops-switch"
 PROPOSED_XFS_EVICT_BREAK_LAYOUTS = "proposed-xfs-evict-break-layouts"
 PROPOSED_DAX_BREAK_MAPPING_UNINTERRUPTIBLE = "proposed-dax-break-mapping-uninterruptible"
+STABLE_BIO_PUT_REFS = "stable-bio-put-refs"
 
 _ASKED = [v for k, v in list(globals().items()) if k.isupper() and isinstance(v, str)
           and k not in ("NEWEST",)]

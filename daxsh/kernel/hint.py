@@ -54,6 +54,7 @@ class AgentKind(Enum):
     NOBODY = "nobody"  # a lock with no holder and nobody ahead
     PIN_HOLDER = "pin_holder"  # the device holding a pin
     STRAY_REFERENCE = "stray_reference"  # a page reference nobody holds
+    LOST_WAKEUP = "lost_wakeup"  # an idle page whose last put woke no one: no wake-up will come
     ENTRY_LOCK = "entry_lock"  # a DAX entry lock whose owner is no task
     TIME = "time"  # a timer: only time ends it
     PNFS_CLIENT = "pnfs_client"  # the pNFS client returning its layout, or the lease timeout

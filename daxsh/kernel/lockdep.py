@@ -18,8 +18,12 @@ What the model simplifies, said here once:
   the BFS (-(ER)->, -(SN)-> ...) is not modelled.
 * Each task records its own dependencies (``Lockdep.deps``, keyed by task id: only that task
   writes its entry, so recording needs no footprint and any two orders of independent steps
-  record the same).  The graph and the report are computed from the union when the kernel log
-  or the outcome is read; the report is stamped with the time of the acquisition that closed
+  record the same).  When a task ends, its dependencies join those of the ended tasks
+  (``Lockdep.ended``: for each edge the earliest (time, task id), the one :meth:`graph` picks;
+  a minimum commutes, so exits in any order give the same, and the graph is the same before
+  and after), so a long session keeps one entry per pair of lock classes, not a table per
+  task.  The graph and the report are computed from the union when the kernel log or the
+  outcome is read; the report is stamped with the time of the acquisition that closed
   the cycle, chosen deterministically (the latest such acquisition, then the highest task id).
 * The freezer's hold of the freeze levels is hidden from lockdep once ``freeze_super`` is done
   and taken back at thaw without a dependency check, as ``lockdep_sb_freeze_release`` /
@@ -88,6 +92,7 @@ class Dep:
 class Lockdep:
     def __init__(self) -> None:
         self.deps: dict[int, dict[tuple[str, str], Dep]] = {}  # tid -> its dependencies
+        self.ended: dict[tuple[str, str], Dep] = {}  # the ended tasks' dependencies, merged
         self.sites: dict[int, dict[Any, str]] = {}  # tid -> lock key -> where it was taken
         self.hidden: dict[int, list[Any]] = {}  # tid -> keys lockdep no longer counts as held
 
@@ -128,16 +133,19 @@ class Lockdep:
                 if s.key in h:
                     h.remove(s.key)
 
+    def task_exit(self, t: Task) -> None:
+        """The task ended: its dependencies join the ended tasks', its lock sites go."""
+        _merge(self.ended, self.deps.pop(t.tid, {}))
+        self.sites.pop(t.tid, None)
+        self.hidden.pop(t.tid, None)
+
     # -- the graph and the report --------------------------------------------------------------
     def graph(self) -> dict[tuple[str, str], Dep]:
         """The union of every task's dependencies; for an edge recorded by several tasks, the
         earliest (time, task id)."""
-        out: dict[tuple[str, str], Dep] = {}
+        out = dict(self.ended)
         for tid in sorted(self.deps):
-            for edge, d in self.deps[tid].items():
-                old = out.get(edge)
-                if old is None or (d.time, d.tid) < (old.time, old.tid):
-                    out[edge] = d
+            _merge(out, self.deps[tid])
         return out
 
     def find(self) -> tuple[Dep, list[Dep]] | None:
@@ -196,6 +204,14 @@ class Lockdep:
         lines += ["", "stack backtrace:"]
         lines += [f" {f}" for f in reversed(d.stack)]
         return d.time, lines
+
+
+def _merge(into: dict[tuple[str, str], Dep], deps: dict[tuple[str, str], Dep]) -> None:
+    """Add ``deps`` to ``into`` keeping, for each edge, the earliest (time, task id)."""
+    for edge, d in deps.items():
+        old = into.get(edge)
+        if old is None or (d.time, d.tid) < (old.time, old.tid):
+            into[edge] = d
 
 
 def _caller(stack: tuple[str, ...]) -> str:

@@ -19,7 +19,7 @@ from .fs.dcache import dput
 from .hung_task import check_hung, next_hung_check
 from .lockdep import Lockdep
 from .locks import release_all
-from .messages import call_trace, dump_stack_header, warn_site
+from .messages import call_trace, die_header, dump_stack_header, page_fault_oops, warn_site
 from .mm.mmap import Process
 from .mm.types import STRUCT_PAGE_SIZE, VMEMMAP_START
 from .names import absent, kname, names_map, render
@@ -182,15 +182,20 @@ class Kernel:
         self.printk(t, "\n".join(lines))
         self.event("warn", f"WARNING at {file} {func}: {cond}")
 
-    def make_oops(self, t: Task, headline: str, detail: tuple[str, ...] = ()) -> Oops:
+    def make_oops(self, t: Task, headline: str, detail: tuple[str, ...] = (),
+                  error_code: int = 0, die: str = "Oops", rip: str = "") -> Oops:
+        """The crash of ``t`` here: ``headline`` and ``detail`` are what the fault handler
+        printed, ``die``/``error_code`` what die() prints after them (messages.die_header);
+        ``rip`` names the faulting function when it is deeper than the model's stack."""
         oops = Oops(headline, detail)
-        oops.stack = list(t.stack)  # type: ignore[attr-defined]
+        oops.stack = [*t.stack, *([rip] if rip else [])]  # type: ignore[attr-defined]
+        oops.die = die_header(self.config.base, error_code, die)  # type: ignore[attr-defined]
         return oops
 
     def oops(self, t: Task, oops: Oops) -> None:
         stack = getattr(oops, "stack", t.stack)
         lines = [oops.headline, *oops.detail,
-                 "Oops: 0000 [#1] PREEMPT SMP NOPTI",
+                 getattr(oops, "die", None) or die_header(self.config.base, 0),
                  dump_stack_header(self.config.base, t.tid, t.comm),
                  f"RIP: 0010:{stack[-1] if stack else '?'}+0x0/0x0"]
         lines += call_trace(self.config.base, list(reversed(stack[:-1])))
@@ -209,11 +214,9 @@ class Kernel:
         pg = self.nvdimm.pgmap
         if pg is None or not pg.present:
             addr = VMEMMAP_START + pfn * STRUCT_PAGE_SIZE
-            raise self.make_oops(t, f"BUG: unable to handle page fault for address: {addr:016x}",
-                                 ("#PF: supervisor read access in kernel mode",
-                                  "#PF: error_code(0x0000) - not-present page",
-                                  f"(struct page of pfn {pfn:#x}: the memmap was removed "
-                                  "with pfn0.1)"))
+            headline, pf = page_fault_oops(self.config.base, addr, write=False, present=False)
+            raise self.make_oops(t, headline, (*pf, f"(daxsh: the struct page of pfn {pfn:#x}; "
+                                               "the memmap was removed with pfn0.1)"))
         return pg.page(pfn)
 
     def var_wq(self, pfn: int) -> WaitQueue:
@@ -304,6 +307,7 @@ class Kernel:
         """Called by the scheduler when a task ends: finish a dying process."""
         if t.held and not self.crashed:
             release_all(t)
+        self.lockdep.task_exit(t)
         p = t.proc
         if p is None:
             return

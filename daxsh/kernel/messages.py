@@ -1,8 +1,8 @@
 """dmesg shapes by version: what each release prints for a mount, a WARN and a stack dump.
 
-Where a line was read in a release's source, the row says so (``read:``; Debian's
-linux-source-6.1 is 6.1.176 and linux-source-6.12 is 6.12.117, the kernels KERNEL.md section 9
-ran); where the release an era starts in comes from the commit's merge window rather than from
+Where a line was read in a release's source, the row says so (``read:``; Debian's 6.1 kernel
+was 6.1.176 when these rows were first read and is 6.1.192 now, the kernel `daxsh real` boots;
+6.12 is 6.12.117); where the release an era starts in comes from the commit's merge window rather than from
 reading that release, the row says ``[I]``.  Kernel code asks these functions; nothing else here
 knows a version.
 """
@@ -16,14 +16,14 @@ from .config import vkey
 # release's source are here; on any other preset the WARN is printed without a line number (the
 # ``at FILE FUNC`` form the model used before), never with a line guessed from another release.
 WARN_LINES: dict[tuple[str, str], dict[str, int]] = {
-    # read: 6.1.176 fs/dax.c:380, 6.12.117 fs/dax.c:372  WARN_ON_ONCE(page->mapping)
+    # read: 6.1.176 and 6.1.192 fs/dax.c:380, 6.12.117 fs/dax.c:372  WARN_ON_ONCE(page->mapping)
     ("fs/dax.c", "dax_associate_entry"): {"v6.1": 380, "v6.12": 372},
-    # read: 6.1.176 fs/dax.c:398, 6.12.117 fs/dax.c:390
+    # read: 6.1.176 and 6.1.192 fs/dax.c:398, 6.12.117 fs/dax.c:390
     # WARN_ON_ONCE(trunc && page_ref_count(page) > 1)
     ("fs/dax.c", "dax_disassociate_entry"): {"v6.1": 398, "v6.12": 390},
-    # read: 6.1.176 fs/ext4/inode.c:3995, 6.12.117 fs/ext4/inode.c:3987
+    # read: 6.1.192 fs/ext4/inode.c:3998 (6.1.176 had it at 3995), 6.12.117 fs/ext4/inode.c:3987
     # WARN_ON_ONCE(!rwsem_is_locked(&inode->i_mapping->invalidate_lock))
-    ("fs/ext4/inode.c", "ext4_break_layouts"): {"v6.1": 3995, "v6.12": 3987},
+    ("fs/ext4/inode.c", "ext4_break_layouts"): {"v6.1": 3998, "v6.12": 3987},
 }
 
 
@@ -64,21 +64,24 @@ def call_trace(version: str, frames: list[str]) -> list[str]:
 # unhandled page faults" and its sibling "x86/fault: Decode and print #PF oops in human readable
 # form" (one x86/mm pull, [I] v5.1) turned "BUG: unable to handle kernel paging request at %px"
 # (or "kernel NULL pointer dereference at %px" below PAGE_SIZE) into "BUG: unable to handle page
-# fault for address: %px" followed by the "#PF:" decode.  The new form was read in 6.1.176 and
+# fault for address: %px" followed by the "#PF:" decode.  The new form was read in 6.1.192 and
 # 6.12.117 and seen on both real kernels (the unbind-then-umount oops).
 PF_OOPS_REWORDED = "v5.1"
 
 
 def page_fault_oops(version: str, addr: int, write: bool, present: bool) -> tuple[str, tuple[str, ...]]:
     """The headline and the lines after it of a kernel-mode page fault at ``addr``."""
+    null = addr < 4096
     if vkey(version) < vkey(PF_OOPS_REWORDED):
-        what = "NULL pointer dereference" if addr < 4096 else "paging request"
+        what = "NULL pointer dereference" if null else "paging request"
         return f"BUG: unable to handle kernel {what} at {addr:016x}", ()
     error_code = (2 if write else 0) | (1 if present else 0)
-    return (f"BUG: unable to handle page fault for address: {addr:016x}",
-            (f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
-             f"#PF: error_code(0x{error_code:04x}) - "
-             f"{'permissions violation' if present else 'not-present page'}"))
+    # read 6.1.192 arch/x86/mm/fault.c:553-570 (show_fault_oops)
+    headline = (f"BUG: kernel NULL pointer dereference, address: {addr:016x}" if null
+                else f"BUG: unable to handle page fault for address: {addr:016x}")
+    return headline, (f"#PF: supervisor {'write' if write else 'read'} access in kernel mode",
+                      f"#PF: error_code(0x{error_code:04x}) - "
+                      f"{'permissions violation' if present else 'not-present page'}")
 
 
 # arch/x86/kernel/dumpstack.c __die_header: "%s: %04lx [#%d]%s%s%s%s%s" with str "Oops" (read
@@ -91,12 +94,13 @@ DIE_OOPS_PREFIX_SINCE = "v6.10"
 DIE_PTI_SINCE = "v4.15"
 
 
-def die_header(version: str, error_code: int) -> str:
-    """The ``Oops:`` line of die("Oops", regs, error_code)."""
+def die_header(version: str, error_code: int, what: str = "Oops") -> str:
+    """The line die(what, regs, error_code) prints: ``Oops`` for a kernel-mode page fault,
+    ``invalid opcode`` for a BUG() (x86's ud2)."""
     v = vkey(version)
     prefix = "Oops: " if v >= vkey(DIE_OOPS_PREFIX_SINCE) else ""
     pti = " NOPTI" if v >= vkey(DIE_PTI_SINCE) else ""
-    return f"{prefix}Oops: {error_code & 0xffff:04x} [#1] PREEMPT SMP{pti}"
+    return f"{prefix}{what}: {error_code & 0xffff:04x} [#1] PREEMPT SMP{pti}"
 
 
 # -- mount messages ---------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from .config import DAX_PAGE_MAPPING, FOLL_PIN, INVALIDATE_LOCK, vkey
+from .config import DAX_PAGE_MAPPING, FOLL_PIN, INVALIDATE_LOCK, STABLE_BIO_PUT_REFS, vkey
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,16 @@ NAMES: tuple[KName, ...] = (
           before="put_page", source="[I] v5.6; " + S61 + " mm/gup.c"),
     KName("unpin_user_pages", "function", behaviour=FOLL_PIN,
           since_commit="f1f6a7dd9b53 (v5.6)", before="put_page", source="[I] v5.6"),
+    # the O_DIRECT bio of 6.1.y (stable-bio-put-refs): the model names these only there
+    KName("iov_iter_get_pages2", "function", behaviour=STABLE_BIO_PUT_REFS,
+          role="the page references an O_DIRECT bio takes (FOLL_GET)",
+          source="read: 6.1.192 block/bio.c:1217 __bio_iov_iter_get_pages; 6.12.117 takes "
+          "them with iov_iter_extract_pages (FOLL_PIN) instead"),
+    KName("folio_put_refs", "function", behaviour=STABLE_BIO_PUT_REFS,
+          role="how an O_DIRECT bio's completion drops its page references",
+          since_commit="38b43539d64b block: Fix page refcounts for unaligned buffers in "
+          "__bio_release_pages() (v6.9-rc1; its 6.1.y backport)",
+          source="read: 6.1.192 block/bio.c:1124 __bio_release_pages, include/linux/mm.h:1199"),
     KName("get_user_pages_longterm", "function", since="v4.15",
           since_commit="2bb6d2837083 mm: introduce get_user_pages_longterm()", until="v5.2",
           until_commit="932f4a630a69 mm/gup: replace get_user_pages_longterm() with "

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .config import DAX_REFCOUNT_0
 from .footprint import R
 from .hint import AgentKind, Hint, HintKind
 from .locks import RwSem
@@ -107,7 +108,15 @@ def waits_for(k: Kernel) -> list[Edge]:
                         edges.append(Edge(t, f"{w.text} pinned by {pin.name}", None,
                                           f"the device holding {pin.name}", AgentKind.PIN_HOLDER,
                                           Hint(HintKind.UNPIN, pin=pin.name)))
-            if not found:
+            idle = 0 if k.has(DAX_REFCOUNT_0) else 1
+            if not found and getattr(w.obj, "refcount", None) == idle:
+                # idle, yet still asleep: the put that made it idle woke no one (a 6.1.y bio's
+                # folio_put_refs, stable-bio-put-refs), and nothing else will
+                edges.append(Edge(t, w.text, None,
+                                  f"nobody: the page is idle (refcount {idle}) but the put that "
+                                  "made it idle woke no one; no wake-up will come",
+                                  AgentKind.LOST_WAKEUP))
+            elif not found:
                 edges.append(Edge(t, w.text, None, "a reference nobody holds (mapping refcount)",
                                   AgentKind.STRAY_REFERENCE))
         elif w.kind == "entry":

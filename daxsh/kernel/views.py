@@ -176,8 +176,8 @@ def blocks(k: Kernel) -> list[dict[str, Any]]:
 
 
 def behaviours(k: Kernel) -> list[dict[str, Any]]:
-    return [{"name": n, "version": BY_NAME[n].version or "proposed", "summary": BY_NAME[n].summary}
-            for n in sorted(k.behaviours)]
+    return [{"name": n, "version": BY_NAME[n].version or ("stable" if BY_NAME[n].stable else "proposed"),
+             "summary": BY_NAME[n].summary} for n in sorted(k.behaviours)]
 
 
 def mounts(k: Kernel) -> list[dict[str, Any]]:

@@ -398,7 +398,8 @@ def _touch(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("addr", ADDR), Param("len", LEN, optional=True)],
          options=[Option(("--longterm",), "longterm", help="FOLL_LONGTERM (RDMA registration)")],
          example="pin 0x7f0000000000 4K",
-         kfuncs=("pin_user_pages", "check_vma_flags", "try_grab_folio", "handle_mm_fault"),
+         kfuncs=("pin_user_pages", "check_vma_flags", "try_grab_folio", "handle_mm_fault",
+                 "iov_iter_get_pages2"),
          needs_process=True, task=True)
 def _pin(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or PAGE_SIZE
@@ -426,7 +427,8 @@ def _dma(s: Session, a: A, line: Line) -> Syscall:
          params=[Param("pin", PIN)],
          options=[Option(("--alloc",), "alloc", help="the completion allocates with GFP_KERNEL "
                          "first (direct reclaim when memory is low)")],
-         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc"), task=True)
+         example="unpin pin1", kfuncs=("unpin_user_page", "wake_up_var", "kmalloc", "folio_put_refs"),
+         task=True)
 def _unpin(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     if pin.releasing is not None:
@@ -746,8 +748,11 @@ def _break(s: Session, a: A, line: Line) -> list[str]:
 
 def _model_funcs(s: Session, func: str) -> set[str]:
     """The model functions a kernel function name stands for on this kernel (the version's
-    name, kernel/names.py, or the model's own)."""
-    return {f for f in set(KFUNCS) | set(TRACED) if f == func or s.k.kname(f) == func}
+    name, kernel/names.py, or the model's own): a model name stands for the function this
+    version calls by its name too (`break dax_layout_busy_page_range` on v4.18 stops in
+    dax_layout_busy_page, the only form that release has)."""
+    name = s.k.kname(func)
+    return {f for f in set(KFUNCS) | set(TRACED) if f == func or s.k.kname(f) == name}
 
 
 @command("unbreak", group=G_JOBS, summary="remove a breakpoint (or all)",

@@ -41,12 +41,15 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "covers every interleaving) and the model\\-only commands (show, trace, why, break, alloc, "
     "mem, lease, fsx, kernel, reboot, cd, ls, stat) are refused with the reason.",
     ".PP",
+    "The model's kernel for Debian's 6.1.192 is \\fBv6.1 +stable\\-bio\\-put\\-refs\\fR, for "
+    "6.12.117 \\fBv6.12\\fR (\\-\\-preset names another).  6.1.192 carries the 6.1.y backport "
+    "of 38b43539d64b: its __bio_release_pages drops an O_DIRECT bio's FOLL_GET page references "
+    "with folio_put_refs, which never calls put_devmap_managed_page, so a truncate or hole punch "
+    "waiting for the pinned DAX page (xfs_break_dax_layouts, ext4_break_layouts) is never woken "
+    "when the read completes and sleeps until killed: a lost wake\\-up, hung in the model too.  "
+    "Mainline v6.1 (put_page) and 6.12 (unpin_user_folio) wake it.",
+    ".PP",
     "Known limits of the model, found by the real\\-kernel suite (scenarios/real):",
-    ".TP",
-    "Lost wake\\-up on 6.1",
-    "Debian's 6.1.192: a truncate or hole punch that waits for a pinned DAX page "
-    "(xfs_break_dax_layouts, ext4_break_layouts) is not woken when the O_DIRECT read completes and "
-    "the page is idle; it sleeps until killed.  The model (v6.1) completes it; 6.12 does too.",
     ".TP",
     "XFS busy extents",
     "An extent XFS frees stays busy until the log commits (xfs_extent_busy): a file created "
@@ -56,7 +59,7 @@ REAL_KERNELS: list[tuple[str, list[str]]] = [("REAL KERNELS", [
     "An oops ends the model's machine",
     "On 6.1, an unbind under a pinned page removes the memmap and the device's late reply oopses "
     "in nbd's receive work (_copy_to_iter): the read never returns, and the kernel goes on.  "
-    "The model's dma succeeds, it oopses later in unpin_user_page, and skips every later step.",
+    "The model's dma succeeds, it oopses later in the unpin, and skips every later step.",
 ])]
 
 
@@ -273,8 +276,9 @@ def render() -> str:
         out.extend(body.splitlines())
     w(".SH KERNELS")
     w("A kernel is a preset plus behaviours.  Each behaviour is one upstream change (or a "
-      "reviewed proposal that never merged, named proposed\\-...) with its commit and first "
-      "release; a preset vX.Y holds every merged behaviour of X.Y and before.  "
+      "reviewed proposal that never merged, named proposed\\-..., or a change only a stable "
+      "series carries, named stable\\-...) with its commit and first release; a preset vX.Y "
+      "holds every merged mainline behaviour of X.Y and before.  "
       "\\fBkernel v6.14 +NAME \\-NAME\\fR composes them; \\fBkernels\\fR explains each.  "
       "A behaviour that needs another brings it in, saying so; removing a behaviour that a "
       "present one needs is refused, naming both.  Traces and the kernel log use the names "
@@ -292,6 +296,9 @@ def render() -> str:
     w(".TP")
     w("Proposals")
     w(esc(", ".join(b.name for b in BEHAVIOURS if b.is_proposal)) + ".")
+    w(".TP")
+    w("Stable series only")
+    w(esc("; ".join(f"{b.name}: {b.stable}" for b in BEHAVIOURS if b.stable)) + ".")
     for real_heading, paragraphs in REAL_KERNELS:
         w(f".SH {real_heading}")
         out.extend(paragraphs)

@@ -100,7 +100,8 @@ def stat(info: dict[str, Any]) -> list[str]:
 
 
 def behaviour(b: Behaviour) -> list[str]:
-    head = f"{b.name} ({b.version if b.version else 'PROPOSED, NOT MERGED'})"
+    when = b.version or (f"STABLE SERIES ONLY: {b.stable}" if b.stable else "PROPOSED, NOT MERGED")
+    head = f"{b.name} ({when})"
     out = [head, f"    {b.summary}"]
     out += [f"    commit: {c}" for c in b.commits]
     if b.proposed:

@@ -173,7 +173,7 @@ def render(r: Bisect, colour: bool = False) -> list[str]:
         tried = f"{f.trials} kernel{'s' if f.trials != 1 else ''} tried"
         out.append(f"  {who} it (`{f.spec}` gives {f.outcome_to}; {tried}):")
         for b in f.behaviours:
-            out.append(f"    {b.name} ({b.version or 'proposal'})")
+            out.append(f"    {b.name} ({b.version or ('stable series only' if b.stable else 'proposal')})")
             for c in b.commits:
                 out.append(f"      commit {c}")
     return out

@@ -104,7 +104,7 @@ def test_directories_have_their_own_i_rwsem_class(shell) -> None:
     sh = shell("v6.12").mounted("xfs")
     sh("create /mnt/a 4K")
     sh("rm /mnt/a")
-    deps = {e for d in sh.k.lockdep.deps.values() for e in d}
+    deps = set(sh.k.lockdep.graph())
     assert ("&sb->s_type->i_mutex_dir_key", "&sb->s_type->i_mutex_key") in deps
     assert ("sb_writers", "&sb->s_type->i_mutex_dir_key") in deps
 
@@ -131,3 +131,17 @@ def test_bad_lockdep_holds_for_the_explorer(shell) -> None:
     assert bad.holds(sh.s, outcomes.outcome(sh.k))
     assert "WARNING: possible circular locking dependency detected" in sh.text("dmesg")
     assert "outcome: lockdep" in sh.text("check")
+
+
+def test_an_ended_task_leaves_its_dependencies_not_its_tables(shell) -> None:
+    """A long session keeps one dependency per pair of lock classes: each ended task's table
+    joins the ended tasks' (earliest first), and the graph is the same as before it ended."""
+    sh = shell("v6.12").mounted("xfs")
+    for i in range(50):
+        sh(f"create /mnt/f{i} 4K")
+        sh(f"rm /mnt/f{i}")
+    ld = sh.k.lockdep
+    assert ld.deps == {} and ld.sites == {}  # every command's task ended
+    first = min((d for d in ld.ended.values()), key=lambda d: d.time)
+    assert ld.ended[(first.before, first.after)] is first
+    assert len(ld.ended) < 20

@@ -1,4 +1,4 @@
-"""The same input gives a byte-identical trace and dmesg (shared/DESIGN.md "The kernel model")."""
+"""The same input gives a byte-identical trace and dmesg."""
 
 from __future__ import annotations
 

@@ -55,3 +55,50 @@ def test_no_line_says_dax_enabled_without_the_kernels_words() -> None:
         for fstype in ("ext4", "ext2"):
             log = _mount_log(kernel, fstype)
             assert not any(x.endswith("DAX enabled") for x in log), (kernel, fstype, log)
+
+
+def _oops_lines(kernel: str) -> list[str]:
+    """The kernel log of an oops on a removed memmap: unbind under a mapped file, then umount."""
+    s = Session(kernel)
+    for line in ["mkfs xfs /dev/pmem0 -m rmapbt=0", "mount /dev/pmem0 /mnt -o dax",
+                 "create /mnt/a 64K", "proc mapper", "mmap /mnt/a 64K",
+                 "touch 0x7f0000000000 64K --write", "proc sh", "unbind pfn0.1",
+                 "kill -TERM mapper", "umount /mnt"]:
+        s.execute(line)
+    assert s.k.crashed, kernel
+    return [text for _t, text in s.k.dmesg.lines for text in text.split("\n")]
+
+
+@pytest.mark.parametrize(("kernel", "headline", "pf", "die"), [
+    # before f28b11a2abd9 (v5.1): "unable to handle kernel paging request at", no #PF decode
+    ("v4.18", "BUG: unable to handle kernel paging request at ffffea", False,
+     "Oops: 0000 [#1] PREEMPT SMP NOPTI"),
+    # real 6.1.192 printed these two lines and "Oops: 0000 [#1] PREEMPT SMP NOPTI"
+    ("v6.1", "BUG: unable to handle page fault for address: ffffea", True,
+     "Oops: 0000 [#1] PREEMPT SMP NOPTI"),
+    # real 6.12.117 printed "Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI" (the v6.10 prefix)
+    ("v6.12", "BUG: unable to handle page fault for address: ffffea", True,
+     "Oops: Oops: 0000 [#1] PREEMPT SMP NOPTI"),
+])
+def test_the_page_fault_oops_is_printed_as_its_era_prints_it(kernel: str, headline: str, pf: bool,
+                                                              die: str) -> None:
+    lines = _oops_lines(kernel)
+    i = next(i for i, x in enumerate(lines) if x.startswith("BUG: unable to handle"))
+    assert lines[i].startswith(headline), lines[i]
+    rest = lines[i + 1:i + 5]
+    assert any(x.startswith("#PF: error_code(0x0000) - not-present page") for x in rest) == pf, rest
+    assert die in rest and not any(x.startswith("Oops") and x != die for x in rest), rest
+
+
+def test_the_die_header_by_era() -> None:
+    from daxsh.kernel.messages import die_header, page_fault_oops
+
+    assert die_header("v4.14", 0) == "Oops: 0000 [#1] PREEMPT SMP"  # no PTI before v4.15
+    assert die_header("v4.15", 2) == "Oops: 0002 [#1] PREEMPT SMP NOPTI"
+    assert die_header("v6.12", 0, "invalid opcode") == "Oops: invalid opcode: 0000 [#1] PREEMPT SMP NOPTI"
+    # a NULL dereference: its own headline in each era (read 6.1.192 fault.c:553)
+    assert page_fault_oops("v4.18", 0, True, False)[0] == \
+        "BUG: unable to handle kernel NULL pointer dereference at 0000000000000000"
+    assert page_fault_oops("v6.1", 8, True, False) == (
+        "BUG: kernel NULL pointer dereference, address: 0000000000000008",
+        ("#PF: supervisor write access in kernel mode", "#PF: error_code(0x0002) - not-present page"))

@@ -1,5 +1,5 @@
 """Allocator reuse, refcount conventions and the detectors: corruption, oops, WARN, deadlock,
-hung task (shared/KERNEL.md 1.2, 2.7-2.9, 9)."""
+hung task."""
 
 from __future__ import annotations
 
@@ -207,7 +207,7 @@ def test_v6_6_unbind_then_umount_oopses(shell) -> None:
 
 @pytest.mark.parametrize("mkfs", ["-m rmapbt=0", ""])
 def test_v6_8_without_rmapbt_still_oopses(shell, mkfs) -> None:
-    """KERNEL.md section 9 [R]: notify_failure needs the rmap btree; without it 6.12 oopses
+    """the real-kernel runs: notify_failure needs the rmap btree; without it 6.12 oopses
     exactly as 6.1."""
     sh = shell("v6.8").mounted("xfs", mkfs)
     sh.script(UNBIND)

@@ -228,3 +228,18 @@ def test_json_shape() -> None:
         assert {"outcome", "steps", "killed", "dmesg"} <= set(obj[side])
     assert obj["agree"] is True and obj["differences"] == []
     assert json.loads(json.dumps(obj)) == obj
+
+
+def test_real_6_1_is_compared_with_the_stable_backport_and_known_limits_follow_the_spec() -> None:
+    from daxsh.kernel.config import KernelConfig
+    from daxsh.real.compare import PRESETS
+    from daxsh.real.known import disagreement
+
+    assert KernelConfig.parse(PRESETS["6.1"]).spec == "v6.1 +stable-bio-put-refs"
+    assert preset_for("6.1.192") == KernelConfig.parse(PRESETS["6.1"]).base
+    # the lost wake-up is modelled now: no longer a known disagreement
+    for sc in ("dma-vs-truncate-xfs", "dma-vs-punch-ext4", "schedule-dma-vs-truncate"):
+        assert disagreement(sc, PRESETS["6.1"]) is None
+    assert disagreement("unmapped-pin-busy-extent", PRESETS["6.1"])
+    assert disagreement("unmapped-pin-busy-extent", "v6.1  +stable-bio-put-refs")  # normalized
+    assert disagreement("unmapped-pin-busy-extent", "v6.1") is None  # not the kernel compared

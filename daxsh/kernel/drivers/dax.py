@@ -1,5 +1,5 @@
 """Models drivers/dax/super.c: ``struct dax_device``, its holder (v6.0) and ``kill_dax``,
-``dax_holder_notify_failure`` (shared/KERNEL.md 2.9, 9)."""
+``dax_holder_notify_failure``."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Models fs/dax.c (v4.13-v6.15) and the DAX parts of mm/truncate.c
-(shared/KERNEL.md 1.2, 1.5, 2.3, 2.5, 2.7), and ``struct dax_holder_operations``
+"""Models fs/dax.c (v4.13-v6.15) and the DAX parts of mm/truncate.c, and ``struct dax_holder_operations``
 (include/linux/dax.h).
 
 ``i_pages`` holds value entries (``DaxEntry``): EMPTY (a locked placeholder during a fault),
@@ -408,11 +407,25 @@ def dax_iomap_pmd_fault(t: Task, vmf: Vmf) -> KGen:
 
 
 @kfunc
+def dax_layout_busy_page(t: Task, mapping: AddressSpace, unmapped: bool = False) -> KGen:
+    """The whole file's first busy page (5fac7408d828, v4.18); from v5.10 (6bbdd563ee9a) a
+    wrapper that calls the range form with (0, LLONG_MAX), so a trace shows both frames there
+    and this one alone before."""
+    if t.k.kname("dax_layout_busy_page_range") == "dax_layout_busy_page_range":
+        return (yield from dax_layout_busy_page_range(t, mapping, 0, LLONG_MAX, unmapped))
+    return (yield from _busy_page(t, mapping, 0, LLONG_MAX, unmapped))
+
+
+@kfunc
 def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: int,
                                unmapped: bool = False) -> KGen:
     """Unmap the file's range, then return the first page with a reference that page-table
-    mappings do not explain (``dax_layout_busy_page`` before v6.15).  ``unmapped`` scans a
-    file without VMAs too, as v6.15 and both eviction proposals do."""
+    mappings do not explain.  ``unmapped`` scans a file without VMAs too, as v6.15 and both
+    eviction proposals do."""
+    return (yield from _busy_page(t, mapping, start, end, unmapped))
+
+
+def _busy_page(t: Task, mapping: AddressSpace, start: int, end: int, unmapped: bool) -> KGen:
     k = t.k
     ino = mapping.host.ino
     k.sched.note(("inode", ino, "flags"), R)  # a_ops
@@ -442,10 +455,6 @@ def dax_layout_busy_page_range(t: Task, mapping: AddressSpace, start: int, end: 
                 k.trace(t, "dax_busy_page", head, refcount=head.refcount)
                 return head
     return None
-
-
-def dax_layout_busy_page(t: Task, mapping: AddressSpace, unmapped: bool = False) -> KGen:
-    return dax_layout_busy_page_range(t, mapping, 0, LLONG_MAX, unmapped)
 
 
 @kfunc
@@ -624,7 +633,7 @@ def dax_writeback_one(t: Task, mapping: AddressSpace, index: int, e: DaxEntry) -
     the CPU cache (``dax_flush(dax_dev, page_address(pfn_to_page(pfn)), ...)``: address
     arithmetic under SPARSEMEM_VMEMMAP, no struct page is read, so a removed memmap does not
     fault here; real 6.1 synced at umount after unbind and oopsed only later, in eviction,
-    shared/KERNEL.md 9), clear the dirty mark, unlock (tl:fs/dax.c@v6.1 lines 912-1004)."""
+    the real-kernel runs), clear the dirty mark, unlock (tl:fs/dax.c@v6.1 lines 912-1004)."""
     k = t.k
     yield from preempt(t, "dax_writeback_one")
     found = yield from get_unlocked_entry(t, mapping, index)

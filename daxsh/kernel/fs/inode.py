@@ -1,6 +1,6 @@
 """Models fs/inode.c (v4.13-v6.15): in-core inodes and their ``address_space``
 (include/linux/fs.h), ``iget``/``iput``, the inode lifecycle (``iput_final``, ``evict``,
-``evict_inodes``, ``invalidate_inodes``; shared/KERNEL.md 2.7, 2.8) and the inode LRU and its
+``evict_inodes``, ``invalidate_inodes``) and the inode LRU and its
 shrinker (``inode_lru_isolate``, ``prune_icache_sb``, ``mapping_shrinkable`` of
 include/linux/pagemap.h).
 """

@@ -1,5 +1,5 @@
-"""Models fs/locks.c: layout leases (FL_LAYOUT) and ``break_layout``
-(shared/KERNEL.md 2.6, 10), with nfsd's side of the lease break (fs/nfsd/nfs4layouts.c).
+"""Models fs/locks.c: layout leases (FL_LAYOUT) and ``break_layout``,
+with nfsd's side of the lease break (fs/nfsd/nfs4layouts.c).
 
 ``lease FILE`` stands for a pNFS client holding a block layout of FILE (nfsd keeps the file
 open).  A local truncate, punch or write on XFS recalls it in ``xfs_break_leased_layouts``:

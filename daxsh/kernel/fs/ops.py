@@ -5,7 +5,7 @@ generic code they default to (fs/iomap, mm/filemap.c, mm/truncate.c).
 
 The VFS calls the same methods on each filesystem (``setattr_size``, ``punch``, ``fault``,
 ``huge_fault``, ``mmap``, ``evict_inode``, ``shutdown``, ...); fs/xfs.py, fs/ext4.py and
-fs/ext2.py override them (shared/KERNEL.md 2.3, 2.5, 2.7, 2.11, section 5).
+fs/ext2.py override them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ..config import MAP_SYNC
 from ..errno import EINVAL, EIO, ENOSPC, EOPNOTSUPP
 from ..footprint import R
 from ..locks import down_read, down_write, up_read, up_write
+from ..messages import page_fault_oops
 from ..mm.memory import insert_pte, unmap_mapping_range
 from ..mm.types import LLONG_MAX, PAGE_SIZE, VM_FAULT_NOPAGE, VM_FAULT_SIGBUS
 from ..outcomes import blocks_freed, media_read, media_write
@@ -209,17 +210,19 @@ class FsOps:
         inode = vmf.vma.file.inode
         k.sched.note(("inode", inode.ino, "size"), R)
         if order != 0:
-            # S_DAX changed after ->huge_fault checked it (shared/KERNEL.md 3.2: "kernel BUG/oops
-            # in the fault path", no log of it survives).  A huge-fault vmf carries no page:
-            # iomap_page_mkwrite's lock_page(vmf->page) dereferences NULL (write); filemap_fault
-            # has no PMD path (read).  The text is the model's, marked as inferred.
+            # S_DAX changed after ->huge_fault checked it (the 2020 thread reports "a kernel
+            # BUG/oops in the fault path"; no log of it survives).  A huge-fault vmf carries no
+            # page: iomap_page_mkwrite's lock_page(vmf->page) dereferences NULL (write), shaped
+            # as the release's page-fault oops; filemap_fault has no PMD path (read), a BUG().
+            # Which line the kernel printed is the model's inference, and says so.
             why = (f"(daxsh, inferred: a PMD-sized fault (order {order}) of ino {inode.ino} reached "
                    "the page-cache path after S_DAX changed under ->huge_fault; no kernel log "
                    "of this crash exists)")
             if vmf.write:
-                raise k.make_oops(t, "BUG: unable to handle kernel NULL pointer dereference at "
-                                  "0000000000000000", ("IP: iomap_page_mkwrite", why))
-            raise k.make_oops(t, "kernel BUG: PMD fault on the page-cache path", ("IP: filemap_fault", why))
+                headline, pf = page_fault_oops(k.config.base, 0, write=True, present=False)
+                raise k.make_oops(t, headline, (*pf, why), error_code=2, rip="iomap_page_mkwrite")
+            raise k.make_oops(t, "kernel BUG: PMD fault on the page-cache path (daxsh, inferred)",
+                              (why,), die="invalid opcode", rip="filemap_fault")
         if vmf.pgoff * PAGE_SIZE >= inode.size:
             return VM_FAULT_SIGBUS
         if vmf.write:

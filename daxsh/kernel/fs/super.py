@@ -192,7 +192,7 @@ def freeze_super(t: Task, sb: SuperBlock, holder: str) -> KGen:
     ``->freeze_fs``.  The levels stay held until ``thaw_super``.  Returns whether this call froze
     the filesystem (a frozen one gives -EBUSY, which the callers modelled ignore).  Waiting on
     SB_FREEZE_WRITE is where real 6.12 was seen sleeping (``percpu_down_write <- freeze_super
-    <- xfs_dax_notify_ddev_failure``, shared/KERNEL.md 9.4 [R])."""
+    <- xfs_dax_notify_ddev_failure``; the real-kernel runs, scenarios/real)."""
     k = t.k
     k.trace(t, "freeze_super", sb, holder if k.has(FREEZE_HOLDERS) else "")
     yield from down_write(t, sb.s_umount)

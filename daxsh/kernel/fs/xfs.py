@@ -1,7 +1,7 @@
 """Models fs/xfs (v4.13-v6.15): xfs_file.c (faults, fallocate, layouts), xfs_iops.c
 (setattr), xfs_ioctl.c (the per-file DAX flag), xfs_super.c (evict, shutdown), xfs_fsops.c
 (``xfs_force_shutdown``) and xfs_notify_failure.c (``xfs_dax_notify_failure``, the dax
-holder's ``notify_failure``; shared/KERNEL.md 2.9, 2.10, 9)."""
+holder's ``notify_failure``)."""
 
 from __future__ import annotations
 
@@ -495,7 +495,7 @@ def xfs_force_shutdown(t: Task, sb: SuperBlock, reason: str) -> None:
     k.trace(t, "xfs_force_shutdown", sb, reason)
     if reason == "SHUTDOWN_DEVICE_REMOVED":
         # xfs_fs_shutdown -> xfs_force_shutdown(mp, SHUTDOWN_DEVICE_REMOVED); the "detected
-        # at" is the caller, fs_bdev_mark_dead (6.12: fs/xfs/xfs_super.c:1178, KERNEL.md 9.3 [R])
+        # at" is the caller, fs_bdev_mark_dead (6.12: fs/xfs/xfs_super.c:1178, the real-kernel runs)
         k.printk(t, f"XFS ({sb.name}): Block device removal (0x20) detected at "
                     "fs_bdev_mark_dead (fs/xfs/xfs_super.c).  Shutting down filesystem.")
     elif reason == "SHUTDOWN_FORCE_UMOUNT":

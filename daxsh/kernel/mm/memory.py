@@ -1,7 +1,7 @@
 """Models mm/memory.c (v4.13-v6.15): page tables (``insert_pte``/``insert_pmd``, the
 ``vmf_insert_*`` helpers), the page-fault entry (``handle_mm_fault``, ``do_cow_fault``),
 zapping (``zap_vma``), unmapping and write-protecting a file's pages
-(``unmap_mapping_pages``, ``pfn_mkclean_range``) (shared/KERNEL.md 1.6, 2.3, 2.4)."""
+(``unmap_mapping_pages``, ``pfn_mkclean_range``)."""
 
 from __future__ import annotations
 

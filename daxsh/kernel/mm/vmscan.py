@@ -1,6 +1,6 @@
 """Models mm/vmscan.c and mm/page_alloc.c's slow path: an allocation that finds memory low
 runs the shrinkers (``sb.s_shrink``: ``super_cache_scan``), and the inode shrinker evicts
-(shared/KERNEL.md 2.7 item 3, 3.3).
+the unused inodes it may (fs/inode.c ``inode_lru_isolate``: which DAX inodes, by version).
 
 ``mem low`` makes every GFP_KERNEL allocation enter direct reclaim until ``mem normal``; the
 eviction it runs is the eviction the 2022 thread argues about.

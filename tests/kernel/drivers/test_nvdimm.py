@@ -1,4 +1,4 @@
-"""Device removal evicts the filesystem's unused inodes (del_gendisk; shared/KERNEL.md 9.3 [R])
+"""Device removal evicts the filesystem's unused inodes (del_gendisk; the real-kernel runs, scenarios/real)
 and, from v6.6, shuts the filesystem down through fs_bdev_mark_dead."""
 
 from __future__ import annotations

@@ -1,5 +1,4 @@
-"""Truncate / punch / eviction waits for pinned DAX pages, per filesystem and kernel version
-(shared/KERNEL.md 2.4, 2.5, 2.7, 2.8 and the section 4 rows they cite)."""
+"""Truncate / punch / eviction waits for pinned DAX pages, per filesystem and kernel version."""
 
 from __future__ import annotations
 

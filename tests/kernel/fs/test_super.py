@@ -1,5 +1,5 @@
 """Freeze protection (sb_start_write / sb_start_pagefault) and freeze_super's levels, as
-MF_MEM_PRE_REMOVE's freeze meets them at unbind (v6.8, fa422b353d21; shared/KERNEL.md 9.4 [R])."""
+MF_MEM_PRE_REMOVE's freeze meets them at unbind (v6.8, fa422b353d21; the real-kernel runs, scenarios/real)."""
 
 from __future__ import annotations
 
