@@ -19,8 +19,13 @@ from daxsh.lang.session import Session
 KERNEL = Path(daxsh.kernel.__file__).parent
 # `...` quoted command syntax (a docstring's ``literal`` is reST, not a message)
 COMMAND_SYNTAX = re.compile(r"(?<!`)`(?!`)")
-# strings that may hold a backtick, each with the reason (none today)
-ALLOWED: dict[tuple[str, str], str] = {}
+# (module, a part of the string) that may quote command syntax, each with the reason
+ALLOWED: dict[tuple[str, str], str] = {
+    ("config.py", "`pin` (without --longterm: a bio is never FOLL_LONGTERM)"):
+        "the stable-bio-put-refs Behaviour's description (a row of the kernels table, shown by "
+        "`kernels`, not a message of a kernel path) says which daxsh commands model the bio's "
+        "reference; behaviour rows are documentation of the model",
+}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
@@ -49,7 +54,7 @@ def test_the_kernel_writes_no_command_syntax() -> None:
     strings = _strings()
     assert len(strings) > 1000  # the walk saw the kernel's modules
     bad = [f"{rel}:{line}: {s!r}" for rel, line, s in strings
-           if COMMAND_SYNTAX.search(s) and (rel, s) not in ALLOWED]
+           if COMMAND_SYNTAX.search(s) and not any(rel == r and part in s for r, part in ALLOWED)]
     assert not bad, "command syntax in the kernel (give a Hint instead):\n" + "\n".join(bad)
 
 
