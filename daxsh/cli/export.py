@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from ..kernel.config import ConfigError, KernelConfig
+from ..lang.hints import error_text
 from ..scenario.export_sh import HELPER, helper_source, script
 from ..scenario.load import ScenarioError, load
 
@@ -34,7 +35,7 @@ def main(argv: list[str]) -> int:
         sc = load(args.file)
         kernel = KernelConfig.parse(args.kernel).spec if args.kernel else sc.kernels()[0]
     except (ScenarioError, ConfigError) as e:
-        print(f"daxsh export: {e}", file=sys.stderr)
+        print(f"daxsh export: {error_text(e)}", file=sys.stderr)
         return 2
     text, needs_helper = script(sc, kernel)
     if not args.out:

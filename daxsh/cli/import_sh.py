@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from ..kernel.config import ConfigError, KernelConfig
+from ..lang.hints import error_text
 from ..scenario.shell_import import report, scenario_toml, translate_script
 
 EXIT_OK, EXIT_INVALID = 0, 2
@@ -36,7 +37,7 @@ def main(argv: list[str]) -> int:
     try:
         kernel = KernelConfig.parse(args.kernel or "").spec
     except ConfigError as e:
-        print(f"daxsh import: --kernel: {e}", file=sys.stderr)
+        print(f"daxsh import: --kernel: {error_text(e)}", file=sys.stderr)
         return EXIT_INVALID
     try:
         text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text(encoding="utf-8")

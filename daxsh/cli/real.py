@@ -14,6 +14,7 @@ import os
 import sys
 
 from ..kernel.config import ConfigError, KernelConfig
+from ..lang.hints import error_text
 from ..real.compare import PRESETS, Comparison, booted, compare, prepare, preset_for
 from ..real.plan import PlanError
 from ..real.provision import (
@@ -87,7 +88,8 @@ def main(argv: list[str]) -> int:
                         2, args.json)
         preset = KernelConfig.parse(preset).spec
     except ConfigError as e:
-        return _err(f"--preset: {e} (the release names no preset of the model; give --preset)", 2, args.json)
+        return _err(f"--preset: {error_text(e)} (the release names no preset of the model; give --preset)",
+                    2, args.json)
     except (OSError, ValueError) as e:
         return _err(f"--kernel {args.kernel}: {e}", 2, args.json)
     try:

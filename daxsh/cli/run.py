@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from ..kernel.config import ConfigError, KernelConfig
 from ..lang import Session
+from ..lang.hints import error_text
 from ..lang.lexer import parse_number
 from ..scenario.junit import junit_xml
 from ..scenario.load import ScenarioError, from_script, load, read_text
@@ -81,7 +82,7 @@ def main(argv: list[str], judge: Judge | None = None) -> int:
         try:
             kernel = KernelConfig.parse(args.kernel).spec
         except ConfigError as e:
-            print(f"daxsh run: --kernel: {e}", file=sys.stderr)
+            print(f"daxsh run: --kernel: {error_text(e)}", file=sys.stderr)
             return EXIT_INVALID
     for out in (args.junit, args.trace_out):
         if out and not Path(out).resolve().parent.is_dir():
@@ -234,7 +235,7 @@ def run_stream(stream: TextIO, kernel: str | None = None, pmem: str | None = Non
         spec = KernelConfig.parse(kernel or "").spec
         size = parse_number(pmem) if pmem else 1 << 30
     except (ConfigError, ValueError) as e:
-        print(f"daxsh: {e}", file=sys.stderr)
+        print(f"daxsh: {error_text(e)}", file=sys.stderr)
         return 2
     s = Session(spec, pmem=size, seed=seed)
     status = 0

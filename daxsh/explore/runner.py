@@ -42,6 +42,7 @@ from ..kernel.errno import Ret, strerror
 from ..kernel.footprint import CRASH, EVERYTHING, Footprint, R, W
 from ..kernel.hung_task import check_hung
 from ..kernel.sched import LivelockError, Task
+from ..lang.hints import ret_lines
 from ..lang.lexer import LexError, Line, split
 from ..lang.registry import REGISTRY, ArgError, thread_refusal
 from ..lang.session import DONE, ERROR, Session, Syscall
@@ -464,7 +465,7 @@ class Run:
                 self.ctx[name].last = out.value(ret)
             elif isinstance(ret.value, (str, int)) and ret.value != "":
                 self.ctx[name].last = hex(ret.value) if isinstance(ret.value, int) else str(ret.value)
-            self.marks[name].append(LineMark("end", i, True, DONE, "; ".join(ret.lines)))
+            self.marks[name].append(LineMark("end", i, True, DONE, "; ".join(ret_lines(ret))))
         self.cur[name] = None
 
     # -- the end ------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ def _lines(steps: Any) -> list[str]:
 def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
     """(problem, expected verdict) for each kernel to explore."""
     from ..kernel.config import ConfigError, KernelConfig
+    from ..lang.hints import error_text
     from ..scenario.load import ScenarioError, load
     try:
         sc = load(path)
@@ -33,7 +34,7 @@ def problems(path: str, kernel: str | None) -> list[tuple[Problem, str | None]]:
         try:
             kernels = [KernelConfig.parse(kernel).spec]
         except ConfigError as e:
-            raise Invalid(f"--kernel: {e}") from None
+            raise Invalid(f"--kernel: {error_text(e)}") from None
     else:
         kernels = sc.kernels()
     return [problem_of(sc, spec) for spec in kernels]

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from urllib.parse import quote_plus
 
+from .hint import Hint, HintKind
+
 
 @dataclass(frozen=True)
 class Behaviour:
@@ -417,7 +419,12 @@ def preset(version: str) -> frozenset[str]:
 
 
 class ConfigError(ValueError):
-    pass
+    """A kernel spec that does not parse; ``hint`` is what would help (data, rendered by the
+    language)."""
+
+    def __init__(self, msg: str, hint: Hint | None = None) -> None:
+        super().__init__(msg)
+        self.hint = hint
 
 
 @dataclass(frozen=True)
@@ -451,7 +458,7 @@ class KernelConfig:
             if base not in PRESETS:
                 near = difflib.get_close_matches(base, PRESETS, n=1)
                 hint = f"; did you mean {near[0]}?" if near else ""
-                raise ConfigError(f"unknown kernel preset '{base}'{hint} (`kernels` lists them)")
+                raise ConfigError(f"unknown kernel preset '{base}'{hint}", Hint(HintKind.LIST_KERNELS))
         added: list[str] = []
         removed: list[str] = []
         minus: set[str] = set()  # every -NAME the words say, present in the preset or not
@@ -462,7 +469,7 @@ class KernelConfig:
             if name not in BY_NAME:
                 near = difflib.get_close_matches(name, list(BY_NAME), n=1)
                 hint = f"; did you mean {w[0]}{near[0]}?" if near else ""
-                raise ConfigError(f"unknown behaviour '{name}'{hint} (`kernels` lists them)")
+                raise ConfigError(f"unknown behaviour '{name}'{hint}", Hint(HintKind.LIST_KERNELS))
             if w[0] == "+":
                 minus.discard(name)
                 if name in removed:

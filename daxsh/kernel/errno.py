@@ -2,8 +2,10 @@
 include/linux/errno.h: every errno value the model returns, their names and texts
 (``strerror``), and ``Ret``, what a task run for a command returns.
 
-A ``Ret(err, value, lines)``: ``err`` is 0 or a positive errno, ``value`` what the command
-prints (an address, a pin name, a listing), ``lines`` remarks for the user.
+A ``Ret(err, value, lines, hint)``: ``err`` is 0 or a positive errno, ``value`` what the command
+prints (an address, a pin name, a listing), ``lines`` remarks for the user in kernel terms,
+``hint`` what would help (a :class:`~daxsh.kernel.hint.Hint`, data; the language renders it in
+command syntax after the last of ``lines``).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from typing import Any
+
+    from .hint import Hint
 
 # include/uapi/asm-generic/errno-base.h
 EPERM = 1
@@ -65,9 +69,11 @@ def strerror(err: int) -> str:
 
 
 class Ret:
-    __slots__ = ("err", "lines", "value")
+    __slots__ = ("err", "hint", "lines", "value")
 
-    def __init__(self, err: int = 0, value: Any = None, lines: list[str] | None = None) -> None:
+    def __init__(self, err: int = 0, value: Any = None, lines: list[str] | None = None,
+                 hint: Hint | None = None) -> None:
         self.err = err
         self.value = value
         self.lines = lines or []
+        self.hint = hint

@@ -12,10 +12,13 @@ from typing import TYPE_CHECKING
 
 from .config import DAX_REFCOUNT_0
 from .footprint import R
+from .hint import AgentKind, Hint, HintKind
 from .locks import RwSem
 from .sched import TASK_RUNNING, TASK_UNINTERRUPTIBLE, Task
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .fs.disk import DiskFs
     from .fs.inode import Inode
     from .machine import Kernel
@@ -59,10 +62,21 @@ def describe_wait(t: Task) -> str:
 
 @dataclass
 class Edge:
+    """``waiter`` waits for ``what``; ``task`` can end the wait, or (None) an agent outside the
+    kernel: ``kind`` says which, ``agent`` describes it in kernel terms, ``hint`` is what would
+    help (data; the language renders it in command syntax)."""
+
     waiter: Task
     what: str
     task: Task | None  # None: an agent outside the kernel (a device, the user, time)
     agent: str = ""
+    kind: AgentKind = AgentKind.TASK
+    hint: Hint | None = None
+
+
+def agent_text(e: Edge) -> str:
+    """The agent of an edge with no task, in kernel terms (no hint)."""
+    return e.agent
 
 
 def waits_for(k: Kernel) -> list[Edge]:
@@ -81,7 +95,7 @@ def waits_for(k: Kernel) -> list[Edge]:
             for h in hs:
                 edges.append(Edge(t, w.text, h))
             if not hs:
-                edges.append(Edge(t, w.text, None, "nobody (lock free)"))
+                edges.append(Edge(t, w.text, None, "nobody (lock free)", AgentKind.NOBODY))
         elif w.kind == "var":
             pfn = getattr(w.obj, "pfn", None)
             found = False
@@ -92,30 +106,40 @@ def waits_for(k: Kernel) -> list[Edge]:
                         edges.append(Edge(t, f"{w.text} pinned by {pin.name}", pin.releasing))
                     else:
                         edges.append(Edge(t, f"{w.text} pinned by {pin.name}", None,
-                                          f"the device holding {pin.name} (`unpin {pin.name}`)"))
+                                          f"the device holding {pin.name}", AgentKind.PIN_HOLDER,
+                                          Hint(HintKind.UNPIN, pin=pin.name)))
             idle = 0 if k.has(DAX_REFCOUNT_0) else 1
             if not found and getattr(w.obj, "refcount", None) == idle:
                 # idle, yet still asleep: the put that made it idle woke no one (a 6.1.y bio's
                 # folio_put_refs, stable-bio-put-refs), and nothing else will
                 edges.append(Edge(t, w.text, None,
                                   f"nobody: the page is idle (refcount {idle}) but the put that "
-                                  "made it idle woke no one; no wake-up will come"))
+                                  "made it idle woke no one; no wake-up will come",
+                                  AgentKind.LOST_WAKEUP))
             elif not found:
-                edges.append(Edge(t, w.text, None, "a reference nobody holds (mapping refcount)"))
+                edges.append(Edge(t, w.text, None, "a reference nobody holds (mapping refcount)",
+                                  AgentKind.STRAY_REFERENCE))
         elif w.kind == "entry":
             owner = getattr(w.obj, "owner", None)
-            edges.append(Edge(t, w.text, owner if isinstance(owner, Task) else None, "entry lock"))
+            if isinstance(owner, Task):
+                edges.append(Edge(t, w.text, owner, "entry lock"))
+            else:
+                edges.append(Edge(t, w.text, None, "entry lock", AgentKind.ENTRY_LOCK))
         elif w.kind == "timer":
-            edges.append(Edge(t, "timer", None, "time (`sleep`)"))
+            edges.append(Edge(t, "timer", None, "time", AgentKind.TIME, Hint(HintKind.PASS_TIME)))
         elif w.kind == "lease":
-            edges.append(Edge(t, w.text, None, "the pNFS client (`lease FILE --return`) or time"))
+            edges.append(Edge(t, w.text, None, "the pNFS client or time", AgentKind.PNFS_CLIENT,
+                              Hint(HintKind.RETURN_LEASE)))
         elif w.kind == "freeze":
-            edges.append(Edge(t, w.text, None, "thaw"))
+            edges.append(Edge(t, w.text, None, "thaw", AgentKind.THAW))
         elif w.kind == "inode":
             ev = next((x for x in k.sched.tasks if x is not t and "evict" in x.stack), None)
-            edges.append(Edge(t, w.text, ev, "" if ev else "eviction"))
+            if ev is not None:
+                edges.append(Edge(t, w.text, ev))
+            else:
+                edges.append(Edge(t, w.text, None, "eviction", AgentKind.EVICTION))
         else:
-            edges.append(Edge(t, w.text, None, w.kind))
+            edges.append(Edge(t, w.text, None, w.kind, AgentKind.OTHER))
     return edges
 
 
@@ -142,8 +166,10 @@ def find_cycle(k: Kernel) -> list[Task]:
     return []
 
 
-def chain(k: Kernel, t: Task) -> list[str]:
-    """The waits-for chain from ``t`` to its root (or around its cycle)."""
+def chain(k: Kernel, t: Task, agent: Callable[[Edge], str] = agent_text) -> list[str]:
+    """The waits-for chain from ``t`` to its root (or around its cycle).  ``agent`` words an
+    edge's agent when no task holds it: kernel terms by default; the language passes its own,
+    which adds the hint in command syntax."""
     edges = waits_for(k)
     by: dict[int, list[Edge]] = {}
     for e in edges:
@@ -163,7 +189,7 @@ def chain(k: Kernel, t: Task) -> list[str]:
                 out.append(f"  -> {cur.comm}:{cur.tid} ({cur.cmdline}) is {state}")
             break
         e = es[0]
-        who = f"{e.task.comm}:{e.task.tid} ({e.task.cmdline})" if e.task else e.agent
+        who = f"{e.task.comm}:{e.task.tid} ({e.task.cmdline})" if e.task else agent(e)
         since = (k.clock.now - cur.blocked_since) / 1e9
         out.append(f"  {cur.comm}:{cur.tid} waits for {e.what}, held by {who} "
                    f"(since {since:.6f}s ago)")
@@ -191,7 +217,7 @@ def outcome(k: Kernel) -> Outcome:
         if cyc:
             found.setdefault("deadlock", []).append(
                 " -> ".join(f"{t.comm}:{t.tid}" for t in cyc) + f" -> {cyc[0].comm}:{cyc[0].tid}")
-        stuck = [e for e in waits_for(k) if e.task is None and e.agent != "time (`sleep`)"]
+        stuck = [e for e in waits_for(k) if e.task is None and e.kind is not AgentKind.TIME]
         for e in stuck:
             found.setdefault("hung", []).append(
                 f"{e.waiter.comm}:{e.waiter.tid} ({e.waiter.cmdline}) still waits for {e.what}")

@@ -17,6 +17,7 @@ from .mm.types import PAGE_SIZE, PMD_SIZE
 from .trace import fmt_time
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from .machine import Kernel
@@ -91,7 +92,10 @@ def ptes(k: Kernel) -> list[dict[str, Any]]:
     return out
 
 
-def waiters(k: Kernel) -> list[dict[str, Any]]:
+def waiters(k: Kernel, agent: Callable[[outcomes.Edge], str] = outcomes.agent_text
+            ) -> list[dict[str, Any]]:
+    """Every blocked or stopped task; ``agent`` words an agent outside the kernel in the
+    chain (``outcomes.chain``)."""
     out = []
     cycle = {t.tid for t in outcomes.find_cycle(k)}
     r = k.render  # the version's names (kernel/names.py)
@@ -106,7 +110,7 @@ def waiters(k: Kernel) -> list[dict[str, Any]]:
             "holds": [r(f"{s.name} {s.label} ({m})") for s, m in t.held],
             "since": fmt_time(t.blocked_since).strip(),
             "blocked_ns": k.clock.now - t.blocked_since,
-            "chain": [r(x) for x in outcomes.chain(k, t)],
+            "chain": [r(x) for x in outcomes.chain(k, t, agent)],
             "deadlock": t.tid in cycle,
             "hung": t.hung_reported,
             "stack": [r(f) for f in t.stack],

@@ -34,6 +34,7 @@ from ..kernel.mm.types import PAGE_SIZE
 from ..kernel.mm.vmscan import kmalloc
 from ..kernel.sched import KFUNCS, TRACED, msleep_interruptible
 from . import render
+from .hints import agent_text, error_text, ret_lines
 from .lexer import Line, fmt_size, parse_number
 from .registry import REGISTRY, ArgError, Choice, Number, Option, Param, Text, command, lookup
 from .session import NoticeKind, Result, Session, Syscall
@@ -404,7 +405,7 @@ def _pin(s: Session, a: A, line: Line) -> Syscall:
     length = a["len"] or PAGE_SIZE
     proc = _check_mapped(s, a["addr"], length, 1)
     return Syscall("pin", lambda t: gup_pin(t, proc, a["addr"], length, a["longterm"]),
-                   fmt=lambda r: r.lines, value=lambda r: str(r.value))
+                   fmt=ret_lines, value=lambda r: str(r.value))
 
 
 def _pin_of(s: Session, name: str) -> Any:
@@ -419,7 +420,7 @@ def _pin_of(s: Session, name: str) -> Any:
 def _dma(s: Session, a: A, line: Line) -> Syscall:
     pin = _pin_of(s, a["pin"])
     return Syscall("dma", lambda t: device_dma(t, pin), kthread=True,
-                   fmt=lambda r: r.lines)
+                   fmt=ret_lines)
 
 
 @command("unpin", group=G_MEM, summary="the device releases the pin (unpin_user_pages)",
@@ -624,7 +625,7 @@ def _kernel(s: Session, a: A, line: Line) -> list[str]:
     try:
         cfg = KernelConfig.parse(spec)
     except ConfigError as e:
-        raise ArgError(str(e), 1) from None
+        raise ArgError(error_text(e), 1) from None
     s.reboot(cfg.spec)
     return [f"kernel {cfg.spec}: rebooted"] + [f"  {n}" for n in cfg.notes]
 
@@ -681,7 +682,7 @@ def _wait(s: Session, a: A, line: Line) -> list[str]:
     for j in jobs:
         if not j.task.done:
             out.append(f"{s.describe_job(j)} (nothing running can wake it: "
-                       f"{'; '.join(x.strip() for x in outcomes.chain(s.k, j.task)[:1])})")
+                       f"{'; '.join(x.strip() for x in outcomes.chain(s.k, j.task, agent_text)[:1])})")
     return out
 
 
@@ -792,7 +793,7 @@ def _why(s: Session, a: A, line: Line) -> list[str]:
     out = []
     for t in tasks:
         out.append(f"{t.comm}:{t.tid} ({t.cmdline}) — {outcomes.describe_wait(t)}")
-        out += outcomes.chain(s.k, t)
+        out += outcomes.chain(s.k, t, agent_text)
     cyc = outcomes.find_cycle(s.k)
     if cyc:
         out.append("DEADLOCK: " + " -> ".join(f"{t.comm}:{t.tid}" for t in cyc + cyc[:1]))

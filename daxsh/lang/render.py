@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..kernel import views
 from ..kernel.config import Behaviour, needed_by
+from .hints import agent_text
 from .lexer import fmt_size
 from .registry import GROUPS, REGISTRY, Command
 
@@ -53,7 +54,7 @@ def show(k: Kernel, what: str) -> list[str]:
         return out
     if what == "waiters":
         out = []
-        for w in views.waiters(k):
+        for w in views.waiters(k, agent_text):
             tag = " DEADLOCK" if w["deadlock"] else (" HUNG" if w["hung"] else "")
             out.append(f"{w['comm']}:{w['tid']} [{w['state']}]{tag} {w['cmdline']}"
                        + (f" (job %{w['job']})" if w["job"] else ""))

@@ -17,6 +17,7 @@ from ..kernel.config import KernelConfig
 from ..kernel.errno import Ret, strerror
 from ..kernel.machine import DEFAULT_PMEM, Kernel
 from ..kernel.sched import KGen, Task
+from .hints import ret_lines
 from .lexer import LexError, Line, Word, split
 from .registry import REGISTRY, ArgError, Command, lookup
 
@@ -340,7 +341,7 @@ class Session:
             path = next((w for w in words[1:] if w.startswith("/")), words[1] if len(words) > 1 else "")
             what = f"{path}: " if path else ""
             res.error = f"{words[0] if words else t.comm}: {what}{strerror(ret.err)}"
-            res.output.extend(ret.lines)
+            res.output.extend(ret_lines(ret))
             return
         if on_done is not None:
             on_done(ret)
@@ -349,7 +350,7 @@ class Session:
         else:
             if ret.value is not None and not isinstance(ret.value, (dict, list)):
                 res.output.append(str(ret.value))
-            res.output.extend(ret.lines)
+            res.output.extend(ret_lines(ret))
         if value is not None:
             self.last = value(ret)
             res.value = self.last

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from ..kernel.config import BY_NAME, PRESETS
 from ..kernel.fs.namespace import find_mount
+from ..kernel.hint import Hint, HintKind
 from ..kernel.sched import KFUNCS, TRACED
+from .hints import with_hint
 from .registry import ArgError, ArgType, Choice, Number, Text
 
 if TYPE_CHECKING:
@@ -128,12 +130,13 @@ class KernelWord(ArgType):
                 import difflib
                 near = difflib.get_close_matches(text[1:], list(BY_NAME), n=1)
                 hint = f"; did you mean {text[0]}{near[0]}?" if near else ""
-                raise ArgError(f"unknown behaviour '{text[1:]}'{hint} (`kernels` lists them)")
+                raise ArgError(with_hint(f"unknown behaviour '{text[1:]}'{hint}",
+                                         Hint(HintKind.LIST_KERNELS)))
         elif text not in PRESETS:
             import difflib
             near = difflib.get_close_matches(text, PRESETS, n=1)
             hint = f"; did you mean {near[0]}?" if near else ""
-            raise ArgError(f"unknown kernel preset '{text}'{hint} (`kernels` lists them)")
+            raise ArgError(with_hint(f"unknown kernel preset '{text}'{hint}", Hint(HintKind.LIST_KERNELS)))
         return text
 
     def complete(self, s: Session, prefix: str) -> list[str]:

@@ -42,10 +42,11 @@ def make_shell(args: argparse.Namespace, *, state: Path | None = None, stdin: An
 
 def main(args: argparse.Namespace, screen: Callable[[Any], None] | None = None) -> int:
     from ..kernel.config import ConfigError
+    from ..lang.hints import error_text
     try:
         app = make_shell(args, screen=screen)
     except (ConfigError, ValueError) as e:
-        print(f"daxsh: {e}", file=sys.stderr)
+        print(f"daxsh: {error_text(e)}", file=sys.stderr)
         return 2
     try:
         return int(app.cmdloop() or 0)

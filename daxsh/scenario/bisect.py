@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..kernel.config import BY_NAME, PRESETS, Behaviour, ConfigError, KernelConfig, preset
+from ..lang.hints import error_text
 from .load import Scenario, ScenarioError
 from .run import Judge, run
 
@@ -75,7 +76,7 @@ def presets_between(first: str | None, last: str | None) -> list[str]:
             try:
                 KernelConfig.parse(v)
             except ConfigError as e:
-                raise ValueError(f"{name}: {e}") from None
+                raise ValueError(f"{name}: {error_text(e)}") from None
             raise ValueError(f"{name}: '{v}' is not a preset (one of {', '.join(PRESETS)})")
     i = PRESETS.index(first) if first else 0
     j = PRESETS.index(last) if last else len(PRESETS) - 1

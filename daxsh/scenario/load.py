@@ -15,6 +15,7 @@ from typing import Any, BinaryIO
 
 from ..kernel.config import ConfigError, KernelConfig
 from ..kernel.outcomes import OUTCOMES
+from ..lang.hints import error_text
 from ..lang.lexer import LexError, Line, parse_number, split
 from ..lang.registry import REGISTRY, thread_refusal
 from .bad import Bad
@@ -281,7 +282,7 @@ def _kernel(ctx: _Ctx, spec: str, lineno: int | None) -> str:
     try:
         return KernelConfig.parse(spec).spec
     except ConfigError as e:
-        raise ctx.err(str(e), lineno) from None
+        raise ctx.err(error_text(e), lineno) from None
 
 
 def _check_line(ctx: _Ctx, line: str, lineno: int, where: str) -> Line:

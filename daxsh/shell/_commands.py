@@ -11,6 +11,7 @@ from collections.abc import Callable
 from ..kernel import outcomes
 from ..kernel.config import ConfigError
 from ..lang import REGISTRY, render
+from ..lang.hints import error_text
 from ..lang.registry import GROUPS, unknown_command
 from ..scenario.bad import FLAGS, Bad
 from ..scenario.load import ScenarioError, load
@@ -235,7 +236,7 @@ def _replay(core: Core, args: list[str], reply: Reply) -> None:
             name = core.tl.reset(kernel, sc.pmem, sc.seed)
         except (ConfigError, ValueError) as e:
             reply.status = Status.ERROR
-            reply.add(Kind.ERROR, f"replay: {e}")
+            reply.add(Kind.ERROR, f"replay: {error_text(e)}")
             return
         reply.machine_replaced = True
         core.event("machine")

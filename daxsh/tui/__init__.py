@@ -45,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     from ..kernel.config import ConfigError
+    from ..lang.hints import error_text
     from ..shell import open_session
     lines: list[str] = []
     if args.script and args.script.endswith(".toml"):
@@ -69,7 +70,7 @@ def main(argv: list[str]) -> int:
     try:
         core, notes = open_session(args.kernel, args.pmem, args.seed, journal=not args.no_journal)
     except (ConfigError, ValueError) as e:
-        print(f"daxsh tui: {e}", file=sys.stderr)
+        print(f"daxsh tui: {error_text(e)}", file=sys.stderr)
         return 2
     for n in notes:
         print(n, file=sys.stderr)

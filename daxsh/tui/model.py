@@ -14,6 +14,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..kernel import outcomes, views
+from ..lang.hints import agent_text
 from ..lang.lexer import fmt_size
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ def machine_state(s: Session) -> dict[str, Any]:
     nd = views.ndctl(k)["namespaces"][0]
     blocked = sum(1 for j in s.jobs.values() if not j.task.done and not j.task.stopped)
     stopped = sum(1 for j in s.jobs.values() if not j.task.done and j.task.stopped)
-    ws = views.waiters(k) if not k.crashed else []
+    ws = views.waiters(k, agent_text) if not k.crashed else []
     return {"kernel": k.config.spec, "behaviours": sorted(k.behaviours), "mounts": mounts,
             "deadlock": any(w["deadlock"] for w in ws), "hung": sum(1 for w in ws if w["hung"]),
             "pfn": f"{nd['pfn']} {nd['state']}", "memmap": nd["memmap"],
@@ -329,7 +330,7 @@ def block_detail(k: Kernel, block: int) -> list[Line]:
 
 def waiter_lines(k: Kernel) -> list[Line]:
     out: list[Line] = []
-    ws = views.waiters(k)
+    ws = views.waiters(k, agent_text)
     cyc = outcomes.find_cycle(k)
     if cyc:
         out.append(L(("w", "cycle"), ("DEADLOCK: " + " → ".join(

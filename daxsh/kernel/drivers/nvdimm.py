@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ..block import del_gendisk
 from ..errno import EBUSY, ENODEV, Ret
+from ..hint import Hint, HintKind
 from ..locks import WRITE, RwSem, _down, _release
 from ..mm.memremap import DevPagemap, DevPagemapOps, memunmap_pages
 from ..mm.types import PAGE_SHIFT, PAGE_SIZE, PMD_SIZE, STRUCT_PAGE_SIZE, align_up
@@ -99,7 +100,7 @@ def unbind_store(t: Task, name: str) -> KGen:
     if name != nv.pfn.name:
         return Ret(ENODEV)
     if not nv.pfn.bound:
-        return Ret(ENODEV, None, [f"{name} is not bound; `bind {name}`"])
+        return Ret(ENODEV, None, [f"{name} is not bound"], hint=Hint(HintKind.BIND, dev=name))
     # drivers/base/dd.c: the release runs under device_lock(dev) and __device_release_driver()
     # releases dev->driver only if it is still set, so a concurrent unbind that got there first
     # wins and the second returns having done nothing (unbind_store() still returns count)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errno import EBUSY, ENOENT, Ret
+from ..hint import Hint, HintKind
 from ..mm.types import PAGE_SIZE
 from ..rangemap import RangeMap
 from ..sched import kfunc
@@ -140,7 +141,8 @@ def mkfs(t: Task, fstype: str, dev: str, rmapbt: bool | None, su: int) -> KGen:
     if disk is None or not k.nvdimm.pfn.bound or dev != disk.path:
         return Ret(ENOENT)
     if disk.sb is not None:
-        return Ret(EBUSY, None, [f"{dev} is mounted on {disk.sb.mountpoint}; umount it first"])
+        return Ret(EBUSY, None, [f"{dev} is mounted on {disk.sb.mountpoint}"],
+                   hint=Hint(HintKind.UMOUNT, path=disk.sb.mountpoint))
     yield from ()
     k.fs_uuid += 1
     if rmapbt is None:

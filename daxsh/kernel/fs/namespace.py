@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from ..config import DAX_HOLDER_NOTIFY_FAILURE
 from ..errno import EBUSY, EINVAL, ENOENT, Ret
 from ..footprint import R
+from ..hint import Hint, HintKind
 from ..locks import down_write, up_write
 from ..messages import mount_lines
 from ..sched import kfunc
@@ -54,7 +55,8 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
     k.sched.note(("mounts",))
     disk = nv.disk
     if disk is None or not nv.pfn.bound or dev != disk.path:
-        return Ret(ENOENT, None, [f"{dev}: no such block device (is pfn0.1 bound? `ndctl list`)"])
+        return Ret(ENOENT, None, [f"{dev}: no such block device"],
+                   hint=Hint(HintKind.CHECK_BOUND, dev=nv.pfn.name))
     if path not in k.rootdirs:
         return Ret(ENOENT, None, [f"{path}: mount point must be an existing directory on /"])
     if path in k.mounts:
@@ -68,7 +70,7 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
         return Ret(EBUSY, None, [f"{dev} is already mounted on {disk.sb.mountpoint}"])
     fs = k.media_fs
     if fs is None:
-        return Ret(EINVAL, None, [f"{dev} has no filesystem: run `mkfs xfs {dev}` first"])
+        return Ret(EINVAL, None, [f"{dev} has no filesystem"], hint=Hint(HintKind.MKFS, dev=dev))
     ops = FS_TYPES[fs.fstype]()
     mode, msg = ops.parse_dax_option(k, opt)
     if msg:
@@ -107,19 +109,20 @@ def sys_mount(t: Task, dev: str, path: str, opt: str | None) -> KGen:
         up_write(t, sb.s_umount)
 
 
-def mount_busy(k: Kernel, mnt: Mount) -> str:
+def mount_busy(k: Kernel, mnt: Mount) -> tuple[str, Hint | None]:
+    """Why the mount is busy ("" if it is not), and what would help."""
     sched = k.sched
     sched.note(("mnt", mnt.path), R)
     if mnt.mnt_count > 0:
-        return "a file on it is open or mapped"
+        return "a file on it is open or mapped", None
     sched.note(("procs",), R)
     if sched.footprint is not None:
         for p in k.processes.values():
             sched.note(("proc", p.name, "cwd"), R)
     for p in k.processes.values():
         if p.alive and (p.cwd == mnt.path or p.cwd.startswith(mnt.path.rstrip("/") + "/")):
-            return f"the cwd of process {p.name} is inside it; `cd /` first"
-    return ""
+            return f"the cwd of process {p.name} is inside it", Hint(HintKind.CHDIR_ROOT)
+    return "", None
 
 
 @kfunc
@@ -129,9 +132,9 @@ def sys_umount(t: Task, path: str) -> KGen:
     mnt = k.mounts.get(path)
     if mnt is None:
         return Ret(EINVAL, None, [f"{path}: not mounted"])
-    busy = mount_busy(k, mnt)
+    busy, hint = mount_busy(k, mnt)
     if busy:
-        return Ret(EBUSY, None, [f"{path}: target is busy: {busy}"])
+        return Ret(EBUSY, None, [f"{path}: target is busy: {busy}"], hint=hint)
     del k.mounts[path]  # detached now; cleanup_mnt runs the rest in task_work
     sb = mnt.sb
     k.sched.note(sb.key)

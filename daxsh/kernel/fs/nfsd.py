@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ..errno import EBUSY, EINVAL, EOPNOTSUPP, Ret
 from ..footprint import R
+from ..hint import Hint, HintKind
 from ..sched import kfunc
 from .file_table import File
 from .locks import Lease, revoke_lease
@@ -43,7 +44,8 @@ def nfsd4_layoutreturn(t: Task, path: str) -> KGen:
     try:
         t.k.sched.note(("inode", d.inode.ino, "lease"), R)
         if d.inode.lease is None:
-            return Ret(EINVAL, None, [f"{path} has no layout lease (`lease {path}` takes one)"])
+            return Ret(EINVAL, None, [f"{path} has no layout lease"],
+                       hint=Hint(HintKind.TAKE_LEASE, path=path))
         t.k.trace(t, "lease_modify", d.inode, "F_UNLCK")
         yield from revoke_lease(t, d.inode)
         return Ret(0)

@@ -10,6 +10,7 @@ from ..config import DAX_HOLDER_NOTIFY_FAILURE, DAX_PAGE_MAPPING, MEMORY_FAILURE
 from ..errno import EINVAL, EOPNOTSUPP, Ret
 from ..footprint import R
 from ..fs.dax import NORMAL, DaxEntry, get_unlocked_entry, lookup_entry, note_entry
+from ..hint import Hint, HintKind
 from ..sched import kfunc
 from .memory import lookup_pte, note_lookup, unmap_mapping_range
 from .types import PAGE_SIZE
@@ -112,7 +113,8 @@ def memory_failure(t: Task, pfn: int, flags: int) -> KGen:
     k.sched.note(("nvdimm",), R)
     if not k.is_pmem_pfn(pfn) or nv.pgmap is None:
         k.printk(t, f"Memory failure: {pfn:#x}: memory outside the pmem data area")
-        return Ret(EINVAL, None, [f"pfn {pfn:#x} is not in pfn0.1's data area (`show blocks`)"])
+        return Ret(EINVAL, None, [f"pfn {pfn:#x} is not in pfn0.1's data area"],
+                   hint=Hint(HintKind.SHOW_BLOCKS))
     if not k.has(MEMORY_FAILURE_DEV_PAGEMAP):
         k.printk(t, f"Memory failure: {pfn:#x}: unhandlable page.")
         return Ret(0, None, ["this kernel has no memory_failure() support for fsdax pages"])
