@@ -378,8 +378,8 @@ BEHAVIOURS: tuple[Behaviour, ...] = (
         "and __bio_release_pages drops them with folio_put_refs(), which never calls "
         "put_devmap_managed_page(): an fsdax page going from 2 to 1 references wakes nobody, so "
         "a truncate or punch waiting in *_break_layouts for that page sleeps on (a lost wake-up); "
-        "`pin` (without --longterm: a bio is never FOLL_LONGTERM) is that bio's reference and "
-        "`unpin` its release",
+        "a short-term pin (a bio is never FOLL_LONGTERM) is that bio's reference and its unpin "
+        "the bio's release",
         reading="read in 6.1.192 block/bio.c __bio_release_pages (folio_put_refs) and "
         "mm/memremap.c __put_devmap_managed_page_refs (the only wake_up_var of a fsdax page's "
         "refcount); real 6.1.192 hangs exactly there.  6.12.117 takes the bio's pages with "

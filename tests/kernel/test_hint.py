@@ -20,12 +20,7 @@ KERNEL = Path(daxsh.kernel.__file__).parent
 # `...` quoted command syntax (a docstring's ``literal`` is reST, not a message)
 COMMAND_SYNTAX = re.compile(r"(?<!`)`(?!`)")
 # (module, a part of the string) that may quote command syntax, each with the reason
-ALLOWED: dict[tuple[str, str], str] = {
-    ("config.py", "`pin` (without --longterm: a bio is never FOLL_LONGTERM)"):
-        "the stable-bio-put-refs Behaviour's description (a row of the kernels table, shown by "
-        "`kernels`, not a message of a kernel path) says which daxsh commands model the bio's "
-        "reference; behaviour rows are documentation of the model",
-}
+ALLOWED: dict[tuple[str, str], str] = {}
 
 
 def _docstrings(tree: ast.AST) -> set[int]:
