@@ -8,7 +8,7 @@ outcome of a run (oops > deadlock > corruption > hung > clean).  Hung tasks are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .config import DAX_REFCOUNT_0
 from .footprint import R
@@ -41,12 +41,21 @@ def holds(t: Task) -> str:
 
 def describe_wait(t: Task) -> str:
     """One line: where the task sleeps and on what, and what it holds."""
+    return "; ".join(wait_parts(t))
+
+
+def wait_parts(t: Task) -> tuple[str, str]:
+    """(where the task sleeps and on what, what it holds)."""
+    return _waiting(t), holds(t)
+
+
+def _waiting(t: Task) -> str:
     w = t.wait
     where = next((f for f in reversed(t.stack) if f not in ("schedule",)), "?")
     if t.stopped and (t.state == TASK_RUNNING or w is None):
-        return f"{t.stop_reason or 'stopped'} in {where}; {holds(t)}"
+        return f"{t.stop_reason or 'stopped'} in {where}"
     if w is None:
-        return f"runnable in {where}; {holds(t)}"
+        return f"runnable in {where}"
     if w.kind == "var":
         s = f"wait_var_event({w.text}) in {w.func}"
     elif w.kind == "lock":
@@ -57,7 +66,7 @@ def describe_wait(t: Task) -> str:
         s = f"{w.func}({w.text}) in {where}"
     state = "D" if t.state == TASK_UNINTERRUPTIBLE else "S"
     stop = "; stopped" if t.stopped else ""
-    return f"{s} [{state}]{stop}; {holds(t)}"
+    return f"{s} [{state}]{stop}"
 
 
 @dataclass
@@ -166,7 +175,7 @@ def find_cycle(k: Kernel) -> list[Task]:
     return []
 
 
-def chain(k: Kernel, t: Task, agent: Callable[[Edge], str] = agent_text) -> list[str]:
+def chain_links(k: Kernel, t: Task, agent: Callable[[Edge], str] = agent_text) -> list[ChainLink]:
     """The waits-for chain from ``t`` to its root (or around its cycle).  ``agent`` words an
     edge's agent when no task holds it: kernel terms by default; the language passes its own,
     which adds the hint in command syntax."""
@@ -174,27 +183,42 @@ def chain(k: Kernel, t: Task, agent: Callable[[Edge], str] = agent_text) -> list
     by: dict[int, list[Edge]] = {}
     for e in edges:
         by.setdefault(e.waiter.tid, []).append(e)
-    out: list[str] = []
+    out: list[ChainLink] = []
     seen: set[int] = set()
     cur: Task | None = t
     while cur is not None:
         if cur.tid in seen:
-            out.append(f"  -> {cur.comm}:{cur.tid}  (DEADLOCK: the chain closes on itself)")
+            out.append(ChainLink(f"-> {cur.comm}:{cur.tid}  (DEADLOCK: the chain closes on itself)",
+                                 "", True))
             break
         seen.add(cur.tid)
         es = by.get(cur.tid, [])
         if not es:
             state = "done" if cur.done else (f"stopped ({cur.stop_reason})" if cur.stopped else "runnable")
             if cur is not t:
-                out.append(f"  -> {cur.comm}:{cur.tid} ({cur.cmdline}) is {state}")
+                out.append(ChainLink(f"-> {cur.comm}:{cur.tid} ({cur.cmdline}) is {state}", "", False))
             break
         e = es[0]
         who = f"{e.task.comm}:{e.task.tid} ({e.task.cmdline})" if e.task else agent(e)
         since = (k.clock.now - cur.blocked_since) / 1e9
-        out.append(f"  {cur.comm}:{cur.tid} waits for {e.what}, held by {who} "
-                   f"(since {since:.6f}s ago)")
+        out.append(ChainLink(f"{cur.comm}:{cur.tid} waits for {e.what}",
+                             f"{who} (since {since:.6f}s ago)", False))
         cur = e.task
     return out
+
+
+class ChainLink(NamedTuple):
+    """One link of a waits-for chain: the waiter and what it waits for, and who holds that
+    (empty for the chain's end)."""
+
+    head: str
+    by: str
+    deadlock: bool
+
+
+def chain(k: Kernel, t: Task, agent: Callable[[Edge], str] = agent_text) -> list[str]:
+    """The waits-for chain as lines (``why``, ``show waiters``)."""
+    return [f"  {c.head}, held by {c.by}" if c.by else f"  {c.head}" for c in chain_links(k, t, agent)]
 
 
 @dataclass

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from . import outcomes
 from .config import BY_NAME, DAX_REFCOUNT_0
-from .fs.dax import DaxEntry
+from .fs.dax import NORMAL, DaxEntry
 from .fs.disk import META_BLOCKS
 from .mm.memremap import page_busy
 from .mm.types import PAGE_SIZE, PMD_SIZE
@@ -107,10 +107,14 @@ def waiters(k: Kernel, agent: Callable[[outcomes.Edge], str] = outcomes.agent_te
             "state": "stopped" if t.stopped and t in k.sched.runq else t.state,
             "func": r(t.wait.func if t.wait else (t.stack[-1] if t.stack else "")),
             "waits_for": r(outcomes.describe_wait(t)),
+            "wait": r(outcomes.wait_parts(t)[0]),  # the two parts of waits_for, apart
+            "holds_text": r(outcomes.wait_parts(t)[1]),
             "holds": [r(f"{s.name} {s.label} ({m})") for s, m in t.held],
             "since": fmt_time(t.blocked_since).strip(),
             "blocked_ns": k.clock.now - t.blocked_since,
             "chain": [r(x) for x in outcomes.chain(k, t, agent)],
+            "chain_links": [{"head": r(c.head), "by": r(c.by), "deadlock": c.deadlock}
+                            for c in outcomes.chain_links(k, t, agent)],
             "deadlock": t.tid in cycle,
             "hung": t.hung_reported,
             "stack": [r(f) for f in t.stack],
@@ -132,6 +136,9 @@ def inodes(k: Kernel) -> list[dict[str, Any]]:
                 "state": sorted(i.i_state) + (["LRU"] if i.on_lru else []),
                 "mapped": len(i.mapping.i_mmap),
                 "entries": [f"{idx}:{e.state()}" for idx, e in ents],
+                "dax_entries": [{"index": idx, "state": e.state(),
+                                 "pfn": e.pfn if e.kind == NORMAL else None, "npages": e.npages()}
+                                for idx, e in ents],
                 "pagecache": sum(1 for e in i.mapping.i_pages.values() if not isinstance(e, DaxEntry)),
             })
     return out

@@ -300,11 +300,11 @@ def block_detail(k: Kernel, block: int) -> list[Line]:
             out.append(L(("bd", 4), (f"  FREED WHILE PINNED ({page['freed_while_pinned']})",
                                      DANGER)))
     for i in views.inodes(k):
-        for ent in i["entries"]:
-            idx, _, tr = ent.partition(":")
-            if f"pfn {pfn:#x}" in tr:
-                out.append(L(("bd", "e", i["ino"], idx), f"  DAX entry: {i['path']} index {idx}: ",
-                             (tr, file_tag(i["ino"]))))
+        for ent in i["dax_entries"]:
+            if ent["pfn"] is not None and ent["pfn"] <= pfn < ent["pfn"] + ent["npages"]:
+                idx = ent["index"]
+                out.append(L(("bd", "e", i["ino"], str(idx)), f"  DAX entry: {i['path']} index {idx}: ",
+                             (ent["state"], file_tag(i["ino"]))))
     for p in views.ptes(k):
         for v in p["vmas"]:
             for e in v["entries"]:
@@ -345,18 +345,15 @@ def waiter_lines(k: Kernel) -> list[Line]:
                      (tag, BAD), f" {w['cmdline']}", item=("task", tid)))
         out.append(L(("w", tid, "in"), "  in ", (w["func"] or "?", PLAIN),
                      (f"  blocked {w['blocked_ns'] / 1e9:.6f}s", DIM), group=(("task", tid),)))
-        what, _, holds = w["waits_for"].partition("; ")
-        out.append(L(("w", tid, "for"), "  ", (what, WARN if not tag else BAD),
+        out.append(L(("w", tid, "for"), "  ", (w["wait"], WARN if not tag else BAD),
                      group=(("task", tid),)))
-        if holds:
-            out.append(L(("w", tid, "holds"), "  ", (holds, DIM), group=(("task", tid),)))
-        for i, c in enumerate(w["chain"]):
-            bad = "DEADLOCK" in c
-            head, sep, rest = c.strip().partition(", held by ")
-            out.append(L(("w", tid, "chain", i), "  ", (head, BAD if bad else DIM),
+        if w["holds_text"]:
+            out.append(L(("w", tid, "holds"), "  ", (w["holds_text"], DIM), group=(("task", tid),)))
+        for i, c in enumerate(w["chain_links"]):
+            out.append(L(("w", tid, "chain", i), "  ", (c["head"], BAD if c["deadlock"] else DIM),
                          group=(("task", tid),)))
-            if sep:
-                out.append(L(("w", tid, "chain", i, "by"), "    held by ", (rest, DIM),
+            if c["by"]:
+                out.append(L(("w", tid, "chain", i, "by"), "    held by ", (c["by"], DIM),
                              group=(("task", tid),)))
     if not out:
         out.append(L(("w", "none"), ("no task is blocked or stopped", DIM)))
