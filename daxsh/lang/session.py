@@ -61,6 +61,16 @@ class Notice:
         return self.text
 
 
+@dataclass(frozen=True)
+class JobEnd:
+    """How a background job ended: its notice, the error it exited with (empty when done), and
+    the signal that ended its task (empty when none did)."""
+
+    notice: Notice
+    error: str = ""
+    signal: str = ""
+
+
 @dataclass
 class Result:
     line: str
@@ -131,7 +141,7 @@ class Session:
         self.proc_name = "sh"
         self.k.new_process("sh")
         self.jobs: dict[int, Job] = {}
-        self.finished_jobs: dict[int, str] = {}  # job id -> how it ended
+        self.finished_jobs: dict[int, JobEnd] = {}  # job id -> how it ended
         self.next_job = 1
         self.last = ""
         self.seen_events = 0
@@ -395,14 +405,15 @@ class Session:
             sub = Result(job.cmdline)
             self._finish(sub, t, job.fmt, job.on_done, None)
             if sub.status == ERROR:
-                line = f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}"
-                res.notices.append(Notice(NoticeKind.JOB_EXIT, line))
+                ended = Notice(NoticeKind.JOB_EXIT, f"[{job.id}]+ Exit  {job.cmdline}: {sub.error}")
+                res.notices.append(ended)
             else:
-                line = f"[{job.id}]+ Done  {job.cmdline}"
-                res.notices.append(Notice(NoticeKind.JOB_DONE, line))
+                ended = Notice(NoticeKind.JOB_DONE, f"[{job.id}]+ Done  {job.cmdline}")
+                res.notices.append(ended)
                 res.notices.extend(Notice(NoticeKind.JOB_OUTPUT, f"    {x}")
                                    for x in sub.output if x)
-            self.finished_jobs[job.id] = line
+            self.finished_jobs[job.id] = JobEnd(ended, sub.error if sub.status == ERROR else "",
+                                                t.killed)
             del self.jobs[job.id]
         k.sched.finished.clear()
         if not k.sched.events and len(k.events) == self.seen_events:
@@ -444,7 +455,7 @@ class Session:
         n = int(text)
         j = self.jobs.get(n)
         if j is None and n in self.finished_jobs:
-            raise JobFinished(self.finished_jobs[n])
+            raise JobFinished(self.finished_jobs[n].notice.text)
         if j is None:
             raise ArgError(f"no job %{n} (`jobs` lists them)", word)
         return j

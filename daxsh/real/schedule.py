@@ -66,11 +66,11 @@ def _state(s: Session, job: int) -> str:
 
 
 def _ended(s: Session, job: int) -> tuple[str, str]:
-    line = s.finished_jobs.get(job, "")
-    if "+ Exit" in line:
-        why = line.split(": ", 1)[-1]
-        return ("killed" if "killed by SIG" in why else "error"), why
-    return "done", ""
+    """How a finished job ended: done, killed (a signal ended its task) or error, and why."""
+    end = s.finished_jobs.get(job)
+    if end is None or not end.error:
+        return "done", ""
+    return ("killed" if end.signal else "error"), end.error
 
 
 def serialise(sc: Scenario, preset: str) -> Serial:

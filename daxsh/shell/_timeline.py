@@ -375,13 +375,16 @@ class Timeline:
     # -- saving ----------------------------------------------------------------------------------
     def scenario(self, title: str = "", refs: list[str] | None = None) -> dict[str, Any]:
         """The lines that led here, as a scenario (``daxsh run`` replays it), expecting the
-        outcome reached now."""
+        outcome reached now.  The steps are every line the state shown now was built from: a
+        line that failed but changed the machine (a ``create`` that ran out of space keeps the
+        blocks it got) is one of them, as it is when ``goto`` rebuilds the state."""
         o = outcomes.outcome(self.session.k).outcome
+        steps = self.replay_lines(Point(self.branch, self.pos)) + ([] if self.at_tip else self.loose)
         return {
             "title": title or f"daxsh session ({len(self.lines)} steps, {o})",
             "refs": list(refs or []),
             "kernel": self.kernel_spec,
-            "steps": list(self.lines),
+            "steps": steps,
             "machine": {"pmem": fmt_size(self.pmem), "seed": self.seed},
             "expect": {"outcome": o},
         }
