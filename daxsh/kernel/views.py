@@ -106,9 +106,9 @@ def waiters(k: Kernel, agent: Callable[[outcomes.Edge], str] = outcomes.agent_te
             "tid": t.tid, "comm": t.comm, "cmdline": t.cmdline, "job": t.job,
             "state": "stopped" if t.stopped and t in k.sched.runq else t.state,
             "func": r(t.wait.func if t.wait else (t.stack[-1] if t.stack else "")),
-            "waits_for": r(outcomes.describe_wait(t)),
-            "wait": r(outcomes.wait_parts(t)[0]),  # the two parts of waits_for, apart
-            "holds_text": r(outcomes.wait_parts(t)[1]),
+            "waits_for": r("; ".join(parts := outcomes.wait_parts(t))),
+            "wait": r(parts[0]),  # the two parts of waits_for, apart
+            "holds_text": r(parts[1]),
             "holds": [r(f"{s.name} {s.label} ({m})") for s, m in t.held],
             "since": fmt_time(t.blocked_since).strip(),
             "blocked_ns": k.clock.now - t.blocked_since,
